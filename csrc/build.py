@@ -1,0 +1,66 @@
+"""The cffi builder for ``jailcore._native`` (build time only; never imported at run time).
+
+The generated C is the same on every platform: what differs between FreeBSD and
+elsewhere is decided by the C preprocessor in ``csrc/``, so the one generated
+file can be compiled for FreeBSD from Linux (``tools/xbuild.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _version() -> str:
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
+        m = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), re.M)
+    if m is None:
+        raise RuntimeError("no version in pyproject.toml")
+    return m.group(1)
+
+
+def c_sources() -> list[str]:
+    """Every C file of the extension, relative to the project root, sorted."""
+    out = ["csrc/kernel.c"]
+    model = os.path.join(HERE, "model")
+    out += sorted("csrc/model/" + n for n in os.listdir(model) if n.endswith(".c"))
+    return out
+
+
+def cdef_text() -> str:
+    with open(os.path.join(HERE, "cdef.h"), encoding="utf-8") as f:
+        return f.read()
+
+
+VERSION = _version()
+SANITIZE = os.environ.get("JAILCORE_SANITIZE", "")
+
+extra_compile_args = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
+extra_link_args: list[str] = []
+if SANITIZE:
+    flags = [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", "-g"]
+    extra_compile_args += flags
+    extra_link_args += flags
+
+ffibuilder = FFI()
+ffibuilder.cdef(cdef_text())
+ffibuilder.set_source(
+    "jailcore._native",
+    '#include "jailcore.h"\n'
+    "/* The package version, compiled in so that a stale build is refused at import. */\n"
+    f'const char *jc_version(void) {{ return "{VERSION}"; }}\n',
+    sources=c_sources(),
+    include_dirs=["csrc", "csrc/model"],
+    define_macros=[("_GNU_SOURCE", "1")],
+    extra_compile_args=extra_compile_args,
+    extra_link_args=extra_link_args,
+    libraries=["pthread"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

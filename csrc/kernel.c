@@ -1,0 +1,231 @@
+/*
+ * kernel.c: the seam between jailcore and the two backends.
+ *
+ * Every jc_* function takes the backend (JC_BACKEND_KERNEL: FreeBSD's libc;
+ * JC_BACKEND_MODEL: the kernel model), makes exactly one call, and stores the
+ * errno of that call in *err before anything else can change it (0 on
+ * success).  cffi releases the GIL around each of these calls.
+ *
+ * On FreeBSD the kernel calls are libc's; the jail descriptor calls of
+ * FreeBSD 15 are called directly when the headers have them and looked up
+ * with dlsym(3) otherwise, so that a build against the 14.0 ABI runs on 14
+ * and still uses descriptors on a 15 kernel.  Elsewhere the kernel backend
+ * fails with ENOSYS.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "jailcore.h"
+
+#if defined(__FreeBSD__)
+#include <sys/param.h>
+#include <sys/jail.h>
+#include <sys/linker.h>
+#include <sys/sysctl.h>
+#include <dlfcn.h>
+#if defined(JAIL_OWN_DESC)
+#define JC_DIRECT_JAILDESC 1
+#else
+#define JC_DIRECT_JAILDESC 0
+#endif
+#endif
+
+#define JC_RESULT(call)                       \
+	do {                                  \
+		int r_ = (call);              \
+		*err = r_ == -1 ? errno : 0;  \
+		return r_;                    \
+	} while (0)
+
+#define JC_ENOSYS()            \
+	do {                   \
+		*err = ENOSYS; \
+		return -1;     \
+	} while (0)
+
+#if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC
+typedef int (*jc_fd_fn)(int);
+
+static jc_fd_fn
+jc_lookup_fd_fn(const char *name)
+{
+	return (jc_fd_fn)dlsym(RTLD_DEFAULT, name);
+}
+#endif
+
+int
+jc_has_jaildesc(int backend)
+{
+	if (backend == JC_BACKEND_MODEL)
+		return jailmodel_version() >= 15;
+#if defined(__FreeBSD__)
+#if JC_DIRECT_JAILDESC
+	return 1;
+#else
+	return jc_lookup_fd_fn("jail_attach_jd") != NULL;
+#endif
+#else
+	return 0;
+#endif
+}
+
+int
+jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_set(iov, niov, flags));
+#if defined(__FreeBSD__)
+	JC_RESULT(jail_set(iov, niov, flags));
+#else
+	(void)iov, (void)niov, (void)flags;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_get(iov, niov, flags));
+#if defined(__FreeBSD__)
+	JC_RESULT(jail_get(iov, niov, flags));
+#else
+	(void)iov, (void)niov, (void)flags;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_jail_attach(int backend, int jid, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_attach(jid));
+#if defined(__FreeBSD__)
+	JC_RESULT(jail_attach(jid));
+#else
+	(void)jid;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_jail_remove(int backend, int jid, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_remove(jid));
+#if defined(__FreeBSD__)
+	JC_RESULT(jail_remove(jid));
+#else
+	(void)jid;
+	JC_ENOSYS();
+#endif
+}
+
+#if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC
+static int
+jc_call_fd_fn(const char *name, int fd, int *err)
+{
+	jc_fd_fn fn = jc_lookup_fd_fn(name);
+
+	if (fn == NULL)
+		JC_ENOSYS();
+	JC_RESULT(fn(fd));
+}
+#endif
+
+int
+jc_jail_attach_jd(int backend, int fd, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_attach_jd(fd));
+#if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
+	JC_RESULT(jail_attach_jd(fd));
+#elif defined(__FreeBSD__)
+	return jc_call_fd_fn("jail_attach_jd", fd, err);
+#else
+	(void)fd;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_jail_remove_jd(int backend, int fd, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_jail_remove_jd(fd));
+#if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
+	JC_RESULT(jail_remove_jd(fd));
+#elif defined(__FreeBSD__)
+	return jc_call_fd_fn("jail_remove_jd", fd, err);
+#else
+	(void)fd;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_sysctl(int backend, const int *name, unsigned int namelen, void *oldp, size_t *oldlenp,
+          const void *newp, size_t newlen, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_sysctl(name, namelen, oldp, oldlenp, newp, newlen));
+#if defined(__FreeBSD__)
+	JC_RESULT(sysctl(name, namelen, oldp, oldlenp, newp, newlen));
+#else
+	(void)name, (void)namelen, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp, const void *newp,
+                size_t newlen, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_sysctlbyname(name, oldp, oldlenp, newp, newlen));
+#if defined(__FreeBSD__)
+	JC_RESULT(sysctlbyname(name, oldp, oldlenp, newp, newlen));
+#else
+	(void)name, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_sysctlnametomib(name, mibp, sizep));
+#if defined(__FreeBSD__)
+	JC_RESULT(sysctlnametomib(name, mibp, sizep));
+#else
+	(void)name, (void)mibp, (void)sizep;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_kldload(int backend, const char *file, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_kldload(file));
+#if defined(__FreeBSD__)
+	JC_RESULT(kldload(file));
+#else
+	(void)file;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_kldfind(int backend, const char *file, int *err)
+{
+	if (backend == JC_BACKEND_MODEL)
+		JC_RESULT(jailmodel_kldfind(file));
+#if defined(__FreeBSD__)
+	JC_RESULT(kldfind(file));
+#else
+	(void)file;
+	JC_ENOSYS();
+#endif
+}

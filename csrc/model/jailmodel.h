@@ -1,0 +1,79 @@
+/*
+ * jailmodel.h: the public ABI of jailcore's kernel model.
+ *
+ * The model is a user-space implementation of FreeBSD's jail subsystem.  Its
+ * syscall entry points take exactly the arguments of the FreeBSD system calls
+ * of the same name and, like the libc wrappers, return -1 and set errno on
+ * failure.  The behavioural contract is shared/spec/freebsd-jail-kernel.md.
+ *
+ * The state of the modelled host lives in shared memory: a forked child and
+ * its parent see the same host.  By default that memory is anonymous and
+ * private to the process tree; the environment variable JAILCORE_MODEL_STATE,
+ * or jailmodel_open(), names a state file so that unrelated processes share
+ * one host.
+ */
+#ifndef JAILMODEL_H
+#define JAILMODEL_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JAILMODEL_API __attribute__((visibility("default")))
+
+/* The system calls (jail_set(2), jail_get(2), jail_attach(2), jail_remove(2),
+ * and the FreeBSD 15 descriptor forms). */
+JAILMODEL_API int jailmodel_jail_set(struct iovec *iov, unsigned int niov, int flags);
+JAILMODEL_API int jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags);
+JAILMODEL_API int jailmodel_jail_attach(int jid);
+JAILMODEL_API int jailmodel_jail_remove(int jid);
+JAILMODEL_API int jailmodel_jail_attach_jd(int fd);
+JAILMODEL_API int jailmodel_jail_remove_jd(int fd);
+
+/* sysctl(3) over the model's tree (security.jail.*, a few kern.* leaves and
+ * the {0,x} meta-sysctls). */
+JAILMODEL_API int jailmodel_sysctl(const int *name, unsigned int namelen, void *oldp,
+                                   size_t *oldlenp, const void *newp, size_t newlen);
+JAILMODEL_API int jailmodel_sysctlbyname(const char *name, void *oldp, size_t *oldlenp,
+                                         const void *newp, size_t newlen);
+JAILMODEL_API int jailmodel_sysctlnametomib(const char *name, int *mibp, size_t *sizep);
+
+/* kldload(2)/kldfind(2)/kldunload(2) over the model's loadable modules:
+ * sysvmsg, sysvsem, sysvshm, fdescfs, nullfs, procfs, tmpfs, zfs.  Each
+ * returns a file id (> 1) or -1 with errno. */
+JAILMODEL_API int jailmodel_kldload(const char *file);
+JAILMODEL_API int jailmodel_kldfind(const char *file);
+JAILMODEL_API int jailmodel_kldunload(int fileid);
+
+/* Control calls (no FreeBSD counterpart). */
+
+/* Return the host to its initial state: no jails, FreeBSD 15 semantics,
+ * no optional module loaded, every process detached. */
+JAILMODEL_API void jailmodel_reset(void);
+/* Select the semantics of a FreeBSD major release: 14 or 15 (EINVAL
+ * otherwise).  Only allowed while the host has no jail (EBUSY). */
+JAILMODEL_API int jailmodel_set_version(int major);
+JAILMODEL_API int jailmodel_version(void);
+/* Hold or release a lingering kernel reference on the jail with this jid
+ * (alive or dying), as an open socket or file of the jail would: a jail
+ * that loses its last user reference stays dying while one is held.
+ * ENOENT when no such jail exists; EINVAL when releasing an unheld one. */
+JAILMODEL_API int jailmodel_hold(int jid);
+JAILMODEL_API int jailmodel_release(int jid);
+/* Switch this process to the host kept in a state file (created when absent);
+ * NULL switches to a fresh anonymous host.  Returns 0 or -1 with errno;
+ * EINVAL for a file that is not a model state file of this version. */
+JAILMODEL_API int jailmodel_open(const char *path);
+/* The state file of the current host, or NULL for an anonymous one. */
+JAILMODEL_API const char *jailmodel_state_path(void);
+/* The jid of the jail this process is attached to in the model (0: host). */
+JAILMODEL_API int jailmodel_current_jid(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JAILMODEL_H */

@@ -1,0 +1,306 @@
+/*
+ * model.h: internals of jailcore's kernel model, shared by the files of csrc/model.
+ *
+ * Everything a host is made of lives in one struct jm_host placed in shared
+ * memory (anonymous, or a mapped state file).  It holds no pointers, only
+ * slot indexes, so every process can map it at any address.  A
+ * process-shared robust mutex guards it; every change made under the lock is
+ * first recorded in an undo log, so that a process killed in the middle of a
+ * call leaves a host that the next locker rolls back to its state before
+ * that call.
+ */
+#ifndef JAILCORE_MODEL_H
+#define JAILCORE_MODEL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "jailmodel.h"
+
+/* ---- FreeBSD constants (sys/jail.h, sys/param.h), named as there ------- */
+
+#define JM_JAIL_CREATE 0x01
+#define JM_JAIL_UPDATE 0x02
+#define JM_JAIL_ATTACH 0x04
+#define JM_JAIL_DYING 0x08
+#define JM_JAIL_USE_DESC 0x10
+#define JM_JAIL_AT_DESC 0x20
+#define JM_JAIL_GET_DESC 0x40
+#define JM_JAIL_OWN_DESC 0x80
+#define JM_JAIL_SET_MASK_14 0x0f
+#define JM_JAIL_GET_MASK_14 0x08
+#define JM_JAIL_SET_MASK_15 0xff
+#define JM_JAIL_GET_MASK_15 0xf8
+
+#define JM_JAIL_SYS_DISABLE 0
+#define JM_JAIL_SYS_NEW 1
+#define JM_JAIL_SYS_INHERIT 2
+
+#define JM_JAIL_MAX 999999
+#define JM_MAXHOSTNAMELEN 256
+#define JM_MAXPATHLEN 1024
+#define JM_HOSTUUIDLEN 64
+#define JM_OSRELEASELEN 32
+#define JM_DEFAULT_HOSTUUID "00000000-0000-0000-0000-000000000000"
+#define JM_META_MAXBUFSIZE 4096 /* default and largest meta/env buffer */
+#define JM_MAX_AF_IPS 255
+#define JM_VFS_MOUNTARG_SIZE_MAX 65536
+#define JM_UIO_MAXIOV 1024
+#define JM_VFSOPT_OVERHEAD 48 /* sizeof(struct vfsopt) on LP64 */
+
+#define JM_PRISON_STATE_INVALID 0
+#define JM_PRISON_STATE_ALIVE 1
+#define JM_PRISON_STATE_DYING 2
+
+/* pr_flags */
+#define JM_PR_PERSIST 0x00000001u
+#define JM_PR_HOST 0x00000002u
+#define JM_PR_IP4_USER 0x00000004u
+#define JM_PR_IP6_USER 0x00000008u
+#define JM_PR_VNET 0x00000010u
+#define JM_PR_IP4_SADDRSEL 0x00000080u
+#define JM_PR_IP6_SADDRSEL 0x00000100u
+#define JM_PR_IP4 0x02000000u /* IPv4 restricted (own or inherited list) */
+#define JM_PR_IP6 0x04000000u
+
+/* pr_allow */
+#define JM_PR_ALLOW_SET_HOSTNAME 0x00000001u
+#define JM_PR_ALLOW_SYSVIPC 0x00000002u
+#define JM_PR_ALLOW_RAW_SOCKETS 0x00000004u
+#define JM_PR_ALLOW_CHFLAGS 0x00000008u
+#define JM_PR_ALLOW_MOUNT 0x00000010u
+#define JM_PR_ALLOW_QUOTAS 0x00000020u
+#define JM_PR_ALLOW_SOCKET_AF 0x00000040u
+#define JM_PR_ALLOW_MLOCK 0x00000080u
+#define JM_PR_ALLOW_READ_MSGBUF 0x00000100u
+#define JM_PR_ALLOW_UNPRIV_DEBUG 0x00000200u
+#define JM_PR_ALLOW_SUSER 0x00000400u
+#define JM_PR_ALLOW_RESERVED_PORTS 0x00008000u
+#define JM_PR_ALLOW_KMEM_ACCESS 0x00010000u
+#define JM_PR_ALLOW_NFSD 0x00020000u
+#define JM_PR_ALLOW_EXTATTR 0x00040000u
+#define JM_PR_ALLOW_ADJTIME 0x00080000u
+#define JM_PR_ALLOW_SETTIME 0x00100000u
+#define JM_PR_ALLOW_ROUTING 0x00200000u
+#define JM_PR_ALLOW_UNPRIV_PARENT_TAMPER 0x00400000u
+#define JM_PR_ALLOW_ALL_STATIC 0x007f87ffu
+#define JM_JAIL_DEFAULT_ALLOW 0x00008601u
+
+/* ---- limits of the model's host ----------------------------------------- */
+
+#define JM_MAXPRISONS 1024 /* slots, prison0 included */
+#define JM_MAXPROCS 4096   /* attached processes */
+#define JM_NMODULES 8      /* loadable modules, see jm_modules[] */
+#define JM_UNDO_ARENA (24u * 1024u * 1024u)
+
+/* Module indexes. */
+enum {
+	JM_MOD_SYSVMSG,
+	JM_MOD_SYSVSEM,
+	JM_MOD_SYSVSHM,
+	JM_MOD_FDESCFS,
+	JM_MOD_NULLFS,
+	JM_MOD_PROCFS,
+	JM_MOD_TMPFS,
+	JM_MOD_ZFS,
+};
+
+struct jm_module {
+	const char *name;   /* kldload(2) file name */
+	const char *param;  /* jail parameter it adds: "sysvmsg", "allow.mount.nullfs", ... */
+	uint64_t allow_bit; /* for allow.mount.<fs>: the dynamic pr_allow bit */
+};
+extern const struct jm_module jm_modules[JM_NMODULES];
+/* allow.mount.devfs is built in (as in GENERIC). */
+#define JM_PR_ALLOW_MOUNT_DEVFS 0x00000800u
+#define JM_PR_ALLOW_ALL_DYNAMIC_BUILTIN JM_PR_ALLOW_MOUNT_DEVFS
+
+struct jm_prison {
+	uint32_t used;  /* slot holds a prison */
+	uint32_t gen;   /* bumped every time the slot is reused */
+	int32_t jid;
+	int32_t parent; /* slot of the parent; -1 for prison0 */
+	int32_t state;  /* JM_PRISON_STATE_* */
+	uint32_t flags; /* JM_PR_* */
+	uint64_t allow; /* JM_PR_ALLOW_* and dynamic bits */
+	int32_t securelevel;
+	int32_t children_max;
+	int32_t enforce_statfs;
+	int32_t devfs_ruleset;
+	int32_t osreldate;
+	int32_t cpuset_id;
+	int32_t holds;    /* lingering references (jailmodel_hold) */
+	int32_t sysv[3];  /* sysvmsg, sysvsem, sysvshm: JM_JAIL_SYS_* */
+	int32_t owned;    /* owning descriptors were handed out */
+	uint32_t desc_serial; /* names the descriptor file, 0: none yet */
+	uint64_t hostid;
+	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 */
+	char path[JM_MAXPATHLEN];     /* global path, as jail_get reports it */
+	char root[JM_MAXPATHLEN];     /* global path of the root directory */
+	char hostname[JM_MAXHOSTNAMELEN];
+	char domainname[JM_MAXHOSTNAMELEN];
+	char hostuuid[JM_HOSTUUIDLEN];
+	char osrelease[JM_OSRELEASELEN];
+	uint32_t ip4_count;
+	uint32_t ip6_count;
+	uint8_t ip4[JM_MAX_AF_IPS * 4];
+	uint8_t ip6[JM_MAX_AF_IPS * 16];
+	char meta[JM_META_MAXBUFSIZE + 1];
+	char env[JM_META_MAXBUFSIZE + 1];
+};
+
+struct jm_proc {
+	int32_t pid;    /* 0: free entry */
+	int32_t prison; /* slot */
+	uint32_t gen;   /* the prison slot's gen when attached */
+	int32_t pad;
+};
+
+/* Everything the undo log saves wholesale at the start of a change. */
+struct jm_globals {
+	int32_t version;        /* 14 or 15 */
+	int32_t lastprid;
+	int32_t lastdeadid;
+	int32_t enforce_statfs; /* security.jail.enforce_statfs */
+	uint32_t meta_maxbufsize;
+	uint32_t max_af_ips;
+	int32_t next_fileid;
+	int32_t module_fileid[JM_NMODULES]; /* 0: not loaded */
+	uint32_t next_desc_serial;
+	int32_t nprocs_hint;    /* highest proc entry in use + 1 */
+	int32_t nprisons_hint;  /* highest prison slot in use + 1 */
+	int32_t nowned;         /* prisons with owning descriptors */
+};
+
+struct jm_undo_rec {
+	uint32_t offset; /* of the saved bytes within struct jm_host */
+	uint32_t len;
+};
+
+struct jm_undo {
+	uint32_t active;  /* a change is in progress */
+	uint32_t serial;
+	uint32_t nrec;
+	uint32_t used;    /* bytes of arena used */
+	unsigned char arena[JM_UNDO_ARENA];
+};
+
+#define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
+#define JM_LAYOUT 1
+
+struct jm_host {
+	uint64_t magic;
+	uint32_t layout;
+	uint32_t size;          /* sizeof(struct jm_host) */
+	pthread_mutex_t lock;   /* process-shared, robust */
+	uint32_t initialized;
+	uint32_t epoch;         /* bumped by every reset */
+	char descdir[JM_MAXPATHLEN]; /* where descriptor files live; "" until needed */
+	struct jm_globals g;
+	struct jm_prison prisons[JM_MAXPRISONS];
+	struct jm_proc procs[JM_MAXPROCS];
+	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
+	struct jm_undo undo;
+};
+
+/* ---- state.c ------------------------------------------------------------ */
+
+/* The mapped host of this process (initialised on first use). */
+struct jm_host *jm_host_get(void);
+/* Lock the host, rolling back a change that a dead process left half done,
+ * and notice exited processes and closed owning descriptors.  Returns the
+ * host, or NULL with errno set. */
+struct jm_host *jm_lock(void);
+void jm_unlock(struct jm_host *h);
+/* Begin/commit the undo log of a change (jm_lock does not begin one). */
+void jm_change_begin(struct jm_host *h);
+void jm_change_commit(struct jm_host *h);
+/* Record bytes about to be changed (no-op outside a change). */
+void jm_save(struct jm_host *h, const void *p, size_t len);
+void jm_save_prison(struct jm_host *h, int slot);
+void jm_save_globals(struct jm_host *h);
+/* Initialise a host in place (reset). */
+void jm_host_init(struct jm_host *h);
+
+/* Credentials and the caller's prison. */
+int jm_caller_prison(struct jm_host *h); /* slot; registers inherited attaches */
+int jm_caller_is_root(void);
+/* Process table. */
+int jm_proc_attach(struct jm_host *h, pid_t pid, int slot);
+int jm_prison_nprocs(struct jm_host *h, int slot);
+/* Liveness: make prisons dying and free them as references disappear. */
+void jm_settle(struct jm_host *h);
+
+/* ---- prison.c: tree helpers --------------------------------------------- */
+
+int jm_is_descendant(const struct jm_host *h, int slot, int ancestor);
+int jm_depth_below(const struct jm_host *h, int slot, int ancestor);
+int jm_children_cur(const struct jm_host *h, int slot);
+int jm_has_children(const struct jm_host *h, int slot);
+/* Find a jail by jid among the descendants of slot `top` (any state); -1 if none. */
+int jm_find_child_jid(const struct jm_host *h, int top, int jid);
+/* Find any prison with this jid in the whole host (any state); -1 if none. */
+int jm_find_jid(const struct jm_host *h, int jid);
+/* Kill (mark dying, drop persist, SIGKILL processes) a prison and its descendants. */
+void jm_prison_remove(struct jm_host *h, int slot);
+const char *jm_relative_name(const struct jm_host *h, int slot, int viewer);
+
+/* ---- opts.c: the vfs option list ----------------------------------------- */
+
+#define JM_MAXOPTS 512
+
+struct jm_opt {
+	char *name;     /* NUL-terminated copy */
+	void *value;    /* copy, NULL when len == 0 */
+	size_t len;     /* value length */
+	int pos;        /* pair index in the caller's iovec */
+	int seen;       /* consumed by some handler */
+	int dead;       /* discarded by de-duplication */
+	size_t namelen; /* strlen(name) */
+};
+
+struct jm_opts {
+	int n;
+	struct jm_opt opt[JM_MAXOPTS];
+	char errmsg_set; /* an errmsg was formatted */
+	int errmsg_idx;  /* index of the errmsg option or -1 */
+};
+
+/* Copy in and de-duplicate; 0 or an errno. */
+int jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov);
+void jm_opts_free(struct jm_opts *o);
+/* Find the live option `name` (marks it seen); NULL if absent. */
+struct jm_opt *jm_opt_find(struct jm_opts *o, const char *name);
+/* vfs_copyopt: option present -> 0 and value copied when len matches (EINVAL
+ * when not); absent -> ENOENT. */
+int jm_opt_copy(struct jm_opts *o, const char *name, void *dst, size_t len);
+/* vfs_getopt for strings: ENOENT absent; 0 and the value and its length otherwise. */
+int jm_opt_get(struct jm_opts *o, const char *name, void **val, size_t *len);
+/* vfs_flagopt: 1 if the boolean is present (either form consumed). */
+int jm_opt_flag(struct jm_opts *o, const char *name);
+/* Format the kernel's message into the errmsg option, if any. */
+void jm_opt_error(struct jm_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write-back for jail_get: the setopt family; 0, ENOENT or EINVAL. */
+int jm_opt_set(struct jm_opts *o, const char *name, const void *val, size_t len);
+int jm_opt_set_str(struct jm_opts *o, const char *name, const char *s);
+int jm_opt_set_part(struct jm_opts *o, const char *name, const void *val, size_t len);
+/* The first unconsumed option other than errmsg, or NULL. */
+struct jm_opt *jm_opt_unseen(struct jm_opts *o);
+/* Copy results back to the caller's iovec (jail_get); the errmsg buffer always. */
+int jm_opts_copyout(struct jm_opts *o, struct iovec *iov, unsigned int niov, int all);
+
+/* ---- sysctl.c ------------------------------------------------------------ */
+
+/* sysctl entry points take the lock themselves. */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+#define JM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define JM_UNUSED(x) ((void)(x))
+
+#endif /* JAILCORE_MODEL_H */

@@ -1,0 +1,1261 @@
+/*
+ * set.c: jail_set(2).  The checks run in the order of the spec's section
+ * 4.1 (FreeBSD 15; 14 where the switch says so); nothing in the host
+ * changes until every check has passed, except what FreeBSD itself does
+ * early (the jid counter, a dying jail's new jid).
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "tree.h"
+
+/* What the caller asked for, parsed. */
+struct jm_req {
+	int flags, cuflags;
+	int jid;
+	int got_slevel, slevel;
+	int got_childmax, childmax;
+	int got_enforce, enforce;
+	int got_rsnum, rsnum;
+	uint32_t pr_flags, ch_flags;
+	uint64_t pr_allow, ch_allow;
+	const char *name;
+	const char *hostname, *domainname, *hostuuid;
+	int got_hostid;
+	unsigned long hostid;
+	int got_ip4, got_ip6;
+	uint32_t ip4_count, ip6_count;
+	uint8_t ip4[JM_MAX_AF_IPS * 4];
+	uint8_t ip6[JM_MAX_AF_IPS * 16];
+	const char *osrelease;
+	int got_osreldate, osreldate;
+	int got_path;
+	char path[JM_MAXPATHLEN]; /* global */
+	int desc_fd, desc_pos;
+	int32_t sysv[3];
+};
+
+/* jailsys parameters: name, the pr_flags bit for "disable", for "new". */
+static const struct {
+	const char *name;
+	uint32_t disable, new;
+} jm_sys_params[] = {
+	{"host", 0, JM_PR_HOST},
+	{"vnet", 0, JM_PR_VNET},
+	{"ip4", JM_PR_IP4_USER, JM_PR_IP4_USER},
+	{"ip6", JM_PR_IP6_USER, JM_PR_IP6_USER},
+};
+
+static const struct {
+	const char *name, *noname;
+	uint32_t flag;
+} jm_bool_params[] = {
+	{"persist", "nopersist", JM_PR_PERSIST},
+	{"ip4.saddrsel", "ip4.nosaddrsel", JM_PR_IP4_SADDRSEL},
+	{"ip6.saddrsel", "ip6.nosaddrsel", JM_PR_IP6_SADDRSEL},
+};
+
+static int
+jm_strtoul_like(const char *s, const char **end, unsigned long *out)
+{
+	const char *p = s;
+	unsigned long v = 0;
+	int neg = 0, any = 0, over = 0;
+
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned long d = (unsigned long)(*p - '0');
+
+		any = 1;
+		if (v > (ULONG_MAX - d) / 10)
+			over = 1;
+		else
+			v = v * 10 + d;
+	}
+	if (!any) {
+		*end = s;
+		*out = 0;
+		return 0;
+	}
+	*end = p;
+	*out = over ? ULONG_MAX : (neg ? (unsigned long)(-(long long)v) : v);
+	return 1;
+}
+
+static int
+jm_ip_cmp4(const void *a, const void *b)
+{
+	uint32_t x, y;
+
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	x = ntohl(x);
+	y = ntohl(y);
+	return x < y ? -1 : x > y;
+}
+
+static int
+jm_ip_cmp6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* prison_ip_copyin: size, count, validity, order (primary first, the rest
+ * sorted), duplicates.  Returns 0 or an errno. */
+static int
+jm_ip_copyin(struct jm_host *h, struct jm_opts *o, const void *val, size_t len, int v6,
+             uint8_t *dst, uint32_t *count)
+{
+	size_t esz = v6 ? 16 : 4;
+	uint32_t n;
+
+	if (len % esz != 0)
+		return EINVAL;
+	n = (uint32_t)(len / esz);
+	if (n > h->g.max_af_ips) {
+		jm_opt_error(o, "too many %s addresses", v6 ? "IPv6" : "IPv4");
+		return EINVAL;
+	}
+	if (n > 0)
+		memcpy(dst, val, len);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *a = dst + i * esz;
+		static const uint8_t zero[16], ones[4] = {255, 255, 255, 255};
+
+		if (memcmp(a, zero, esz) == 0 || (!v6 && memcmp(a, ones, 4) == 0))
+			return EINVAL;
+	}
+	if (n > 2)
+		qsort(dst + esz, n - 1, esz, v6 ? jm_ip_cmp6 : jm_ip_cmp4);
+	for (uint32_t i = 1; i < n; i++) {
+		if (memcmp(dst, dst + i * esz, esz) == 0)
+			return EINVAL;
+		if (i + 1 < n && memcmp(dst + i * esz, dst + (i + 1) * esz, esz) == 0)
+			return EINVAL;
+	}
+	*count = n;
+	return 0;
+}
+
+static int
+jm_ip_member(const uint8_t *list, uint32_t n, const uint8_t *a, size_t esz)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (memcmp(list + i * esz, a, esz) == 0)
+			return 1;
+	return 0;
+}
+
+static const uint8_t *
+jm_pr_ips(const struct jm_prison *pr, int v6, uint32_t *n)
+{
+	*n = v6 ? pr->ip6_count : pr->ip4_count;
+	return v6 ? pr->ip6 : pr->ip4;
+}
+
+/* Addresses of a (possibly) new jail against its parent's and its
+ * neighbours' in the same network stack. */
+static int
+jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
+             const uint8_t *ips, uint32_t n)
+{
+	size_t esz = v6 ? 16 : 4;
+	uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
+	const struct jm_prison *pp = &h->prisons[ppr];
+	uint32_t pn;
+	const uint8_t *pl = jm_pr_ips(pp, v6, &pn);
+	int stack = ppr;
+
+	if (n == 0)
+		return 0;
+	if (pp->flags & restricted) {
+		for (uint32_t i = 0; i < n; i++)
+			if (!jm_ip_member(pl, pn, ips + i * esz, esz))
+				return EPERM;
+	}
+	while (stack != 0 && !(h->prisons[stack].flags & JM_PR_VNET))
+		stack = h->prisons[stack].parent;
+	for (int s = 1; s < h->g.nprisons_hint; s++) {
+		const struct jm_prison *t = &h->prisons[s];
+		uint32_t tn;
+		const uint8_t *tl;
+		int skip = 0;
+
+		if (!t->used || !jm_is_descendant(h, s, stack))
+			continue;
+		/* Not below the target, a vnet jail, a dead one, or a jail
+		 * restricted for this family (those hold the addresses). */
+		for (int a = t->parent; a != stack; a = h->prisons[a].parent) {
+			const struct jm_prison *ap = &h->prisons[a];
+
+			if (a == target || (ap->flags & (JM_PR_VNET | restricted)) ||
+			    ap->state != JM_PRISON_STATE_ALIVE)
+				skip = 1;
+		}
+		if (skip || s == target || (t->flags & JM_PR_VNET) ||
+		    t->state != JM_PRISON_STATE_ALIVE || !(t->flags & restricted))
+			continue;
+		tl = jm_pr_ips(t, v6, &tn);
+		if (tn == 0 || (n == 1 && tn == 1))
+			continue;
+		for (uint32_t i = 0; i < n; i++) {
+			if (jm_ip_member(tl, tn, ips + i * esz, esz)) {
+				jm_opt_error(o, "%s addresses clash", v6 ? "IPv6" : "IPv4");
+				return EADDRINUSE;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Steps 10 to 23 of section 4.1: every parameter, parsed and checked alone. */
+static int
+jm_parse(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int mypr)
+{
+	void *val;
+	size_t len;
+	int err;
+	int32_t jsys;
+	char noname[JM_MAXHOSTNAMELEN + 2];
+
+	(void)mypr;
+	/* Typed scalars. */
+	if ((err = jm_opt_copy(o, "jid", &r->jid, sizeof(r->jid))) == ENOENT)
+		r->jid = 0;
+	else if (err != 0)
+		return err;
+	if ((err = jm_opt_copy(o, "securelevel", &r->slevel, sizeof(int))) == 0)
+		r->got_slevel = 1;
+	else if (err != ENOENT)
+		return err;
+	if ((err = jm_opt_copy(o, "children.max", &r->childmax, sizeof(int))) == 0)
+		r->got_childmax = 1;
+	else if (err != ENOENT)
+		return err;
+	if ((err = jm_opt_copy(o, "enforce_statfs", &r->enforce, sizeof(int))) == 0) {
+		if (r->enforce < 0 || r->enforce > 2)
+			return EINVAL;
+		r->got_enforce = 1;
+	} else if (err != ENOENT)
+		return err;
+	if ((err = jm_opt_copy(o, "devfs_ruleset", &r->rsnum, sizeof(int))) == 0)
+		r->got_rsnum = 1;
+	else if (err != ENOENT)
+		return err;
+
+	/* Booleans. */
+	for (size_t i = 0; i < JM_ARRAY_LEN(jm_bool_params); i++) {
+		if (jm_opt_flag(o, jm_bool_params[i].name))
+			r->pr_flags |= jm_bool_params[i].flag;
+		if (jm_opt_flag(o, jm_bool_params[i].noname))
+			r->ch_flags |= jm_bool_params[i].flag;
+	}
+	r->ch_flags |= r->pr_flags;
+
+	/* jailsys. */
+	for (size_t i = 0; i < JM_ARRAY_LEN(jm_sys_params); i++) {
+		if ((err = jm_opt_copy(o, jm_sys_params[i].name, &jsys, sizeof(jsys))) == ENOENT)
+			continue;
+		if (err != 0)
+			return err;
+		switch (jsys) {
+		case JM_JAIL_SYS_DISABLE:
+			if (jm_sys_params[i].disable == 0)
+				return EINVAL;
+			r->pr_flags |= jm_sys_params[i].disable;
+			break;
+		case JM_JAIL_SYS_NEW:
+			r->pr_flags |= jm_sys_params[i].new;
+			break;
+		case JM_JAIL_SYS_INHERIT:
+			break;
+		default:
+			return EINVAL;
+		}
+		r->ch_flags |= jm_sys_params[i].new | jm_sys_params[i].disable;
+	}
+	if ((r->flags & (JM_JAIL_CREATE | JM_JAIL_ATTACH)) == JM_JAIL_CREATE &&
+	    !(r->pr_flags & JM_PR_PERSIST)) {
+		jm_opt_error(o, "new jail must persist or attach");
+		return EINVAL;
+	}
+	if ((r->flags & JM_JAIL_UPDATE) && (r->ch_flags & JM_PR_VNET)) {
+		jm_opt_error(o, "vnet cannot be changed after creation");
+		return EINVAL;
+	}
+	if ((r->flags & JM_JAIL_UPDATE) && (r->ch_flags & JM_PR_IP4_USER)) {
+		jm_opt_error(o, "ip4 cannot be changed after creation");
+		return EINVAL;
+	}
+	if ((r->flags & JM_JAIL_UPDATE) && (r->ch_flags & JM_PR_IP6_USER)) {
+		jm_opt_error(o, "ip6 cannot be changed after creation");
+		return EINVAL;
+	}
+
+	/* allow.* */
+	for (int i = 0; i < jm_nallow_params; i++) {
+		const struct jm_allow_param *a = &jm_allow_params[i];
+
+		if (!jm_allow_present(h, a))
+			continue;
+		if (jm_opt_flag(o, a->name))
+			r->pr_allow |= a->bit;
+		jm_noname(noname, sizeof(noname), a->name);
+		if (jm_opt_flag(o, noname))
+			r->ch_allow |= a->bit;
+	}
+	r->ch_allow |= r->pr_allow;
+
+	/* name */
+	if ((err = jm_opt_get(o, "name", &val, &len)) == 0) {
+		if (len == 0 || ((char *)val)[len - 1] != '\0')
+			return EINVAL;
+		if (len > JM_MAXHOSTNAMELEN)
+			return ENAMETOOLONG;
+		r->name = val;
+	} else if (err != ENOENT)
+		return err;
+
+	/* host.* */
+	{
+		static const struct {
+			const char *name;
+			size_t max;
+			size_t off;
+		} hs[] = {
+			{"host.hostname", JM_MAXHOSTNAMELEN, offsetof(struct jm_req, hostname)},
+			{"host.domainname", JM_MAXHOSTNAMELEN, offsetof(struct jm_req, domainname)},
+			{"host.hostuuid", JM_HOSTUUIDLEN, offsetof(struct jm_req, hostuuid)},
+		};
+		for (size_t i = 0; i < JM_ARRAY_LEN(hs); i++) {
+			if ((err = jm_opt_get(o, hs[i].name, &val, &len)) == ENOENT)
+				continue;
+			if (err != 0)
+				return err;
+			if (len == 0 || ((char *)val)[len - 1] != '\0')
+				return EINVAL;
+			if (len > hs[i].max)
+				return ENAMETOOLONG;
+			*(const char **)((char *)r + hs[i].off) = val;
+			r->ch_flags |= JM_PR_HOST;
+			r->pr_flags |= JM_PR_HOST;
+		}
+		if ((err = jm_opt_copy(o, "host.hostid", &r->hostid, sizeof(r->hostid))) == 0) {
+			r->got_hostid = 1;
+			r->ch_flags |= JM_PR_HOST;
+			r->pr_flags |= JM_PR_HOST;
+		} else if (err != ENOENT)
+			return err;
+	}
+
+	/* ip4.addr, ip6.addr */
+	for (int v6 = 0; v6 <= 1; v6++) {
+		const char *pn = v6 ? "ip6.addr" : "ip4.addr";
+		uint32_t user = v6 ? JM_PR_IP6_USER : JM_PR_IP4_USER;
+
+		if ((err = jm_opt_get(o, pn, &val, &len)) == ENOENT)
+			continue;
+		if (err != 0)
+			return err;
+		r->ch_flags |= user;
+		r->pr_flags |= user;
+		if (v6) {
+			r->got_ip6 = 1;
+			err = jm_ip_copyin(h, o, val, len, 1, r->ip6, &r->ip6_count);
+		} else {
+			r->got_ip4 = 1;
+			err = jm_ip_copyin(h, o, val, len, 0, r->ip4, &r->ip4_count);
+		}
+		if (err != 0)
+			return err;
+	}
+	if ((r->ch_flags & JM_PR_VNET) && (r->ch_flags & (JM_PR_IP4_USER | JM_PR_IP6_USER))) {
+		jm_opt_error(o, "vnet jails cannot have IP address restrictions");
+		return EINVAL;
+	}
+
+	/* osrelease, osreldate */
+	if ((err = jm_opt_get(o, "osrelease", &val, &len)) == 0) {
+		if (r->flags & JM_JAIL_UPDATE) {
+			jm_opt_error(o, "osrelease cannot be changed after creation");
+			return EINVAL;
+		}
+		if (len == 0 || ((char *)val)[len - 1] != '\0')
+			return EINVAL;
+		if (len >= JM_OSRELEASELEN) {
+			jm_opt_error(o, "osrelease string must be 1-%d bytes long",
+			             JM_OSRELEASELEN - 1);
+			return ENAMETOOLONG;
+		}
+		r->osrelease = val;
+	} else if (err != ENOENT)
+		return err;
+	if ((err = jm_opt_copy(o, "osreldate", &r->osreldate, sizeof(int))) == 0) {
+		if (r->flags & JM_JAIL_UPDATE) {
+			jm_opt_error(o, "osreldate cannot be changed after creation");
+			return EINVAL;
+		}
+		if (r->osreldate == 0) {
+			jm_opt_error(o, "osreldate cannot be 0");
+			return EINVAL;
+		}
+		r->got_osreldate = 1;
+	} else if (err != ENOENT)
+		return err;
+
+	/* path */
+	if ((err = jm_opt_get(o, "path", &val, &len)) == 0) {
+		char real[PATH_MAX];
+		struct stat st;
+		const char *mine = h->prisons[mypr].root;
+		size_t ml;
+
+		if (r->flags & JM_JAIL_UPDATE) {
+			jm_opt_error(o, "path cannot be changed after creation");
+			return EINVAL;
+		}
+		if (len == 0 || ((char *)val)[len - 1] != '\0')
+			return EINVAL;
+		if (len >= 2 && !(len == 2 && ((char *)val)[0] == '/')) {
+			if (len > JM_MAXPATHLEN)
+				return ENAMETOOLONG;
+			if (realpath(val, real) == NULL)
+				return errno;
+			if (stat(real, &st) == -1)
+				return errno;
+			if (!S_ISDIR(st.st_mode))
+				return ENOTDIR;
+			ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
+			if (ml + strlen(real) >= JM_MAXPATHLEN)
+				return ENAMETOOLONG;
+			memcpy(r->path, mine, ml);
+			strcpy(r->path + ml, real);
+			if (r->path[0] == '\0')
+				strcpy(r->path, "/");
+			r->got_path = 1;
+		}
+	} else if (err != ENOENT)
+		return err;
+	return 0;
+}
+
+/* Step 8: the descriptor parameter of FreeBSD 15. */
+static int
+jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr, int *usepr)
+{
+	int dflags = r->flags & (JM_JAIL_USE_DESC | JM_JAIL_AT_DESC | JM_JAIL_GET_DESC |
+	                         JM_JAIL_OWN_DESC);
+	struct jm_opt *op;
+	const char *msg = NULL;
+	int fd, slot, err;
+
+	*usepr = -1;
+	r->desc_fd = -1;
+	r->desc_pos = -1;
+	if (h->g.version < 15)
+		return 0;
+	op = jm_opt_find(o, "desc");
+	if (op == NULL) {
+		if (dflags) {
+			jm_opt_error(o, "missing desc");
+			return ENOENT;
+		}
+		return 0;
+	}
+	if (!dflags) {
+		jm_opt_error(o, "unexpected desc");
+		return EINVAL;
+	}
+	if (op->len != sizeof(int))
+		return EINVAL;
+	memcpy(&fd, op->value, sizeof(int));
+	r->desc_pos = op->pos;
+	if (!(r->flags & (JM_JAIL_USE_DESC | JM_JAIL_AT_DESC)))
+		return 0;
+	if ((err = jm_desc_lookup(h, fd, &slot, &msg)) != 0) {
+		if (msg != NULL)
+			jm_opt_error(o, "%s", msg);
+		return err;
+	}
+	if (r->flags & JM_JAIL_USE_DESC)
+		*usepr = slot;
+	else
+		*mypr = slot;
+	return 0;
+}
+
+static void
+jm_set_ips(struct jm_host *h, int slot, int v6, const uint8_t *ips, uint32_t n)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	jm_save_prison(h, slot);
+	if (v6) {
+		memcpy(pr->ip6, ips, (size_t)n * 16);
+		pr->ip6_count = n;
+	} else {
+		memcpy(pr->ip4, ips, (size_t)n * 4);
+		pr->ip4_count = n;
+	}
+}
+
+/* A parent's list changed: children without their own take it, children
+ * with their own keep what the parent still has; and so on down. */
+static void
+jm_ip_propagate(struct jm_host *h, int slot, int v6)
+{
+	uint32_t user = v6 ? JM_PR_IP6_USER : JM_PR_IP4_USER;
+	uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
+	size_t esz = v6 ? 16 : 4;
+
+	for (int s = 1; s < h->g.nprisons_hint; s++) {
+		struct jm_prison *c = &h->prisons[s];
+		uint32_t pn, cn, k = 0;
+		const uint8_t *pl;
+		uint8_t keep[JM_MAX_AF_IPS * 16];
+
+		if (!c->used || c->parent != slot || (c->flags & JM_PR_VNET))
+			continue;
+		pl = jm_pr_ips(&h->prisons[slot], v6, &pn);
+		jm_save_prison(h, s);
+		c->flags |= restricted;
+		if (c->flags & user) {
+			const uint8_t *cl = jm_pr_ips(c, v6, &cn);
+
+			for (uint32_t i = 0; i < cn; i++)
+				if (jm_ip_member(pl, pn, cl + i * esz, esz))
+					memcpy(keep + (k++) * esz, cl + i * esz, esz);
+			jm_set_ips(h, s, v6, keep, k);
+		} else {
+			memcpy(keep, pl, (size_t)pn * esz);
+			jm_set_ips(h, s, v6, keep, pn);
+		}
+		jm_ip_propagate(h, s, v6);
+	}
+}
+
+static void
+jm_host_copy(struct jm_prison *dst, const struct jm_prison *src)
+{
+	strcpy(dst->hostname, src->hostname);
+	strcpy(dst->domainname, src->domainname);
+	strcpy(dst->hostuuid, src->hostuuid);
+	dst->hostid = src->hostid;
+}
+
+static void
+jm_host_propagate(struct jm_host *h, int slot)
+{
+	for (int s = 1; s < h->g.nprisons_hint; s++) {
+		struct jm_prison *c = &h->prisons[s];
+
+		if (!c->used || c->parent != slot || (c->flags & JM_PR_HOST))
+			continue;
+		jm_save_prison(h, s);
+		jm_host_copy(c, &h->prisons[slot]);
+		jm_host_propagate(h, s);
+	}
+}
+
+static int
+jm_new_cpuset(const struct jm_host *h)
+{
+	for (int id = 2;; id++) {
+		int used = 0;
+
+		for (int s = 0; s < h->g.nprisons_hint && !used; s++)
+			used = h->prisons[s].used && h->prisons[s].cpuset_id == id;
+		if (!used)
+			return id;
+	}
+}
+
+/* get_next_prid: the next automatic jid, or 0 when none is free. */
+static int
+jm_next_prid(struct jm_host *h)
+{
+	int start = h->g.lastprid % JM_JAIL_MAX + 1;
+
+	for (int pass = 0; pass < 2; pass++) {
+		int lo = pass == 0 ? start : 1, hi = pass == 0 ? JM_JAIL_MAX : h->g.lastprid;
+
+		for (int jid = lo; jid <= hi; jid++) {
+			if (jm_find_jid(h, jid) < 0) {
+				jm_save_globals(h);
+				h->g.lastprid = jid;
+				return jid;
+			}
+		}
+	}
+	return 0;
+}
+
+/* get_next_deadid: a new jid for a dying jail, counting down. */
+static int
+jm_next_deadid(struct jm_host *h)
+{
+	int start = h->g.lastdeadid <= 1 ? JM_JAIL_MAX : h->g.lastdeadid - 1;
+
+	if (h->g.lastdeadid == 0)
+		start = JM_JAIL_MAX;
+	for (int pass = 0; pass < 2; pass++) {
+		int hi = pass == 0 ? start : JM_JAIL_MAX, lo = pass == 0 ? 1 : start + 1;
+
+		for (int jid = hi; jid >= lo; jid--) {
+			if (jm_find_jid(h, jid) < 0) {
+				jm_save_globals(h);
+				h->g.lastdeadid = jid;
+				return jid;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+jm_free_slot(struct jm_host *h)
+{
+	for (int s = 1; s < JM_MAXPRISONS; s++) {
+		if (!h->prisons[s].used) {
+			if (s >= h->g.nprisons_hint) {
+				jm_save_globals(h);
+				h->g.nprisons_hint = s + 1;
+			}
+			return s;
+		}
+	}
+	return -1;
+}
+
+/* The full name of a jail named `comp` under `ppr`; ENAMETOOLONG if it
+ * does not fit. */
+static int
+jm_full_name(const struct jm_host *h, int ppr, const char *comp, char *out)
+{
+	size_t pl = ppr == 0 ? 0 : strlen(h->prisons[ppr].name) + 1;
+
+	if (pl + strlen(comp) >= JM_MAXHOSTNAMELEN)
+		return ENAMETOOLONG;
+	if (ppr != 0) {
+		memcpy(out, h->prisons[ppr].name, pl - 1);
+		out[pl - 1] = '.';
+	}
+	strcpy(out + pl, comp);
+	return 0;
+}
+
+static void
+jm_rename_descendants(struct jm_host *h, int slot, size_t oldlen)
+{
+	const char *newname = h->prisons[slot].name;
+	size_t nl = strlen(newname);
+
+	for (int s = 1; s < h->g.nprisons_hint; s++) {
+		struct jm_prison *d = &h->prisons[s];
+		char buf[JM_MAXHOSTNAMELEN];
+
+		if (!d->used || !jm_is_descendant(h, s, slot))
+			continue;
+		jm_save_prison(h, s);
+		memcpy(buf, newname, nl);
+		strcpy(buf + nl, d->name + oldlen);
+		strcpy(d->name, buf);
+	}
+}
+
+static int
+jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int flags,
+                   struct jm_opts *o, int *jidp)
+{
+	struct jm_req *r;
+	int mypr = jm_caller_prison(h);
+	int v15 = h->g.version >= 15;
+	int setmask = v15 ? JM_JAIL_SET_MASK_15 : JM_JAIL_SET_MASK_14;
+	int err, pr = -1, ppr, usepr = -1, deadpr = -1, created, slot;
+	const char *namelc = NULL;
+	char fullname[JM_MAXHOSTNAMELEN];
+	struct jm_prison *np;
+
+	if (!v15) {
+		if (!jm_caller_privileged(h, mypr))
+			return EPERM;
+		if ((flags & JM_JAIL_CREATE) && h->prisons[mypr].children_max == 0)
+			return EPERM;
+		if (flags & ~setmask)
+			return EINVAL;
+	} else {
+		if ((flags & JM_JAIL_CREATE) && !(flags & JM_JAIL_AT_DESC) &&
+		    h->prisons[mypr].children_max == 0)
+			return EPERM;
+		if (flags & ~setmask)
+			return EINVAL;
+		if ((flags & JM_JAIL_USE_DESC) && (flags & JM_JAIL_AT_DESC))
+			return EINVAL;
+	}
+	if ((err = jm_opts_build(o, iov, niov)) != 0)
+		return err;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return ENOMEM;
+	r->flags = flags;
+	r->cuflags = flags & (JM_JAIL_CREATE | JM_JAIL_UPDATE);
+	for (int m = 0; m < 3; m++)
+		r->sysv[m] = -1;
+	if (r->cuflags == 0) {
+		jm_opt_error(o, "no valid operation (create or update)");
+		err = EINVAL;
+		goto out;
+	}
+	if ((err = jm_desc_param(h, o, r, &mypr, &usepr)) != 0)
+		goto out;
+	if ((flags & JM_JAIL_AT_DESC) && (flags & JM_JAIL_CREATE) &&
+	    h->prisons[mypr].children_max == 0) {
+		err = EPERM;
+		goto out;
+	}
+	if (v15 && !jm_caller_privileged(h, mypr)) {
+		err = EPERM;
+		goto out;
+	}
+	if (v15 && (flags & JM_JAIL_OWN_DESC) && !jm_caller_is_root()) {
+		err = EPERM;
+		goto out;
+	}
+	if ((err = jm_parse(h, o, r, mypr)) != 0)
+		goto out;
+	if (r->cuflags == JM_JAIL_CREATE && r->jid == 0 && r->name != NULL) {
+		const char *dot = strrchr(r->name, '.'), *end;
+		unsigned long v;
+
+		if (jm_strtoul_like(dot != NULL ? dot + 1 : r->name, &end, &v) && *end == '\0')
+			r->jid = (int)(uint32_t)v;
+	}
+	if (h->prisons[mypr].state != JM_PRISON_STATE_ALIVE) {
+		err = EAGAIN;
+		goto out;
+	}
+
+	/* Locate the jail, or at least its parent (4.2, 4.3). */
+	ppr = mypr;
+	if (usepr >= 0) {
+		struct jm_prison *u = &h->prisons[usepr];
+
+		if (r->cuflags == JM_JAIL_CREATE) {
+			jm_opt_error(o, "jail %d already exists", u->jid);
+			err = EEXIST;
+			goto out;
+		}
+		if (u->state != JM_PRISON_STATE_ALIVE) {
+			jm_opt_error(o, "jail %d is dying", u->jid);
+			err = ENOENT;
+			goto out;
+		}
+		if (r->jid != 0 && r->jid != u->jid) {
+			jm_opt_error(o, "cannot change jid");
+			err = EINVAL;
+			goto out;
+		}
+		pr = usepr;
+		ppr = u->parent;
+	} else if (r->jid != 0) {
+		int found;
+
+		if (r->jid < 0) {
+			jm_opt_error(o, "negative jid");
+			err = EINVAL;
+			goto out;
+		}
+		found = jm_find_jid(h, r->jid);
+		if (found >= 0 && h->prisons[found].state != JM_PRISON_STATE_ALIVE) {
+			if (v15) {
+				deadpr = found;
+				found = -1;
+			} else if (r->cuflags == JM_JAIL_CREATE) {
+				jm_opt_error(o, "jail %d already exists", r->jid);
+				err = EEXIST;
+				goto out;
+			} else if (!(flags & JM_JAIL_DYING)) {
+				jm_opt_error(o, "jail %d is dying", r->jid);
+				err = ENOENT;
+				goto out;
+			}
+		}
+		if (r->cuflags == JM_JAIL_CREATE && found >= 0) {
+			jm_opt_error(o, "jail %d already exists", r->jid);
+			err = EEXIST;
+			goto out;
+		}
+		if (found < 0 ? r->cuflags == JM_JAIL_UPDATE : !jm_is_descendant(h, found, mypr)) {
+			jm_opt_error(o, "jail %d not found", r->jid);
+			err = ENOENT;
+			goto out;
+		}
+		if (found >= 0) {
+			pr = found;
+			ppr = h->prisons[found].parent;
+		}
+	}
+	if (r->name != NULL) {
+		const char *dot = strrchr(r->name, '.');
+
+		namelc = r->name;
+		if (dot != NULL) {
+			size_t plen = (size_t)(dot - r->name);
+
+			if (pr >= 0) {
+				const char *pname = jm_relative_name(h, ppr, mypr);
+
+				if (ppr == mypr || strncmp(r->name, pname, plen) != 0 ||
+				    pname[plen] != '\0') {
+					jm_opt_error(o, "cannot change jail's parent");
+					err = EINVAL;
+					goto out;
+				}
+			} else {
+				char pbuf[JM_MAXHOSTNAMELEN];
+
+				memcpy(pbuf, r->name, plen);
+				pbuf[plen] = '\0';
+				ppr = jm_find_name(h, mypr, pbuf);
+				if (ppr < 0) {
+					jm_opt_error(o, "jail \"%s\" not found", pbuf);
+					err = ENOENT;
+					goto out;
+				}
+				if (h->prisons[ppr].state != JM_PRISON_STATE_ALIVE) {
+					jm_opt_error(o, "jail \"%s\" is dying", pbuf);
+					err = ENOENT;
+					goto out;
+				}
+			}
+			namelc = dot + 1;
+		}
+		if (namelc[0] != '\0') {
+			for (int s = 1; s < h->g.nprisons_hint; s++) {
+				const struct jm_prison *t = &h->prisons[s];
+
+				if (!t->used || t->parent != ppr || s == pr ||
+				    t->state != JM_PRISON_STATE_ALIVE ||
+				    strcmp(jm_relative_name(h, s, ppr), namelc) != 0)
+					continue;
+				if (r->cuflags == JM_JAIL_CREATE || pr >= 0) {
+					jm_opt_error(o, "jail \"%s\" already exists", r->name);
+					err = EEXIST;
+					goto out;
+				}
+				pr = s;
+				break;
+			}
+			if (pr < 0 && r->cuflags == JM_JAIL_UPDATE) {
+				jm_opt_error(o, "jail \"%s\" not found", r->name);
+				err = ENOENT;
+				goto out;
+			}
+		}
+	}
+	/* The model's decision for an update that names no jail (section 11). */
+	if (pr < 0 && r->cuflags == JM_JAIL_UPDATE) {
+		jm_opt_error(o, "update specified no jail");
+		err = ENOENT;
+		goto out;
+	}
+
+	created = pr < 0;
+	if (created) {
+		for (int t = mypr; t >= 0; t = h->prisons[t].parent) {
+			if (jm_children_cur(h, t) >= h->prisons[t].children_max) {
+				jm_opt_error(o, "prison limit exceeded");
+				err = EPERM;
+				goto out;
+			}
+		}
+		if (deadpr >= 0) {
+			int deadid = jm_next_deadid(h);
+
+			if (deadid == 0) {
+				jm_opt_error(o, "no available jail IDs");
+				err = EAGAIN;
+				goto out;
+			}
+			jm_save_prison(h, deadpr);
+			h->prisons[deadpr].jid = deadid;
+		}
+		if (r->jid == 0 && (r->jid = jm_next_prid(h)) == 0) {
+			jm_opt_error(o, "no available jail IDs");
+			err = EAGAIN;
+			goto out;
+		}
+	} else {
+		const struct jm_prison *t = &h->prisons[pr];
+
+		if ((t->flags & JM_PR_VNET) && (r->ch_flags & (JM_PR_IP4_USER | JM_PR_IP6_USER))) {
+			jm_opt_error(o, "vnet jails cannot have IP address restrictions");
+			err = EINVAL;
+			goto out;
+		}
+		if (r->got_ip4 && !(t->flags & JM_PR_IP4_USER)) {
+			jm_opt_error(o, "ip4 cannot be changed after creation");
+			err = EINVAL;
+			goto out;
+		}
+		if (r->got_ip6 && !(t->flags & JM_PR_IP6_USER)) {
+			jm_opt_error(o, "ip6 cannot be changed after creation");
+			err = EINVAL;
+			goto out;
+		}
+	}
+
+	/* Constraints from the parent (4.1 step 29). */
+	{
+		const struct jm_prison *pp = &h->prisons[ppr];
+
+		if (r->got_slevel && r->slevel < pp->securelevel) {
+			err = EPERM;
+			goto out;
+		}
+		if (r->got_childmax && r->childmax >= pp->children_max) {
+			err = EPERM;
+			goto out;
+		}
+		if (r->got_enforce && r->enforce < pp->enforce_statfs) {
+			err = EPERM;
+			goto out;
+		}
+		if (r->got_rsnum) {
+			if (r->rsnum < 0 || r->rsnum > 65535) {
+				err = EINVAL;
+				goto out;
+			}
+			if (mypr != 0) {
+				if (r->rsnum != 0 && r->rsnum != pp->devfs_ruleset) {
+					err = EPERM;
+					goto out;
+				}
+				r->rsnum = pp->devfs_ruleset;
+			}
+		}
+		if (r->got_ip4 && (err = jm_ip_checks(h, o, ppr, pr, 0, r->ip4, r->ip4_count)) != 0)
+			goto out;
+		if (r->got_ip6 && (err = jm_ip_checks(h, o, ppr, pr, 1, r->ip6, r->ip6_count)) != 0)
+			goto out;
+	}
+
+	/* The name (4.4). */
+	if (namelc != NULL && namelc[0] != '\0') {
+		const char *end;
+		unsigned long v;
+		int jid = created ? r->jid : h->prisons[pr].jid;
+
+		if (jm_strtoul_like(namelc, &end, &v) && *end == '\0' &&
+		    ((int)(uint32_t)v != jid || namelc[0] < '1' || namelc[0] > '9')) {
+			jm_opt_error(o, "name cannot be numeric (unless it is the jid)");
+			err = EINVAL;
+			goto out;
+		}
+	}
+	if (namelc != NULL) {
+		char comp[24];
+		const char *c = namelc;
+
+		if (c[0] == '\0') {
+			snprintf(comp, sizeof(comp), "%d", created ? r->jid : h->prisons[pr].jid);
+			c = comp;
+		}
+		if ((err = jm_full_name(h, ppr, c, fullname)) != 0)
+			goto out;
+		if (!created) {
+			size_t oldlen = strlen(h->prisons[pr].name), newlen = strlen(fullname);
+
+			for (int s = 1; s < h->g.nprisons_hint; s++) {
+				if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
+				    strlen(h->prisons[s].name) - oldlen + newlen >= JM_MAXHOSTNAMELEN) {
+					err = ENAMETOOLONG;
+					goto out;
+				}
+			}
+		}
+	} else if (created) {
+		char comp[24];
+
+		snprintf(comp, sizeof(comp), "%d", r->jid);
+		if ((err = jm_full_name(h, ppr, comp, fullname)) != 0)
+			goto out;
+	}
+
+	/* allow.* against the parent (step 31). */
+	if (r->pr_allow & ~h->prisons[ppr].allow &
+	    ~(uint64_t)(JM_PR_ALLOW_UNPRIV_DEBUG |
+	                (v15 ? JM_PR_ALLOW_UNPRIV_PARENT_TAMPER : 0))) {
+		err = EPERM;
+		goto out;
+	}
+
+	/* Module CHECK hooks: meta/env, then SysV. */
+	if (v15 && (err = jm_meta_check(h, o)) != 0)
+		goto out;
+	if ((err = jm_sysv_check(h, o, ppr, r->sysv)) != 0)
+		goto out;
+
+	/* Anything nobody consumed. */
+	{
+		struct jm_opt *u = jm_opt_unseen(o);
+
+		if (u != NULL) {
+			jm_opt_error(o, "unknown parameter: %s", u->name);
+			err = EINVAL;
+			goto out;
+		}
+	}
+
+	/* ---- apply ---- */
+	if (created) {
+		const struct jm_prison *pp = &h->prisons[ppr];
+
+		slot = jm_free_slot(h);
+		if (slot < 0) {
+			jm_opt_error(o, "no available jail IDs");
+			err = EAGAIN;
+			goto out;
+		}
+		jm_save_prison(h, slot);
+		np = &h->prisons[slot];
+		{
+			uint32_t gen = np->gen;
+
+			memset(np, 0, sizeof(*np));
+			np->gen = gen;
+		}
+		np->used = 1;
+		np->jid = r->jid;
+		np->parent = ppr;
+		np->state = JM_PRISON_STATE_ALIVE;
+		np->securelevel = pp->securelevel;
+		np->enforce_statfs = h->g.enforce_statfs > pp->enforce_statfs ?
+		    h->g.enforce_statfs : pp->enforce_statfs;
+		np->devfs_ruleset = pp->devfs_ruleset;
+		np->osreldate = r->got_osreldate ? r->osreldate : pp->osreldate;
+		strcpy(np->osrelease, r->osrelease != NULL ? r->osrelease : pp->osrelease);
+		np->cpuset_id = jm_new_cpuset(h);
+		np->allow = JM_JAIL_DEFAULT_ALLOW & pp->allow;
+		np->flags = JM_PR_HOST | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
+		strcpy(np->hostuuid, JM_DEFAULT_HOSTUUID);
+		strcpy(np->name, fullname);
+		if (r->got_path) {
+			strcpy(np->path, r->path);
+			strcpy(np->root, r->path);
+		} else {
+			strcpy(np->path, "/");
+			strcpy(np->root, h->prisons[mypr].root);
+		}
+		if ((r->ch_flags & JM_PR_VNET) && (r->pr_flags & JM_PR_VNET))
+			np->flags |= JM_PR_VNET;
+		for (int v6 = 0; v6 <= 1; v6++) {
+			uint32_t user = v6 ? JM_PR_IP6_USER : JM_PR_IP4_USER;
+			uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
+
+			if (np->flags & JM_PR_VNET)
+				continue;
+			if (!(r->ch_flags & user) || (r->pr_flags & user)) {
+				/* No ip4 parameter, disable, new, or an address list. */
+				np->flags |= user | restricted;
+			} else if (pp->flags & restricted) {
+				/* inherit from a restricted parent: its list. */
+				uint32_t pn;
+				const uint8_t *pl = jm_pr_ips(pp, v6, &pn);
+
+				np->flags |= restricted;
+				jm_set_ips(h, slot, v6, pl, pn);
+			}
+		}
+		if (!(r->ch_flags & JM_PR_HOST) || (r->pr_flags & JM_PR_HOST)) {
+			np->flags |= JM_PR_HOST;
+		} else {
+			np->flags &= ~JM_PR_HOST;
+			jm_host_copy(np, pp);
+		}
+		for (int m = 0; m < 3; m++)
+			np->sysv[m] = JM_JAIL_SYS_DISABLE;
+		pr = slot;
+	}
+	np = &h->prisons[pr];
+	jm_save_prison(h, pr);
+	if (r->got_ip4) {
+		jm_set_ips(h, pr, 0, r->ip4, r->ip4_count);
+		np->flags |= JM_PR_IP4 | JM_PR_IP4_USER;
+		jm_ip_propagate(h, pr, 0);
+	}
+	if (r->got_ip6) {
+		jm_set_ips(h, pr, 1, r->ip6, r->ip6_count);
+		np->flags |= JM_PR_IP6 | JM_PR_IP6_USER;
+		jm_ip_propagate(h, pr, 1);
+	}
+	if (r->got_slevel) {
+		np->securelevel = r->slevel;
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
+			    h->prisons[s].securelevel < r->slevel) {
+				jm_save_prison(h, s);
+				h->prisons[s].securelevel = r->slevel;
+			}
+		}
+	}
+	if (r->got_childmax) {
+		np->children_max = r->childmax;
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			int d, lim;
+
+			if (!h->prisons[s].used || !jm_is_descendant(h, s, pr))
+				continue;
+			d = jm_depth_below(h, s, pr);
+			lim = r->childmax - d > 0 ? r->childmax - d : 0;
+			if (h->prisons[s].children_max > lim) {
+				jm_save_prison(h, s);
+				h->prisons[s].children_max = lim;
+			}
+		}
+	}
+	if (r->got_enforce) {
+		np->enforce_statfs = r->enforce;
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
+			    h->prisons[s].enforce_statfs < r->enforce) {
+				jm_save_prison(h, s);
+				h->prisons[s].enforce_statfs = r->enforce;
+			}
+		}
+	}
+	if (r->got_rsnum) {
+		np->devfs_ruleset = r->rsnum;
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			if (h->prisons[s].used && jm_is_descendant(h, s, pr)) {
+				jm_save_prison(h, s);
+				h->prisons[s].devfs_ruleset = r->rsnum;
+			}
+		}
+	}
+	if (!created && namelc != NULL && strcmp(np->name, fullname) != 0) {
+		size_t oldlen = strlen(np->name);
+
+		strcpy(np->name, fullname);
+		jm_rename_descendants(h, pr, oldlen);
+	}
+	/* host */
+	if (!created && (r->ch_flags & JM_PR_HOST) && !(r->pr_flags & JM_PR_HOST)) {
+		np->flags &= ~JM_PR_HOST;
+		jm_host_copy(np, &h->prisons[np->parent]);
+	} else if (r->pr_flags & JM_PR_HOST) {
+		np->flags |= JM_PR_HOST;
+	}
+	if (r->hostname != NULL)
+		strcpy(np->hostname, r->hostname);
+	if (r->domainname != NULL)
+		strcpy(np->domainname, r->domainname);
+	if (r->hostuuid != NULL)
+		strcpy(np->hostuuid, r->hostuuid);
+	if (r->got_hostid)
+		np->hostid = r->hostid;
+	if (r->ch_flags & JM_PR_HOST)
+		jm_host_propagate(h, pr);
+	/* allow */
+	if (r->ch_allow) {
+		uint64_t off = r->ch_allow & ~r->pr_allow;
+
+		np->allow = (np->allow & ~r->ch_allow) | r->pr_allow;
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			if (off && h->prisons[s].used && jm_is_descendant(h, s, pr)) {
+				jm_save_prison(h, s);
+				h->prisons[s].allow &= ~off;
+			}
+		}
+	}
+	/* flags: persist, saddrsel */
+	{
+		uint32_t bools = JM_PR_PERSIST | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
+		uint32_t ch = r->ch_flags & bools;
+
+		np->flags = (np->flags & ~ch) | (r->pr_flags & ch);
+		if (!v15 && (flags & JM_JAIL_DYING) && np->state == JM_PRISON_STATE_DYING &&
+		    ((r->pr_flags & JM_PR_PERSIST) || (flags & JM_JAIL_ATTACH)))
+			np->state = JM_PRISON_STATE_ALIVE;
+	}
+	if (v15)
+		jm_meta_apply(h, o, pr);
+	jm_sysv_apply(h, pr, r->sysv, created);
+
+	if (flags & JM_JAIL_ATTACH) {
+		if ((err = jm_do_attach(h, mypr, pr)) != 0) {
+			jm_opt_error(o, "attach failed");
+			if (created) {
+				jm_save_prison(h, pr);
+				h->prisons[pr].flags &= ~JM_PR_PERSIST;
+				jm_prison_die(h, pr);
+			}
+			jm_settle(h);
+			goto out;
+		}
+	}
+	*jidp = h->prisons[pr].jid;
+	if (flags & (JM_JAIL_GET_DESC | JM_JAIL_OWN_DESC)) {
+		int fd = jm_desc_new(h, pr, (flags & JM_JAIL_OWN_DESC) != 0);
+
+		if (fd < 0) {
+			err = errno;
+			goto out;
+		}
+		memcpy(iov[2 * r->desc_pos + 1].iov_base, &fd, sizeof(fd));
+	}
+	/* A jail that lost its last reference (nopersist) dies now. */
+	jm_settle(h);
+	err = 0;
+out:
+	free(r);
+	return err;
+}
+
+int
+jailmodel_jail_set(struct iovec *iov, unsigned int niov, int flags)
+{
+	struct jm_host *h;
+	struct jm_opts *o;
+	int err, jid = -1;
+
+	if (niov & 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (niov > JM_UIO_MAXIOV) {
+		errno = EINVAL;
+		return -1;
+	}
+	o = malloc(sizeof(*o));
+	if (o == NULL)
+		return -1;
+	o->n = 0;
+	o->errmsg_idx = -1;
+	o->errmsg_set = 0;
+	if ((h = jm_lock()) == NULL) {
+		free(o);
+		return -1;
+	}
+	err = jm_jail_set_locked(h, iov, niov, flags, o, &jid);
+	if (err != 0 && o->n > 0)
+		jm_opts_copyout(o, iov, niov, 0);
+	jm_unlock(h);
+	jm_opts_free(o);
+	free(o);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return jid;
+}

@@ -1,0 +1,586 @@
+/*
+ * state.c: where the model's host lives, its lock, its undo log, and the
+ * bookkeeping of processes and references that decides when a jail dies.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model.h"
+
+static struct jm_host *jm_h;          /* this process's mapping */
+static char jm_path[JM_MAXPATHLEN];   /* its state file, "" when anonymous */
+
+/* The jail this process attached to, inherited by fork(2) like the real
+ * credential, so that a forked child is registered on its first call. */
+static int jm_self_slot;
+static uint32_t jm_self_gen;
+static uint32_t jm_self_epoch;
+
+const struct jm_module jm_modules[JM_NMODULES] = {
+	[JM_MOD_SYSVMSG] = {"sysvmsg", "sysvmsg", 0},
+	[JM_MOD_SYSVSEM] = {"sysvsem", "sysvsem", 0},
+	[JM_MOD_SYSVSHM] = {"sysvshm", "sysvshm", 0},
+	[JM_MOD_FDESCFS] = {"fdescfs", "allow.mount.fdescfs", 0x00001000u},
+	[JM_MOD_NULLFS] = {"nullfs", "allow.mount.nullfs", 0x00002000u},
+	[JM_MOD_PROCFS] = {"procfs", "allow.mount.procfs", 0x00004000u},
+	[JM_MOD_TMPFS] = {"tmpfs", "allow.mount.tmpfs", 0x00800000u},
+	[JM_MOD_ZFS] = {"zfs", "allow.mount.zfs", 0x01000000u},
+};
+
+/* ---- the mapping --------------------------------------------------------- */
+
+static int
+jm_init_lock(struct jm_host *h)
+{
+	pthread_mutexattr_t a;
+	int r;
+
+	if ((r = pthread_mutexattr_init(&a)) != 0)
+		return r;
+	r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	if (r == 0)
+		r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (r == 0)
+		r = pthread_mutex_init(&h->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return r;
+}
+
+/* First initialisation of zero-filled memory. */
+static int
+jm_host_create(struct jm_host *h)
+{
+	int r = jm_init_lock(h);
+
+	if (r != 0)
+		return r;
+	h->layout = JM_LAYOUT;
+	h->size = (uint32_t)sizeof(*h);
+	jm_host_init(h);
+	h->initialized = 1;
+	__atomic_store_n(&h->magic, JM_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static struct jm_host *
+jm_map_anonymous(void)
+{
+	struct jm_host *h;
+	int r;
+
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
+	if (h == MAP_FAILED)
+		return NULL;
+	if ((r = jm_host_create(h)) != 0) {
+		munmap(h, sizeof(*h));
+		errno = r;
+		return NULL;
+	}
+	return h;
+}
+
+static struct jm_host *
+jm_map_file(const char *path)
+{
+	struct jm_host *h = NULL;
+	struct stat st;
+	int fd, r, saved;
+
+	if (strlen(path) >= sizeof(jm_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return NULL;
+	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*h)) == -1)
+		goto fail;
+	else if (st.st_size != 0 && st.st_size != (off_t)sizeof(*h)) {
+		errno = EINVAL; /* not a state file of this model */
+		goto fail;
+	}
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		h = NULL;
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		if ((r = jm_host_create(h)) != 0) {
+			errno = r;
+			goto fail;
+		}
+	} else if (h->magic != JM_MAGIC || h->layout != JM_LAYOUT ||
+	    h->size != (uint32_t)sizeof(*h) || h->initialized != 1) {
+		errno = EINVAL;
+		goto fail;
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	return h;
+fail:
+	saved = errno;
+	if (h != NULL)
+		munmap(h, sizeof(*h));
+	flock(fd, LOCK_UN);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+struct jm_host *
+jm_host_get(void)
+{
+	const char *env;
+
+	if (jm_h != NULL)
+		return jm_h;
+	env = getenv("JAILCORE_MODEL_STATE");
+	if (env != NULL && env[0] != '\0') {
+		jm_h = jm_map_file(env);
+		if (jm_h != NULL)
+			strcpy(jm_path, env);
+	} else {
+		jm_h = jm_map_anonymous();
+	}
+	return jm_h;
+}
+
+/* Map the host when the library is loaded, so that a fork(2) that happens
+ * before the first call still shares it. */
+__attribute__((constructor)) static void
+jm_host_at_load(void)
+{
+	(void)jm_host_get();
+}
+
+int
+jailmodel_open(const char *path)
+{
+	struct jm_host *h = path != NULL ? jm_map_file(path) : jm_map_anonymous();
+
+	if (h == NULL)
+		return -1;
+	if (jm_h != NULL)
+		munmap(jm_h, sizeof(*jm_h));
+	jm_h = h;
+	if (path != NULL)
+		strcpy(jm_path, path);
+	else
+		jm_path[0] = '\0';
+	jm_self_slot = 0;
+	return 0;
+}
+
+const char *
+jailmodel_state_path(void)
+{
+	if (jm_host_get() == NULL || jm_path[0] == '\0')
+		return NULL;
+	return jm_path;
+}
+
+/* ---- the undo log --------------------------------------------------------- */
+
+#define JM_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+void
+jm_change_begin(struct jm_host *h)
+{
+	h->undo.nrec = 0;
+	h->undo.used = 0;
+	h->undo.serial++;
+	JM_BARRIER();
+	h->undo.active = 1;
+	JM_BARRIER();
+}
+
+void
+jm_change_commit(struct jm_host *h)
+{
+	JM_BARRIER();
+	h->undo.active = 0;
+	JM_BARRIER();
+}
+
+void
+jm_save(struct jm_host *h, const void *p, size_t len)
+{
+	struct jm_undo *u = &h->undo;
+	size_t off = (size_t)((const char *)p - (const char *)h);
+	size_t need = (len + sizeof(struct jm_undo_rec) + 7u) & ~(size_t)7u;
+	struct jm_undo_rec rec;
+
+	if (!u->active || len == 0)
+		return;
+	if (off >= offsetof(struct jm_host, undo) || len > offsetof(struct jm_host, undo) - off ||
+	    u->used + need > sizeof(u->arena))
+		abort(); /* a change larger than the host: a bug in the model */
+	/* Saved bytes first, then their record after them, then the count:
+	 * a process that dies in between leaves a log that ends before it. */
+	memcpy(u->arena + u->used, p, len);
+	rec.offset = (uint32_t)off;
+	rec.len = (uint32_t)len;
+	memcpy(u->arena + u->used + need - sizeof(rec), &rec, sizeof(rec));
+	JM_BARRIER();
+	u->used += (uint32_t)need;
+	u->nrec++;
+	JM_BARRIER();
+}
+
+void
+jm_save_prison(struct jm_host *h, int slot)
+{
+	if (!h->undo.active || h->undo_mark[slot] == h->undo.serial)
+		return;
+	jm_save(h, &h->prisons[slot], sizeof(h->prisons[slot]));
+	h->undo_mark[slot] = h->undo.serial;
+}
+
+void
+jm_save_globals(struct jm_host *h)
+{
+	jm_save(h, &h->g, sizeof(h->g));
+}
+
+/* Undo a change that a dead process left half done, newest record first. */
+static void
+jm_rollback(struct jm_host *h)
+{
+	struct jm_undo *u = &h->undo;
+	uint32_t end = u->used;
+	struct jm_undo_rec rec;
+
+	if (!u->active)
+		return;
+	for (uint32_t i = 0; i < u->nrec; i++) {
+		memcpy(&rec, u->arena + end - sizeof(rec), sizeof(rec));
+		uint32_t need = (rec.len + (uint32_t)sizeof(rec) + 7u) & ~7u;
+		end -= need;
+		memcpy((char *)h + rec.offset, u->arena + end, rec.len);
+	}
+	u->active = 0;
+	u->nrec = 0;
+	u->used = 0;
+}
+
+/* ---- locking --------------------------------------------------------------- */
+
+static void jm_sweep(struct jm_host *h);
+
+struct jm_host *
+jm_lock(void)
+{
+	struct jm_host *h = jm_host_get();
+	int r;
+
+	if (h == NULL)
+		return NULL;
+	r = pthread_mutex_lock(&h->lock);
+	if (r == EOWNERDEAD) {
+		jm_rollback(h);
+		pthread_mutex_consistent(&h->lock);
+	} else if (r != 0) {
+		errno = r;
+		return NULL;
+	}
+	jm_change_begin(h);
+	jm_sweep(h);
+	return h;
+}
+
+void
+jm_unlock(struct jm_host *h)
+{
+	int saved = errno;
+
+	jm_change_commit(h);
+	pthread_mutex_unlock(&h->lock);
+	errno = saved;
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+int
+jm_caller_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+int
+jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
+{
+	int free_idx = -1;
+
+	for (int i = 0; i < h->g.nprocs_hint; i++) {
+		if (h->procs[i].pid == pid) {
+			free_idx = i;
+			break;
+		}
+		if (h->procs[i].pid == 0 && free_idx < 0)
+			free_idx = i;
+	}
+	if (free_idx < 0) {
+		if (h->g.nprocs_hint >= JM_MAXPROCS)
+			return EAGAIN;
+		free_idx = h->g.nprocs_hint;
+		jm_save_globals(h);
+		h->g.nprocs_hint++;
+	}
+	jm_save(h, &h->procs[free_idx], sizeof(h->procs[free_idx]));
+	h->procs[free_idx].pid = (int32_t)pid;
+	h->procs[free_idx].prison = slot;
+	h->procs[free_idx].gen = h->prisons[slot].gen;
+	if (pid == getpid()) {
+		jm_self_slot = slot;
+		jm_self_gen = h->prisons[slot].gen;
+		jm_self_epoch = h->epoch;
+	}
+	return 0;
+}
+
+int
+jm_prison_nprocs(struct jm_host *h, int slot)
+{
+	int n = 0;
+
+	for (int i = 0; i < h->g.nprocs_hint; i++)
+		if (h->procs[i].pid != 0 && h->procs[i].prison == slot)
+			n++;
+	return n;
+}
+
+int
+jm_caller_prison(struct jm_host *h)
+{
+	pid_t me = getpid();
+	const struct jm_prison *pr;
+
+	for (int i = 0; i < h->g.nprocs_hint; i++)
+		if (h->procs[i].pid == me)
+			return h->procs[i].prison;
+	if (jm_self_slot > 0 && jm_self_epoch == h->epoch) {
+		pr = &h->prisons[jm_self_slot];
+		if (pr->used && pr->gen == jm_self_gen &&
+		    jm_proc_attach(h, me, jm_self_slot) == 0)
+			return jm_self_slot;
+	}
+	jm_self_slot = 0;
+	return 0;
+}
+
+int
+jailmodel_current_jid(void)
+{
+	struct jm_host *h = jm_lock();
+	int jid;
+
+	if (h == NULL)
+		return -1;
+	jid = h->prisons[jm_caller_prison(h)].jid;
+	jm_unlock(h);
+	return jid;
+}
+
+int jm_desc_owners_gone(struct jm_host *h, int slot);
+
+/* Forget processes that have exited and jails whose last owning descriptor
+ * was closed; then let jails without references die. */
+static void
+jm_sweep(struct jm_host *h)
+{
+	int changed = 0;
+
+	for (int i = 0; i < h->g.nprocs_hint; i++) {
+		struct jm_proc *p = &h->procs[i];
+
+		if (p->pid == 0)
+			continue;
+		if ((kill(p->pid, 0) == -1 && errno == ESRCH) ||
+		    !h->prisons[p->prison].used || h->prisons[p->prison].gen != p->gen) {
+			jm_save(h, p, sizeof(*p));
+			p->pid = 0;
+			changed = 1;
+		}
+	}
+	while (h->g.nprocs_hint > 0 && h->procs[h->g.nprocs_hint - 1].pid == 0) {
+		jm_save_globals(h);
+		h->g.nprocs_hint--;
+	}
+	if (h->g.nowned > 0) {
+		for (int s = 1; s < h->g.nprisons_hint; s++) {
+			struct jm_prison *pr = &h->prisons[s];
+
+			if (pr->used && pr->owned && jm_desc_owners_gone(h, s)) {
+				jm_save_prison(h, s);
+				jm_save_globals(h);
+				pr->owned = 0;
+				h->g.nowned--;
+				if (pr->state == JM_PRISON_STATE_ALIVE)
+					jm_prison_remove(h, s);
+				changed = 1;
+			}
+		}
+	}
+	if (changed)
+		jm_settle(h);
+}
+
+/* ---- life and death -------------------------------------------------------- */
+
+void jm_desc_forget(struct jm_host *h, int slot);
+void jm_prison_die(struct jm_host *h, int slot);
+
+static void
+jm_prison_free(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+	uint32_t gen = pr->gen;
+
+	jm_desc_forget(h, slot);
+	jm_save_prison(h, slot);
+	memset(pr, 0, sizeof(*pr));
+	pr->gen = gen + 1;
+	while (h->g.nprisons_hint > 1 && !h->prisons[h->g.nprisons_hint - 1].used) {
+		jm_save_globals(h);
+		h->g.nprisons_hint--;
+	}
+}
+
+void
+jm_settle(struct jm_host *h)
+{
+	int nchild[JM_MAXPRISONS], nproc[JM_MAXPRISONS];
+	int changed;
+
+	do {
+		int n = h->g.nprisons_hint;
+
+		changed = 0;
+		memset(nchild, 0, sizeof(int) * (size_t)n);
+		memset(nproc, 0, sizeof(int) * (size_t)n);
+		for (int s = 1; s < n; s++)
+			if (h->prisons[s].used)
+				nchild[h->prisons[s].parent]++;
+		for (int i = 0; i < h->g.nprocs_hint; i++)
+			if (h->procs[i].pid != 0)
+				nproc[h->procs[i].prison]++;
+		for (int s = 1; s < n; s++) {
+			struct jm_prison *pr = &h->prisons[s];
+
+			if (!pr->used || nchild[s] != 0 || nproc[s] != 0)
+				continue;
+			if (pr->state == JM_PRISON_STATE_ALIVE && !(pr->flags & JM_PR_PERSIST)) {
+				jm_prison_die(h, s);
+				changed = 1;
+			}
+			if (pr->state == JM_PRISON_STATE_DYING && pr->holds == 0) {
+				jm_prison_free(h, s);
+				changed = 1;
+			}
+		}
+	} while (changed);
+}
+
+int
+jailmodel_hold(int jid)
+{
+	struct jm_host *h = jm_lock();
+	int s;
+
+	if (h == NULL)
+		return -1;
+	s = jid > 0 ? jm_find_jid(h, jid) : -1;
+	if (s < 0) {
+		jm_unlock(h);
+		errno = ENOENT;
+		return -1;
+	}
+	jm_save_prison(h, s);
+	h->prisons[s].holds++;
+	jm_unlock(h);
+	return 0;
+}
+
+int
+jailmodel_release(int jid)
+{
+	struct jm_host *h = jm_lock();
+	int s, err = 0;
+
+	if (h == NULL)
+		return -1;
+	s = jid > 0 ? jm_find_jid(h, jid) : -1;
+	if (s < 0)
+		err = ENOENT;
+	else if (h->prisons[s].holds == 0)
+		err = EINVAL;
+	else {
+		jm_save_prison(h, s);
+		h->prisons[s].holds--;
+		jm_settle(h);
+	}
+	jm_unlock(h);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- reset ---------------------------------------------------------------- */
+
+void jm_prison0_init(struct jm_host *h);
+
+void
+jm_host_init(struct jm_host *h)
+{
+	int nprisons = h->g.nprisons_hint > 0 ? h->g.nprisons_hint : 1;
+	int nprocs = h->g.nprocs_hint;
+
+	for (int s = 1; s < nprisons; s++) {
+		if (h->prisons[s].used) {
+			uint32_t gen = h->prisons[s].gen;
+
+			jm_desc_forget(h, s);
+			memset(&h->prisons[s], 0, sizeof(h->prisons[s]));
+			h->prisons[s].gen = gen + 1;
+		}
+	}
+	memset(h->procs, 0, sizeof(h->procs[0]) * (size_t)nprocs);
+	memset(&h->g, 0, sizeof(h->g));
+	h->epoch++;
+	h->g.version = 15;
+	h->g.enforce_statfs = 2;
+	h->g.meta_maxbufsize = JM_META_MAXBUFSIZE;
+	h->g.max_af_ips = JM_MAX_AF_IPS;
+	h->g.next_fileid = 2; /* 1 is the kernel */
+	h->g.nprisons_hint = 1;
+	jm_prison0_init(h);
+}
+
+void
+jailmodel_reset(void)
+{
+	struct jm_host *h = jm_lock();
+
+	if (h == NULL)
+		return;
+	/* A reset is not undone by a crash: it only ever moves forward. */
+	jm_change_commit(h);
+	jm_host_init(h);
+	jm_self_slot = 0;
+	jm_unlock(h);
+}

@@ -1,0 +1,300 @@
+/*
+ * tree.c: the prison tree: prison0, lookups by jid and name, names relative
+ * to a viewer, removal, and the parameters every part of the model shares.
+ */
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "tree.h"
+
+const struct jm_allow_param jm_allow_params[] = {
+	{"allow.set_hostname", JM_PR_ALLOW_SET_HOSTNAME, 0, -1},
+	{"allow.sysvipc", JM_PR_ALLOW_SYSVIPC, 0, -1},
+	{"allow.raw_sockets", JM_PR_ALLOW_RAW_SOCKETS, 0, -1},
+	{"allow.chflags", JM_PR_ALLOW_CHFLAGS, 0, -1},
+	{"allow.mount", JM_PR_ALLOW_MOUNT, 0, -1},
+	{"allow.quotas", JM_PR_ALLOW_QUOTAS, 0, -1},
+	{"allow.socket_af", JM_PR_ALLOW_SOCKET_AF, 0, -1},
+	{"allow.mlock", JM_PR_ALLOW_MLOCK, 0, -1},
+	{"allow.read_msgbuf", JM_PR_ALLOW_READ_MSGBUF, 0, -1},
+	{"allow.unprivileged_proc_debug", JM_PR_ALLOW_UNPRIV_DEBUG, 0, -1},
+	{"allow.suser", JM_PR_ALLOW_SUSER, 0, -1},
+	{"allow.reserved_ports", JM_PR_ALLOW_RESERVED_PORTS, 0, -1},
+	{"allow.nfsd", JM_PR_ALLOW_NFSD, 0, -1},
+	{"allow.extattr", JM_PR_ALLOW_EXTATTR, 0, -1},
+	{"allow.adjtime", JM_PR_ALLOW_ADJTIME, 0, -1},
+	{"allow.settime", JM_PR_ALLOW_SETTIME, 0, -1},
+	{"allow.routing", JM_PR_ALLOW_ROUTING, 15, -1},
+	{"allow.unprivileged_parent_tampering", JM_PR_ALLOW_UNPRIV_PARENT_TAMPER, 15, -1},
+	{"allow.mount.devfs", JM_PR_ALLOW_MOUNT_DEVFS, 0, -1},
+	{"allow.mount.fdescfs", 0x00001000u, 0, JM_MOD_FDESCFS},
+	{"allow.mount.nullfs", 0x00002000u, 0, JM_MOD_NULLFS},
+	{"allow.mount.procfs", 0x00004000u, 0, JM_MOD_PROCFS},
+	{"allow.mount.tmpfs", 0x00800000u, 0, JM_MOD_TMPFS},
+	{"allow.mount.zfs", 0x01000000u, 0, JM_MOD_ZFS},
+};
+const int jm_nallow_params = (int)JM_ARRAY_LEN(jm_allow_params);
+
+int
+jm_allow_present(const struct jm_host *h, const struct jm_allow_param *a)
+{
+	if (a->minver > h->g.version)
+		return 0;
+	return a->module < 0 || h->g.module_fileid[a->module] != 0;
+}
+
+uint64_t
+jm_allow_all(const struct jm_host *h)
+{
+	uint64_t all = 0;
+
+	for (int i = 0; i < jm_nallow_params; i++)
+		if (jm_allow_present(h, &jm_allow_params[i]))
+			all |= jm_allow_params[i].bit;
+	return all;
+}
+
+void
+jm_noname(char *dst, size_t size, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t pre = dot != NULL ? (size_t)(dot - name) + 1 : 0;
+
+	if (pre + 2 + strlen(name + pre) + 1 > size) {
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, name, pre);
+	memcpy(dst + pre, "no", 2);
+	strcpy(dst + pre + 2, name + pre);
+}
+
+void
+jm_prison0_init(struct jm_host *h)
+{
+	struct jm_prison *p0 = &h->prisons[0];
+	uint32_t gen = p0->gen;
+
+	memset(p0, 0, sizeof(*p0));
+	p0->gen = gen + 1;
+	p0->used = 1;
+	p0->jid = 0;
+	p0->parent = -1;
+	p0->state = JM_PRISON_STATE_ALIVE;
+	p0->flags = JM_PR_HOST | JM_PR_VNET | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
+	p0->allow = jm_allow_all(h) & ~(uint64_t)JM_PR_ALLOW_UNPRIV_PARENT_TAMPER;
+	p0->securelevel = -1;
+	p0->children_max = JM_JAIL_MAX;
+	p0->enforce_statfs = 0;
+	p0->devfs_ruleset = 0;
+	p0->cpuset_id = 1;
+	for (int m = 0; m < 3; m++)
+		p0->sysv[m] = JM_JAIL_SYS_NEW;
+	jm_host_release_strings(h, p0);
+	strcpy(p0->name, "0");
+	strcpy(p0->path, "/");
+	strcpy(p0->root, "/");
+	if (gethostname(p0->hostname, sizeof(p0->hostname)) != 0)
+		p0->hostname[0] = '\0';
+	p0->hostname[sizeof(p0->hostname) - 1] = '\0';
+	strcpy(p0->hostuuid, JM_DEFAULT_HOSTUUID);
+}
+
+void
+jm_host_release_strings(const struct jm_host *h, struct jm_prison *p0)
+{
+	if (h->g.version == 14) {
+		p0->osreldate = 1403000;
+		strcpy(p0->osrelease, "14.3-RELEASE");
+	} else {
+		p0->osreldate = 1500000;
+		strcpy(p0->osrelease, "15.0-RELEASE");
+	}
+}
+
+int
+jailmodel_set_version(int major)
+{
+	struct jm_host *h;
+	int err = 0;
+
+	if (major != 14 && major != 15) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((h = jm_lock()) == NULL)
+		return -1;
+	for (int s = 1; s < h->g.nprisons_hint; s++)
+		if (h->prisons[s].used)
+			err = EBUSY;
+	if (err == 0) {
+		jm_save_globals(h);
+		jm_save_prison(h, 0);
+		h->g.version = major;
+		jm_host_release_strings(h, &h->prisons[0]);
+		h->prisons[0].allow = jm_allow_all(h) & ~(uint64_t)JM_PR_ALLOW_UNPRIV_PARENT_TAMPER;
+	}
+	jm_unlock(h);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+jailmodel_version(void)
+{
+	struct jm_host *h = jm_host_get();
+
+	return h != NULL ? h->g.version : 15;
+}
+
+int
+jm_is_descendant(const struct jm_host *h, int slot, int ancestor)
+{
+	for (int p = h->prisons[slot].parent; p >= 0; p = h->prisons[p].parent)
+		if (p == ancestor)
+			return 1;
+	return 0;
+}
+
+int
+jm_depth_below(const struct jm_host *h, int slot, int ancestor)
+{
+	int d = 0;
+
+	for (int p = slot; p >= 0 && p != ancestor; p = h->prisons[p].parent)
+		d++;
+	return d;
+}
+
+int
+jm_children_cur(const struct jm_host *h, int slot)
+{
+	int n = 0;
+
+	for (int s = 1; s < h->g.nprisons_hint; s++)
+		if (h->prisons[s].used && jm_is_descendant(h, s, slot))
+			n++;
+	return n;
+}
+
+int
+jm_has_children(const struct jm_host *h, int slot)
+{
+	for (int s = 1; s < h->g.nprisons_hint; s++)
+		if (h->prisons[s].used && h->prisons[s].parent == slot)
+			return 1;
+	return 0;
+}
+
+int
+jm_find_jid(const struct jm_host *h, int jid)
+{
+	for (int s = 1; s < h->g.nprisons_hint; s++)
+		if (h->prisons[s].used && h->prisons[s].jid == jid)
+			return s;
+	return -1;
+}
+
+int
+jm_find_child_jid(const struct jm_host *h, int top, int jid)
+{
+	int s = jm_find_jid(h, jid);
+
+	return s >= 0 && jm_is_descendant(h, s, top) ? s : -1;
+}
+
+const char *
+jm_relative_name(const struct jm_host *h, int slot, int viewer)
+{
+	size_t n;
+
+	if (viewer == 0)
+		return h->prisons[slot].name;
+	if (slot == viewer)
+		return "";
+	n = strlen(h->prisons[viewer].name);
+	return h->prisons[slot].name + n + 1;
+}
+
+/* Pre-order walk order is not needed: names of alive jails are unique. */
+int
+jm_find_name(const struct jm_host *h, int top, const char *name)
+{
+	int dead = -1;
+
+	for (int s = 1; s < h->g.nprisons_hint; s++) {
+		const struct jm_prison *pr = &h->prisons[s];
+
+		if (!pr->used || !jm_is_descendant(h, s, top) ||
+		    strcmp(jm_relative_name(h, s, top), name) != 0)
+			continue;
+		if (pr->state == JM_PRISON_STATE_ALIVE)
+			return s;
+		if (dead < 0)
+			dead = s;
+	}
+	return dead;
+}
+
+const char *
+jm_relative_path(const struct jm_host *h, int slot, int viewer)
+{
+	const char *vp = h->prisons[viewer].path, *p = h->prisons[slot].path;
+	size_t n = strlen(vp);
+
+	if (strcmp(vp, "/") == 0)
+		return p;
+	if (strncmp(p, vp, n) == 0) {
+		if (p[n] == '\0')
+			return "/";
+		if (p[n] == '/')
+			return p + n;
+	}
+	return p;
+}
+
+/* What a prison loses when it dies: its SysV objects (the model keeps
+ * none), its persist reference. */
+void
+jm_prison_die(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	jm_save_prison(h, slot);
+	pr->state = JM_PRISON_STATE_DYING;
+	pr->flags &= ~JM_PR_PERSIST;
+}
+
+void
+jm_prison_remove(struct jm_host *h, int slot)
+{
+	int n = h->g.nprisons_hint;
+
+	for (int s = 1; s < n; s++) {
+		const struct jm_prison *pr = &h->prisons[s];
+
+		if (pr->used && pr->state == JM_PRISON_STATE_ALIVE &&
+		    (s == slot || jm_is_descendant(h, s, slot)))
+			jm_prison_die(h, s);
+	}
+	for (int i = 0; i < h->g.nprocs_hint; i++) {
+		int p = h->procs[i].prison;
+
+		if (h->procs[i].pid != 0 && (p == slot || jm_is_descendant(h, p, slot)))
+			kill(h->procs[i].pid, SIGKILL);
+	}
+	jm_settle(h);
+}
+
+int
+jm_caller_privileged(const struct jm_host *h, int mypr)
+{
+	if (!jm_caller_is_root())
+		return 0;
+	return mypr == 0 || (h->prisons[mypr].allow & JM_PR_ALLOW_SUSER) != 0;
+}

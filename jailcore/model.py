@@ -1,0 +1,140 @@
+"""Control of jailcore's kernel model.
+
+The model is a C implementation of FreeBSD's jail subsystem behind the same
+system-call ABI as the kernel (``jail_set(2)``, ``jail_get(2)``,
+``jail_attach(2)``, ``jail_remove(2)``, the FreeBSD 15 descriptor calls,
+``sysctl(3)`` and ``kldload(2)``).  Its host lives in shared memory, so a forked
+child sees the jails its parent made; a state file (the environment variable
+``JAILCORE_MODEL_STATE``, or :func:`use_state_file`) lets unrelated processes
+share one host.
+
+The functions here have no FreeBSD counterpart: they reset the host, choose
+the FreeBSD release whose semantics it follows, load and unload its modules,
+and hold references that keep a removed jail dying.
+"""
+
+from __future__ import annotations
+
+import os
+
+from jailcore._backend import ffi, lib
+
+__all__ = [
+    "MODULES",
+    "current_jid",
+    "hold",
+    "kldfind",
+    "kldload",
+    "kldunload",
+    "library_path",
+    "loaded_modules",
+    "release",
+    "reset",
+    "set_version",
+    "state_path",
+    "use_state_file",
+    "version",
+]
+
+#: The model's loadable modules, by kldload(2) file name.
+MODULES: tuple[str, ...] = (
+    "sysvmsg",
+    "sysvsem",
+    "sysvshm",
+    "fdescfs",
+    "nullfs",
+    "procfs",
+    "tmpfs",
+    "zfs",
+)
+
+
+def _check(ret: int, what: str, arg: object = None) -> int:
+    if ret == -1:
+        err = ffi.errno
+        raise OSError(err, os.strerror(err), arg) if arg is not None else OSError(
+            err, f"{what}: {os.strerror(err)}"
+        )
+    return ret
+
+
+def library_path() -> str:
+    """The shared object that exports the model's ``jailmodel_*`` C symbols.
+
+    C programs and :mod:`ctypes` can load it to drive the same host as jailcore
+    (it is jailcore's own extension module, so the two share one model).
+    """
+    from jailcore import _native
+
+    path = _native.__file__
+    assert path is not None
+    return os.path.abspath(path)
+
+
+def reset() -> None:
+    """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no module loaded."""
+    lib.jailmodel_reset()
+
+
+def set_version(major: int) -> None:
+    """Follow the semantics of FreeBSD ``major`` (14 or 15); the host must have no jail."""
+    _check(lib.jailmodel_set_version(int(major)), "set_version")
+
+
+def version() -> int:
+    """The FreeBSD major release whose semantics the model follows."""
+    return int(lib.jailmodel_version())
+
+
+def kldload(name: str) -> int:
+    """Load one of :data:`MODULES` into the model, as kldload(2); returns its file id."""
+    return _check(lib.jailmodel_kldload(name.encode()), "kldload", name)
+
+
+def kldfind(name: str) -> int:
+    """The file id of a loaded module, as kldfind(2); OSError(ENOENT) if not loaded."""
+    return _check(lib.jailmodel_kldfind(name.encode()), "kldfind", name)
+
+
+def kldunload(name_or_fileid: str | int) -> None:
+    """Unload a module by name or file id: its jail parameters vanish."""
+    fileid = kldfind(name_or_fileid) if isinstance(name_or_fileid, str) else name_or_fileid
+    _check(lib.jailmodel_kldunload(int(fileid)), "kldunload", name_or_fileid)
+
+
+def loaded_modules() -> list[str]:
+    """The names of the modules loaded now."""
+    return [m for m in MODULES if lib.jailmodel_kldfind(m.encode()) != -1]
+
+
+def hold(jid: int) -> None:
+    """Hold a lingering reference on jail ``jid``: once removed it stays dying, not freed."""
+    _check(lib.jailmodel_hold(int(jid)), "hold", jid)
+
+
+def release(jid: int) -> None:
+    """Release a reference taken with :func:`hold`; a dying jail with none left is freed."""
+    _check(lib.jailmodel_release(int(jid)), "release", jid)
+
+
+def use_state_file(path: str | os.PathLike[str] | None) -> None:
+    """Switch this process to the host kept in ``path`` (created when absent).
+
+    ``None`` switches to a fresh host private to this process and its children.
+    """
+    if path is None:
+        _check(lib.jailmodel_open(ffi.NULL), "use_state_file")
+    else:
+        p = os.fspath(path)
+        _check(lib.jailmodel_open(p.encode()), "use_state_file", p)
+
+
+def state_path() -> str | None:
+    """The state file of the current host, or ``None`` for a private one."""
+    p = lib.jailmodel_state_path()
+    return None if p == ffi.NULL else ffi.string(p).decode()
+
+
+def current_jid() -> int:
+    """The jid of the model jail this process is attached to (0: the host)."""
+    return int(lib.jailmodel_current_jid())
