@@ -1,5 +1,60 @@
-"""Build script: one cffi extension, ``jailcore._native``, from ``csrc/``."""
+"""Build script: ``jailcore._native`` (cffi, out-of-line API mode) and the kernel
+model's shared library ``jailcore/libjailmodel.so`` that it links to."""
+
+from __future__ import annotations
+
+import os
+import sys
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
-setup(cffi_modules=["csrc/build.py:ffibuilder"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc"))
+from build import extra_compile_args, extra_link_args, model_sources  # noqa: E402
+
+sys.path.pop(0)
+
+MODEL_LIBRARY = "libjailmodel.so"
+
+
+class BuildExtWithModel(build_ext):
+    """Build libjailmodel.so next to the extension, then the extension against it."""
+
+    def run(self) -> None:
+        self._build_model()
+        super().run()
+
+    def _build_model(self) -> None:
+        out_dir = os.path.dirname(self.get_ext_fullpath("jailcore._native"))
+        os.makedirs(out_dir, exist_ok=True)
+        target = os.path.join(out_dir, MODEL_LIBRARY)
+        if self.compiler is None or isinstance(self.compiler, str):
+            from distutils.ccompiler import new_compiler
+            from distutils.sysconfig import customize_compiler
+
+            cc = new_compiler(compiler=self.compiler, force=self.force)
+            customize_compiler(cc)
+        else:
+            cc = self.compiler
+        objects = cc.compile(
+            model_sources(),
+            output_dir=self.build_temp,
+            macros=[("_GNU_SOURCE", "1")],
+            include_dirs=["csrc/model"],
+            extra_postargs=extra_compile_args,
+        )
+        cc.link_shared_object(
+            objects,
+            target,
+            libraries=["pthread"],
+            extra_postargs=[*extra_link_args, f"-Wl,-soname,{MODEL_LIBRARY}"],
+        )
+        for ext in self.extensions:
+            if out_dir not in ext.library_dirs:
+                ext.library_dirs.append(out_dir)
+
+
+setup(
+    cffi_modules=["csrc/build.py:ffibuilder"],
+    cmdclass={"build_ext": BuildExtWithModel},
+)

@@ -24,12 +24,15 @@ def _version() -> str:
     return m.group(1)
 
 
-def c_sources() -> list[str]:
-    """Every C file of the extension, relative to the project root, sorted."""
-    out = ["csrc/kernel.c"]
+def model_sources() -> list[str]:
+    """The kernel model's C files (libjailmodel), relative to the project root, sorted."""
     model = os.path.join(HERE, "model")
-    out += sorted("csrc/model/" + n for n in os.listdir(model) if n.endswith(".c"))
-    return out
+    return sorted("csrc/model/" + n for n in os.listdir(model) if n.endswith(".c"))
+
+
+def c_sources() -> list[str]:
+    """Every C file of jailcore's native code: the seam and the model."""
+    return ["csrc/kernel.c", *model_sources()]
 
 
 def cdef_text() -> str:
@@ -54,12 +57,15 @@ ffibuilder.set_source(
     '#include "jailcore.h"\n'
     "/* The package version, compiled in so that a stale build is refused at import. */\n"
     f'const char *jc_version(void) {{ return "{VERSION}"; }}\n',
-    sources=c_sources(),
+    # The model is its own shared library, libjailmodel.so, beside the extension
+    # (setup.py builds it first): C programs and ctypes load it, and the extension
+    # links to it, so that one process has one model host.
+    sources=["csrc/kernel.c"],
     include_dirs=["csrc", "csrc/model"],
     define_macros=[("_GNU_SOURCE", "1")],
     extra_compile_args=extra_compile_args,
-    extra_link_args=extra_link_args,
-    libraries=["pthread"],
+    extra_link_args=[*extra_link_args, "-Wl,-rpath,$ORIGIN"],
+    libraries=["jailmodel", "pthread"],
 )
 
 if __name__ == "__main__":

@@ -52,3 +52,4 @@ int jailmodel_release(int jid);
 int jailmodel_open(const char *path);
 const char *jailmodel_state_path(void);
 int jailmodel_current_jid(void);
+void jailmodel_test_crash_at(int point);

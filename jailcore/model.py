@@ -61,14 +61,14 @@ def _check(ret: int, what: str, arg: object = None) -> int:
 def library_path() -> str:
     """The shared object that exports the model's ``jailmodel_*`` C symbols.
 
-    C programs and :mod:`ctypes` can load it to drive the same host as jailcore
-    (it is jailcore's own extension module, so the two share one model).
+    It is ``libjailmodel.so`` beside jailcore's extension, which links to it, so a
+    C program or :mod:`ctypes` that loads it in a jailcore process drives the same
+    host as jailcore (declarations: ``csrc/model/jailmodel.h`` in the sources).
     """
     from jailcore import _native
 
-    path = _native.__file__
-    assert path is not None
-    return os.path.abspath(path)
+    assert _native.__file__ is not None
+    return os.path.join(os.path.dirname(os.path.abspath(_native.__file__)), "libjailmodel.so")
 
 
 def reset() -> None:

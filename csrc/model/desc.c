@@ -131,15 +131,13 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 	char path[JM_MAXPATHLEN + 32];
 	const struct jm_prison *pr;
 
-	*msg = NULL;
+	*msg = "not a jail descriptor";
 	if (fd < 0 || fstat(fd, &fst) == -1)
 		return EBADF;
 	if (!S_ISREG(fst.st_mode) || fst.st_size != (off_t)sizeof(rec) ||
 	    pread(fd, &rec, sizeof(rec), 0) != (ssize_t)sizeof(rec) || rec.magic != JM_DESC_MAGIC ||
-	    rec.slot <= 0 || rec.slot >= JM_MAXPRISONS) {
-		*msg = "not a jail descriptor";
+	    rec.slot <= 0 || rec.slot >= JM_MAXPRISONS)
 		return EBADF;
-	}
 	pr = &h->prisons[rec.slot];
 	if (rec.epoch != h->epoch || !pr->used || pr->gen != rec.gen || pr->desc_serial == 0) {
 		*msg = "descriptor to dead jail";
@@ -150,6 +148,7 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 		*msg = "not a jail descriptor";
 		return EBADF;
 	}
+	*msg = NULL;
 	*slot = rec.slot;
 	return 0;
 }

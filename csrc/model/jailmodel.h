@@ -71,6 +71,10 @@ JAILMODEL_API int jailmodel_open(const char *path);
 JAILMODEL_API const char *jailmodel_state_path(void);
 /* The jid of the jail this process is attached to in the model (0: host). */
 JAILMODEL_API int jailmodel_current_jid(void);
+/* For crash tests: make this process SIGKILL itself at a point in the middle
+ * of its next change of the host, while it holds the lock (1: jail_set after
+ * the first changes are made; 0: never). */
+JAILMODEL_API void jailmodel_test_crash_at(int point);
 
 #ifdef __cplusplus
 }

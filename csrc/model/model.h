@@ -223,6 +223,8 @@ void jm_change_commit(struct jm_host *h);
 void jm_save(struct jm_host *h, const void *p, size_t len);
 void jm_save_prison(struct jm_host *h, int slot);
 void jm_save_globals(struct jm_host *h);
+/* Die by SIGKILL here if jailmodel_test_crash_at(point) asked for it. */
+void jm_crash_point(int point);
 /* Initialise a host in place (reset). */
 void jm_host_init(struct jm_host *h);
 

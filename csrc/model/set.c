@@ -1099,6 +1099,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		np->flags |= JM_PR_IP6 | JM_PR_IP6_USER;
 		jm_ip_propagate(h, pr, 1);
 	}
+	jm_crash_point(1);
 	if (r->got_slevel) {
 		np->securelevel = r->slevel;
 		for (int s = 1; s < h->g.nprisons_hint; s++) {

@@ -276,6 +276,21 @@ jm_rollback(struct jm_host *h)
 	u->used = 0;
 }
 
+static int jm_crash_at;
+
+void
+jailmodel_test_crash_at(int point)
+{
+	jm_crash_at = point;
+}
+
+void
+jm_crash_point(int point)
+{
+	if (jm_crash_at != 0 && jm_crash_at == point)
+		kill(getpid(), SIGKILL);
+}
+
 /* ---- locking --------------------------------------------------------------- */
 
 static void jm_sweep(struct jm_host *h);

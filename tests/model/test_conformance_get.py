@@ -18,23 +18,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-
-import jailcore.model
 from modelabi import (
     IP4,
-    JAIL_ATTACH,
     JAIL_AT_DESC,
+    JAIL_ATTACH,
     JAIL_CREATE,
     JAIL_DYING,
     JAIL_GET_DESC,
     JAIL_UPDATE,
     JAIL_USE_DESC,
     LIB,
+    UL,
     Buf,
     I,
     Iovec,
     Result,
-    UL,
     attach,
     create,
     jail_get,
@@ -44,6 +42,8 @@ from modelabi import (
     sysctl,
     sysctlbyname,
 )
+
+import jailcore.model
 
 # Creating jails takes PRIV_JAIL_SET, which the model grants from the real euid.
 pytestmark = pytest.mark.skipif(
@@ -167,7 +167,7 @@ class Child:
     """A forked child running `body`; it reports a JSON result over a pipe.
 
     after: "exit" (exit at once), "wait" (exit when the parent calls go()),
-    "pause" (block in os.pause() until killed).
+    "pause" (block in signal.pause() until killed).
     """
 
     def __init__(self, body: Callable[[], Any], after: str = "exit") -> None:
@@ -180,14 +180,14 @@ class Child:
                 os.close(w2)
                 try:
                     out = body()
-                except BaseException as e:  # noqa: BLE001
+                except BaseException as e:
                     out = {"child_exception": repr(e)}
                 os.write(w1, (json.dumps(out) + "\n").encode())
                 if after == "wait":
                     os.read(r2, 1)
                 elif after == "pause":
                     while True:
-                        os.pause()
+                        signal.pause()
             finally:
                 os._exit(0)
         os.close(w1)
@@ -304,7 +304,9 @@ def test_case_62_get_with_set_flags() -> None:
 
 
 def test_case_63_lastjid_iteration() -> None:
-    """63 | jails 1,2,5: jail_get lastjid=0 → 1; lastjid=2 → 5; lastjid=5 → ENOENT msg "no jail after 5"."""
+    """63 | jails 1,2,5: jail_get lastjid=0 → 1; lastjid=2 → 5; lastjid=5 → ENOENT msg "no jail
+    after 5".
+    """
     assert create() == 1
     assert create() == 2
     assert create(("jid", I(5))) == 5
@@ -325,7 +327,9 @@ def test_case_63_lastjid_iteration() -> None:
 
 
 def test_case_64_string_size_query() -> None:
-    """64 | jail_get jid=1 with `name` value iov_len 0 | success; returned iov_len = strlen(name)+1, buffer untouched."""
+    """64 | jail_get jid=1 with `name` value iov_len 0 | success; returned iov_len = strlen(name)+1,
+    buffer untouched.
+    """
     assert create(("name", "webserver")) == 1
     # NULL base, length 0: a pure size query
     r = jail_get([("jid", I(1)), ("name", None)])
@@ -344,7 +348,9 @@ def test_case_64_string_size_query() -> None:
 
 
 def test_case_65_string_buffer_too_small() -> None:
-    """65 | jail_get jid=1, `host.hostname` buffer of 2 bytes while hostname is "abc" | EINVAL, no msg, no outputs copied."""
+    """65 | jail_get jid=1, `host.hostname` buffer of 2 bytes while hostname is "abc" | EINVAL, no
+    msg, no outputs copied.
+    """
     assert create(("host.hostname", "abc")) == 1
     r = jail_get(
         [
@@ -384,7 +390,9 @@ def test_case_66_int_buffer_size() -> None:
 
 
 def test_case_67_address_array_sizes() -> None:
-    """67 | jail_get `ip4.addr` buffer 64 bytes for a jail with 2 addresses | success, iov_len = 8; with 4 bytes → EINVAL; with 0 → iov_len 8."""
+    """67 | jail_get `ip4.addr` buffer 64 bytes for a jail with 2 addresses | success, iov_len = 8;
+    with 4 bytes → EINVAL; with 0 → iov_len 8.
+    """
     assert create(("ip4.addr", IP4("192.0.2.1", "192.0.2.2"))) == 1
     r = jail_get([("jid", I(1)), ("ip4.addr", Buf(64))])
     assert (r.ret, r.errmsg) == (1, "")
@@ -403,12 +411,21 @@ def test_case_67_address_array_sizes() -> None:
 def test_case_68_nopersist_readback() -> None:
     """68 | jail_get `nopersist` on persistent jail | 0."""
     assert create() == 1
-    assert values(1, "nopersist", "persist") == {"nopersist": 0, "persist": 1}
-    assert values(1, "nodying", "dying") == {"nodying": 1, "dying": 0}
+    # (X and noX name the same option, so each is asked for in its own call)
+    assert values(1, "nopersist") == {"nopersist": 0}
+    assert values(1, "persist") == {"persist": 1}
+    assert values(1, "nodying") == {"nodying": 1}
+    assert values(1, "dying") == {"dying": 0}
+    r = jail_set([("jid", I(1)), ("allow.noset_hostname", None)], JAIL_UPDATE)
+    assert (r.ret, r.errmsg) == (1, "")
+    assert values(1, "allow.noset_hostname") == {"allow.noset_hostname": 1}
+    assert values(1, "allow.set_hostname") == {"allow.set_hostname": 0}
 
 
 def test_case_69_persist_and_nopersist_together() -> None:
-    """69 | jail_get `persist` and `nopersist` both | only the second slot is written; first slot's iov_len unchanged."""
+    """69 | jail_get `persist` and `nopersist` both | only the second slot is written; first slot's
+    iov_len unchanged.
+    """
     assert create() == 1
     # a 0-length first slot would have been answered with iov_len 4 had it been kept
     r = jail_get([("jid", I(1)), ("persist", None), ("nopersist", Buf(4, b"\xff" * 4))])
@@ -425,7 +442,9 @@ def test_case_69_persist_and_nopersist_together() -> None:
 
 
 def test_case_70_unknown_parameter_after_lookup() -> None:
-    """70 | jail_get jid=1 `foo` | EINVAL, msg "unknown parameter: foo"; jail_get jid=999 `foo` → ENOENT "jail 999 not found"."""
+    """70 | jail_get jid=1 `foo` | EINVAL, msg "unknown parameter: foo"; jail_get jid=999 `foo` →
+    ENOENT "jail 999 not found".
+    """
     assert create() == 1
     r = jail_get([("jid", I(1)), ("name", Buf(256, b"#")), ("foo", Buf(4))])
     expect_fail(r, errno.EINVAL, "unknown parameter: foo")
@@ -437,7 +456,9 @@ def test_case_70_unknown_parameter_after_lookup() -> None:
 
 
 def test_case_71_jailed_caller_cannot_get_own_jail() -> None:
-    """71 | process in jail J: jail_get of J's own jid | ENOENT "jail J not found"; `parent` of J's child reads 0."""
+    """71 | process in jail J: jail_get of J's own jid | ENOENT "jail J not found"; `parent` of J's
+    child reads 0.
+    """
     need_root()
     j = create(("name", "j"), ("children.max", I(2)))
     c = create(("name", "j.c"))
@@ -447,7 +468,7 @@ def test_case_71_jailed_caller_cannot_get_own_jail() -> None:
         ret = attach(j)
         own = fetch(j, "name")
         own_name = fetch("j", "jid")
-        child = fetch(c, "parent", "name", "jid")
+        child = fetch(c, "parent", "name")
         child_by_name = fetch("c", "jid")
         return {
             "attach": ret,
@@ -497,7 +518,9 @@ def test_case_73_no_message_leaves_errmsg() -> None:
 
 
 def test_case_74_remove_kills_process() -> None:
-    """74 | jail_remove(jid) on live jail with a process | returns 0; process receives SIGKILL; jail_get jid → ENOENT."""
+    """74 | jail_remove(jid) on live jail with a process | returns 0; process receives SIGKILL;
+    jail_get jid → ENOENT.
+    """
     need_root()
     jid = create(("name", "web"))
     c = Child(lambda: {"attach": attach(jid), "jid": jailcore.model.current_jid()}, after="pause")
@@ -517,7 +540,9 @@ def test_case_74_remove_kills_process() -> None:
 
 
 def test_case_75_remove_dying_absent_nonroot() -> None:
-    """75 | jail_remove on a jail kept dying by a lingering reference | 0 (no-op); on an absent jid → EINVAL; non-root → EPERM (before lookup)."""
+    """75 | jail_remove on a jail kept dying by a lingering reference | 0 (no-op); on an absent jid
+    → EINVAL; non-root → EPERM (before lookup).
+    """
     need_root()
     jid = create(("name", "web"))
     jailcore.model.hold(jid)
@@ -566,7 +591,9 @@ def test_case_76_remove_parent_kills_descendants() -> None:
 
 
 def test_case_77_attach_errors() -> None:
-    """77 | jail_attach(absent or 0 or own jail) → EINVAL; non-root → EPERM (before lookup); attach to a jail kept dying by a lingering reference → EINVAL."""
+    """77 | jail_attach(absent or 0 or own jail) → EINVAL; non-root → EPERM (before lookup); attach
+    to a jail kept dying by a lingering reference → EINVAL.
+    """
     need_root()
     jid = create(("name", "web"))
 
@@ -597,7 +624,9 @@ def test_case_77_attach_errors() -> None:
 
 
 def test_case_78_attach_to_persistent_jail(tmp_path: Any) -> None:
-    """78 | jail_attach to a persistent jail | 0; getcwd()/root inside = jail root; `security.jail.jailed` = 1."""
+    """78 | jail_attach to a persistent jail | 0; getcwd()/root inside = jail root;
+    `security.jail.jailed` = 1.
+    """
     need_root()
     jid = create(("name", "web"))
 
@@ -659,7 +688,10 @@ def test_case_79_attached_only_process_exits() -> None:
 
 
 def test_case_80_create_over_dying_jid() -> None:
-    """80 | 15.x: jail N kept dying by a lingering reference; CREATE `jid=N persist` | succeeds with N; the dying one now has a jid near 999999 (visible via lastjid + JAIL_DYING). 14.x: `EEXIST` "jail N already exists"."""
+    """80 | 15.x: jail N kept dying by a lingering reference; CREATE `jid=N persist` | succeeds with
+    N; the dying one now has a jid near 999999 (visible via lastjid + JAIL_DYING). 14.x: `EEXIST`
+    "jail N already exists".
+    """
     need_root()
     n = create(("name", "old"))
     jailcore.model.hold(n)
@@ -692,7 +724,9 @@ def test_case_80_create_over_dying_jid() -> None:
 
 
 def test_case_81_meta() -> None:
-    """81 | 15.x meta: set `meta.k=v`, get `meta.k` → "v"; get `meta.x` → success, iov_len 0; set `meta` of 5000 bytes → `EFBIG`; get `meta` with 0-length buffer → `EINVAL`."""
+    """81 | 15.x meta: set `meta.k=v`, get `meta.k` → "v"; get `meta.x` → success, iov_len 0; set
+    `meta` of 5000 bytes → `EFBIG`; get `meta` with 0-length buffer → `EINVAL`.
+    """
     jid = create(("name", "web"), ("meta.k", "v"))
     r = jail_get([("jid", I(jid)), ("meta.k", Buf(64)), ("meta.x", Buf(64, b"#"))])
     assert (r.ret, r.errmsg) == (jid, "")
@@ -719,7 +753,9 @@ def test_case_81_meta() -> None:
 
 
 def test_case_82_descriptor_flag_errors() -> None:
-    """82 | 15.x: flags JAIL_CREATE|JAIL_USE_DESC|JAIL_AT_DESC → `EINVAL` (no msg); JAIL_CREATE|JAIL_GET_DESC with `persist` but no `desc` → `ENOENT` "missing desc"."""
+    """82 | 15.x: flags JAIL_CREATE|JAIL_USE_DESC|JAIL_AT_DESC → `EINVAL` (no msg);
+    JAIL_CREATE|JAIL_GET_DESC with `persist` but no `desc` → `ENOENT` "missing desc".
+    """
     r = jail_set([("persist", None), ("desc", I(-1))], JAIL_CREATE | JAIL_USE_DESC | JAIL_AT_DESC)
     expect_fail(r, errno.EINVAL)
     r = jail_set([("persist", None)], JAIL_CREATE | JAIL_GET_DESC)
@@ -743,30 +779,34 @@ def test_case_83_sysvmsg_under_disabled_parent() -> None:
     expect_fail(r, errno.EPERM)
     assert jail_list(JAIL_DYING) == [p]
     assert values(p, "children.cur") == {"children.cur": 0}
-    # under the host (which has its own namespace) the same request succeeds
+    # under the host (which has its own namespace) the same request succeeds; the two
+    # failed creations had already been given jids 2 and 3 (4.1 step 27 precedes the
+    # module check of step 32), and freed ids are not reused before the counter wraps
     r = jail_set([("name", "q"), ("persist", None), ("sysvmsg", I(1))], JAIL_CREATE)
-    assert (r.ret, r.errmsg) == (p + 1, "")
+    assert (r.ret, r.errmsg) == (p + 3, "")
     assert values(r.ret, "sysvmsg") == {"sysvmsg": 1}
 
 
 def test_case_84_nobool_names_reach_the_kernel() -> None:
-    """84 | libjail: `jail_setv(JAIL_CREATE, "allow.mount", "false", "persist", NULL, NULL)` | kernel sees names `allow.nomount` and `persist`, both with empty values.
+    """84 | libjail: `jail_setv(JAIL_CREATE, "allow.mount", "false", "persist", NULL, NULL)` |
+    kernel sees names `allow.nomount` and `persist`, both with empty values.
 
-    Kernel side (tested here): a jail_set carrying `allow.nomount` and `persist` with
-    0-length values creates a persistent jail whose allow.mount reads 0, and the same
-    `no` form turns an existing allow.mount off.  Turning "false" into the `no` form
-    placed before the last dotted component is the Python layer's job (jailcore.params).
+    Kernel side (tested here): a jail_set carrying `allow.nomount` and `persist` with 0-length
+    values creates a persistent jail whose allow.mount reads 0, and the same `no` form turns an
+    existing allow.mount off.  Turning "false" into the `no` form placed before the last dotted
+    component is the Python layer's job (jailcore.params).
     """
     r = jail_set([("allow.nomount", None), ("persist", None)], JAIL_CREATE)
     assert (r.ret, r.errmsg) == (1, "")
-    assert values(1, "allow.mount", "allow.nomount", "persist") == {
-        "allow.mount": 0, "allow.nomount": 1, "persist": 1}
+    assert values(1, "allow.mount", "persist") == {"allow.mount": 0, "persist": 1}
+    assert values(1, "allow.nomount") == {"allow.nomount": 1}
     r = jail_set([("allow.mount", None), ("persist", None)], JAIL_CREATE)
     assert (r.ret, r.errmsg) == (2, "")
     assert values(2, "allow.mount") == {"allow.mount": 1}
     r = jail_set([("jid", I(2)), ("allow.nomount", None)], JAIL_UPDATE)
     assert (r.ret, r.errmsg) == (2, "")
-    assert values(2, "allow.mount", "allow.nomount") == {"allow.mount": 0, "allow.nomount": 1}
+    assert values(2, "allow.mount") == {"allow.mount": 0}
+    assert values(2, "allow.nomount") == {"allow.nomount": 1}
     # the gojail mistake: no dot before "no" is not a parameter
     r = jail_set([("allownomount", None), ("persist", None)], JAIL_CREATE)
     expect_fail(r, errno.EINVAL, "unknown parameter: allownomount")
@@ -782,13 +822,13 @@ def _oidfmt(name: str) -> tuple[int, str]:
 
 
 def test_case_85_param_sysctls_for_nobool() -> None:
-    """85 | libjail: `jailparam_init("nopersist")` → JP_NOBOOL; `jailparam_init("bogus")` → −1, `ENOENT`, "unknown parameter: bogus".
+    """85 | libjail: `jailparam_init("nopersist")` → JP_NOBOOL; `jailparam_init("bogus")` → -1,
+    `ENOENT`, "unknown parameter: bogus".
 
-    Kernel side (tested here): `security.jail.param.persist` exists as a boolean int
-    (format "B", read RW), while `security.jail.param.nopersist` and
-    `security.jail.param.bogus` do not exist (ENOENT from sysctlbyname and
-    sysctlnametomib).  Stripping the `no`, marking JP_NOBOOL and composing the
-    "unknown parameter: bogus" message is the Python layer's job (jailcore.params).
+    Kernel side (tested here): `security.jail.param.persist` exists as a boolean int (format "B",
+    read RW), while `security.jail.param.nopersist` and `security.jail.param.bogus` do not exist
+    (ENOENT from sysctlbyname and sysctlnametomib).  Stripping the `no`, marking JP_NOBOOL and
+    composing the "unknown parameter: bogus" message is the Python layer's job (jailcore.params).
     """
     assert sysctlbyname("security.jail.param.persist") == (0, 0, b"\0\0\0\0")
     kind, fmt = _oidfmt("security.jail.param.persist")
@@ -800,18 +840,31 @@ def test_case_85_param_sysctls_for_nobool() -> None:
         with pytest.raises(OSError) as ei:
             nametomib(f"security.jail.param.{missing}")
         assert ei.value.errno == errno.ENOENT
-    # allow.mount is a node whose empty-named child carries the boolean type
-    kind, fmt = _oidfmt("security.jail.param.allow.mount.")
-    assert (kind & 0xF, fmt) == (2, "B")
+    # allow.mount is a node whose empty-named child carries the boolean type; a name
+    # cannot reach that child ("allow.mount." resolves to the node itself), libjail
+    # finds it as the next oid after the node ({0,2}), named "...allow.mount." ({0,1})
+    node = nametomib("security.jail.param.allow.mount")
+    assert nametomib("security.jail.param.allow.mount.") == node
+    assert _oidfmt("security.jail.param.allow.mount")[0] & 0xF == 1  # CTLTYPE_NODE
+    ret, err, data, ln = sysctl([0, 2, *node])
+    assert (ret, err) == (0, 0)
+    child = [int.from_bytes(data[i:i + 4], "little", signed=True) for i in range(0, ln, 4)]
+    assert child[: len(node)] == node and len(child) == len(node) + 1
+    ret, err, data, _ = sysctl([0, 1, *child])
+    assert (ret, err, data.split(b"\0", 1)[0]) == (0, 0, b"security.jail.param.allow.mount.")
+    ret, err, data, _ = sysctl([0, 4, *child])
+    assert (ret, err) == (0, 0)
+    assert int.from_bytes(data[:4], "little") & 0xF == 2
+    assert data[4:].split(b"\0", 1)[0] == b"B"
 
 
 def test_case_86_get_by_name() -> None:
     """86 | libjail: `jail_getid("0")` → 0 without syscall; `jail_getid("web")` → name lookup.
 
-    Kernel side (tested here): jail_get keyed by `name` finds the jail and returns its
-    jid; keyed by jid it finds it too; `jid=0` with no name is no key at all ("no jail
-    specified", which is why jail_getid("0") must answer 0 without a syscall: that
-    short cut, and choosing the jid key for all-digit text, belong to the Python layer).
+    Kernel side (tested here): jail_get keyed by `name` finds the jail and returns its jid; keyed by
+    jid it finds it too; `jid=0` with no name is no key at all ("no jail specified", which is why
+    jail_getid("0") must answer 0 without a syscall: that short cut, and choosing the jid key for
+    all-digit text, belong to the Python layer).
     """
     assert create(("name", "other")) == 1
     web = create(("name", "web"))
@@ -827,12 +880,13 @@ def test_case_86_get_by_name() -> None:
 
 
 def test_case_87_jailsys_and_address_values() -> None:
-    """87 | libjail: import bool "yes" → "unknown boolean value"; jailsys "" → 1; ip list "-" → 0 elements.
+    """87 | libjail: import bool "yes" → "unknown boolean value"; jailsys "" → 1; ip list "-" → 0
+    elements.
 
-    Kernel side (tested here): jailsys values arrive as ints 0/1/2 (1 = new is what ""
-    imports to) and are read back as such; values outside 0..2 are EINVAL; an empty
-    address list arrives as a 0-length `ip4.addr`, which restricts the jail to no
-    addresses.  Parsing "yes", "" and "-" is the Python layer's job (jailcore.params).
+    Kernel side (tested here): jailsys values arrive as ints 0/1/2 (1 = new is what "" imports to)
+    and are read back as such; values outside 0..2 are EINVAL; an empty address list arrives as a
+    0-length `ip4.addr`, which restricts the jail to no addresses.  Parsing "yes", "" and "-" is the
+    Python layer's job (jailcore.params).
     """
     r = jail_set([("persist", None), ("host", I(1)), ("ip4.addr", b""), ("ip6.addr", b"")],
                  JAIL_CREATE)
@@ -859,11 +913,12 @@ def test_case_87_jailsys_and_address_values() -> None:
 
 
 def test_case_88_jls_iteration() -> None:
-    """88 | jls iteration over jails {3,7}: two jail_get calls succeed, third fails `ENOENT`; jls exits 0.
+    """88 | jls iteration over jails {3,7}: two jail_get calls succeed, third fails `ENOENT`; jls
+    exits 0.
 
-    Kernel side (tested here): the lastjid loop with jls's default columns returns 3,
-    then 7, then fails ENOENT "no jail after 7".  Treating that final ENOENT as the
-    normal end (exit status 0) is the Python layer's job (jailcore CLI / jails()).
+    Kernel side (tested here): the lastjid loop with jls's default columns returns 3, then 7, then
+    fails ENOENT "no jail after 7".  Treating that final ENOENT as the normal end (exit status 0) is
+    the Python layer's job (jailcore CLI / jails()).
     """
     assert create(("jid", I(3)), ("host.hostname", "three")) == 3
     assert create(("jid", I(7)), ("name", "seven")) == 7
@@ -899,7 +954,9 @@ def test_case_89_update_returns_jid() -> None:
 
 
 def test_case_90_host_inheritance() -> None:
-    """90 | P with `host.hostname=a`, child `P.c` created with `host=2` (inherit); UPDATE P `host.hostname=b` | P.c reads "b"; a child created with its own hostname keeps it."""
+    """90 | P with `host.hostname=a`, child `P.c` created with `host=2` (inherit); UPDATE P
+    `host.hostname=b` | P.c reads "b"; a child created with its own hostname keeps it.
+    """
     p = create(("name", "p"), ("host.hostname", "a"), ("host.domainname", "dom"))
     c = create(("name", "p.c"), ("host", I(2)))
     d = create(("name", "p.d"), ("host.hostname", "own"))
@@ -915,7 +972,9 @@ def test_case_90_host_inheritance() -> None:
 
 
 def test_case_91_host_defaults() -> None:
-    """91 | CREATE `persist` with no host params | `host` reads 1 (new), `host.hostname` "", `host.hostuuid` all-zero UUID, `host.hostid` 0."""
+    """91 | CREATE `persist` with no host params | `host` reads 1 (new), `host.hostname` "",
+    `host.hostuuid` all-zero UUID, `host.hostid` 0.
+    """
     assert create() == 1
     assert values(1, "host", "host.hostname", "host.domainname", "host.hostuuid",
                   "host.hostid") == {
@@ -931,7 +990,9 @@ def test_case_91_host_defaults() -> None:
 
 
 def test_case_92_ip_defaults() -> None:
-    """92 | CREATE `persist` with no IP params (non-vnet) | `ip4.addr` size query returns 0; `ip4` reads 0 (disable)."""
+    """92 | CREATE `persist` with no IP params (non-vnet) | `ip4.addr` size query returns 0; `ip4`
+    reads 0 (disable).
+    """
     assert create() == 1
     r = jail_get([("jid", I(1)), ("ip4.addr", None), ("ip6.addr", None),
                   ("ip4", Buf(4)), ("ip6", Buf(4))])
@@ -944,7 +1005,8 @@ def test_case_92_ip_defaults() -> None:
 
 
 def test_case_93_hostuuid_length() -> None:
-    """93 | CREATE `persist host.hostuuid=<64 bytes incl NUL>` → success; 65 bytes → `ENAMETOOLONG`."""
+    """93 | CREATE `persist host.hostuuid=<64 bytes incl NUL>` → success; 65 bytes → `ENAMETOOLONG`.
+    """
     u63 = "u" * 63
     r = jail_set([("persist", None), ("host.hostuuid", u63)], JAIL_CREATE)
     assert (r.ret, r.errmsg) == (1, "")
@@ -958,7 +1020,9 @@ def test_case_93_hostuuid_length() -> None:
 
 
 def test_case_94_get_needs_no_privilege() -> None:
-    """94 | jail_get (any user, e.g. uid 1000) jid=1 `name` | success (jail_get has no privilege check)."""
+    """94 | jail_get (any user, e.g. uid 1000) jid=1 `name` | success (jail_get has no privilege
+    check).
+    """
     need_root()
     assert create(("name", "web")) == 1
 

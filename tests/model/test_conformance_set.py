@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import modelabi
 import pytest
 from modelabi import (
     IP4,
@@ -31,7 +32,6 @@ from modelabi import (
 )
 
 import jailcore.model as model
-import modelabi
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -460,7 +460,7 @@ def test_case_31_devfs_ruleset_range() -> None:
 
 
 def test_case_32_securelevel_below_host() -> None:
-    """| 32 | host with kern.securelevel −1: CREATE `persist securelevel=-2` | `EPERM`, no msg |
+    """| 32 | host with kern.securelevel -1: CREATE `persist securelevel=-2` | `EPERM`, no msg |
     K: `kern_jail_set` |"""
     r = jail_set([persist(), ("securelevel", I(-2))], JAIL_CREATE)
     failed(r, errno.EPERM)

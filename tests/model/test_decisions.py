@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-
-import jailcore.model
 from modelabi import (
     IP4,
     IP6,
@@ -47,6 +45,8 @@ from modelabi import (
     sysctl,
     sysctlbyname,
 )
+
+import jailcore.model
 
 # Creating jails takes PRIV_JAIL_SET, which the model grants from the real euid.
 pytestmark = pytest.mark.skipif(
@@ -170,7 +170,7 @@ class Child:
     """A forked child running `body`; it reports a JSON result over a pipe.
 
     after: "exit" (exit at once), "wait" (exit when the parent calls go()),
-    "pause" (block in os.pause() until killed).
+    "pause" (block in signal.pause() until killed).
     """
 
     def __init__(self, body: Callable[[], Any], after: str = "exit") -> None:
@@ -183,14 +183,14 @@ class Child:
                 os.close(w2)
                 try:
                     out = body()
-                except BaseException as e:  # noqa: BLE001
+                except BaseException as e:
                     out = {"child_exception": repr(e)}
                 os.write(w1, (json.dumps(out) + "\n").encode())
                 if after == "wait":
                     os.read(r2, 1)
                 elif after == "pause":
                     while True:
-                        os.pause()
+                        signal.pause()
             finally:
                 os._exit(0)
         os.close(w1)
@@ -289,6 +289,25 @@ def oidfmt(name: str) -> tuple[int, str]:
     return int.from_bytes(data[:4], "little"), data[4:].split(b"\0", 1)[0].decode()
 
 
+def empty_child(node: str) -> tuple[str, int, str]:
+    """(name, kind, format) of the empty-named child of sysctl node `node`.
+
+    Names cannot reach it (a trailing dot resolves to the node itself); libjail finds it as the next
+    oid after the node ({0,2}) and names it with {0,1}.
+    """
+    mib = nametomib(node)
+    ret, err, data, ln = sysctl([0, 2, *mib])
+    assert (ret, err) == (0, 0)
+    child = [int.from_bytes(data[i:i + 4], "little", signed=True) for i in range(0, ln, 4)]
+    assert child[: len(mib)] == mib and len(child) == len(mib) + 1
+    ret, err, data, _ = sysctl([0, 1, *child])
+    assert (ret, err) == (0, 0)
+    name = data.split(b"\0", 1)[0].decode()
+    ret, err, data, _ = sysctl([0, 4, *child])
+    assert (ret, err) == (0, 0)
+    return name, int.from_bytes(data[:4], "little"), data[4:].split(b"\0", 1)[0].decode()
+
+
 def sysctl_absent(name: str) -> bool:
     ret, err, _ = sysctlbyname(name)
     if (ret, err) != (-1, errno.ENOENT):
@@ -368,7 +387,9 @@ def test_semantics_14_flag_masks() -> None:
 
 
 def test_semantics_check_order_privilege() -> None:
-    """14.x: privilege (EPERM) is checked before the flag mask and "no valid operation"; 15.x: after them."""
+    """14.x: privilege (EPERM) is checked before the flag mask and "no valid operation"; 15.x: after
+    them.
+    """
     need_root()
 
     def body() -> Any:
@@ -419,7 +440,9 @@ def test_semantics_dying_jail_15() -> None:
 
 
 def test_semantics_dying_jail_14() -> None:
-    """14.x: a dying jid gives EEXIST on CREATE; UPDATE needs JAIL_DYING ("jail N is dying" without), and persist revives it."""
+    """14.x: a dying jid gives EEXIST on CREATE; UPDATE needs JAIL_DYING ("jail N is dying"
+    without), and persist revives it.
+    """
     jailcore.model.set_version(14)
     n = create(("name", "web"))
     jailcore.model.hold(n)
@@ -447,7 +470,8 @@ def test_semantics_14_has_no_descriptors_meta_or_new_allows() -> None:
     assert jail_list(JAIL_DYING) == []
     jid = create()
     for name in ("meta", "env", "meta.k", "allow.routing"):
-        r = jail_get([("jid", I(jid)), (name, Buf(4096 if name.startswith(("meta", "env")) else 4))])
+        r = jail_get([("jid", I(jid)), (name, Buf(4096 if name.startswith(("meta", "env")) else
+        4))])
         expect_fail(r, errno.EINVAL, f"unknown parameter: {name}")
     for name in ("security.jail.param.allow.routing",
                  "security.jail.param.allow.unprivileged_parent_tampering",
@@ -519,7 +543,9 @@ def test_real_parent_for_checks_by_jid() -> None:
 
 
 def test_update_only_empty_name_is_no_jail() -> None:
-    """UPDATE-only with an empty name and no jid (2.7) | fails with ENOENT "update specified no jail"."""
+    """UPDATE-only with an empty name and no jid (2.7) | fails with ENOENT "update specified no
+    jail".
+    """
     existing = create(("name", "web"))
     for pairs in ([("name", "")], [("name", ""), ("host.hostname", "h")],
                   [("name", ""), ("persist", None)]):
@@ -535,7 +561,9 @@ def test_update_only_empty_name_is_no_jail() -> None:
 
 
 def test_update_only_name_ending_in_dot_is_no_jail() -> None:
-    """UPDATE-only with a name ending in "." (empty last component, same anomaly as 2.7) | ENOENT "update specified no jail", nothing created."""
+    """UPDATE-only with a name ending in "." (empty last component, same anomaly as 2.7) | ENOENT
+    "update specified no jail", nothing created.
+    """
     web = create(("name", "web"))
     expect_fail(jail_set([("name", "web."), ("host.hostname", "h")], JAIL_UPDATE), errno.ENOENT,
                 "update specified no jail")
@@ -564,13 +592,17 @@ def test_update_only_name_ending_in_dot_is_no_jail() -> None:
          "ip6-inherit", "vnet-new"],
 )
 def test_ip_jailsys_readback(params: list[tuple[str, Any]], ip4: int, ip6: int) -> None:
-    """Read-back of ip4/ip6 (5.4) | 0 (disable) for every IP-restricted jail, 2 (inherit) for unrestricted ones; never 1."""
+    """Read-back of ip4/ip6 (5.4) | 0 (disable) for every IP-restricted jail, 2 (inherit) for
+    unrestricted ones; never 1.
+    """
     jid = create(*params)
     assert values(jid, "ip4", "ip6") == {"ip4": ip4, "ip6": ip6}
 
 
 def test_ip_jailsys_readback_inherit_under_restricted_parent() -> None:
-    """Read-back of ip4 for a child that inherits from a restricted parent | 2, with the parent's addresses."""
+    """Read-back of ip4 for a child that inherits from a restricted parent | 2, with the parent's
+    addresses.
+    """
     p = create(("name", "p"), ("ip4.addr", IP4("192.0.2.5", "192.0.2.1")))
     c = create(("name", "p.c"), ("ip4", I(2)))
     assert values(p, "ip4", "ip4.addr") == {"ip4": 0, "ip4.addr": ["192.0.2.5", "192.0.2.1"]}
@@ -611,7 +643,9 @@ def test_remove_dying_jail_returns_0_and_leaks_nothing() -> None:
 
 
 def test_lingering_reference_keeps_dying_jail() -> None:
-    """Lingering references | a control call holds or releases an extra reference on a jail (case 55 both ways)."""
+    """Lingering references | a control call holds or releases an extra reference on a jail (case 55
+    both ways).
+    """
     with pytest.raises(OSError) as ei:
         jailcore.model.hold(5)
     assert ei.value.errno == errno.ENOENT
@@ -634,8 +668,8 @@ def test_lingering_reference_keeps_dying_jail() -> None:
     assert (r.ret, r.errmsg) == (m, "")
     expect_fail(fetch(m, "name"), errno.ENOENT, f"jail {m} is dying")
     expect_fail(fetch("web", "jid"), errno.ENOENT, 'jail "web" is dying')
-    assert values(m, "dying", "nodying", "persist", flags=JAIL_DYING) == {
-        "dying": 1, "nodying": 0, "persist": 0}
+    assert values(m, "dying", "persist", flags=JAIL_DYING) == {"dying": 1, "persist": 0}
+    assert values(m, "nodying", flags=JAIL_DYING) == {"nodying": 0}
     assert values("web", "jid", flags=JAIL_DYING) == {"jid": m}
     assert jail_list() == []
     assert jail_list(JAIL_DYING) == [m]
@@ -660,7 +694,9 @@ FS_MODULES = ["fdescfs", "nullfs", "procfs", "tmpfs", "zfs"]
 
 
 def test_modules_fresh_host_has_none() -> None:
-    """Module parameters | a fresh host has no optional module loaded; allow.mount.devfs is built in."""
+    """Module parameters | a fresh host has no optional module loaded; allow.mount.devfs is built
+    in.
+    """
     assert jailcore.model.loaded_modules() == []
     for m in jailcore.model.MODULES:
         assert errno_of("jailmodel_kldfind", m.encode()) == (-1, errno.ENOENT), m
@@ -670,8 +706,8 @@ def test_modules_fresh_host_has_none() -> None:
     kind, fmt = oidfmt("security.jail.param.allow.mount.devfs")
     assert (kind & 0xF, fmt) == (2, "B")
     jid = create(("allow.mount", None), ("allow.mount.devfs", None))
-    assert values(jid, "allow.mount.devfs", "allow.mount.nodevfs") == {
-        "allow.mount.devfs": 1, "allow.mount.nodevfs": 0}
+    assert values(jid, "allow.mount.devfs") == {"allow.mount.devfs": 1}
+    assert values(jid, "allow.mount.nodevfs") == {"allow.mount.nodevfs": 0}
     assert errno_of("jailmodel_kldload", b"bogus") == (-1, errno.ENOENT)
     assert jailcore.model.loaded_modules() == []
 
@@ -691,8 +727,10 @@ def test_modules_sysv_params_appear_and_vanish(module: str) -> None:
     assert errno_of("jailmodel_kldfind", module.encode()) == (fid, 0)
     assert jailcore.model.loaded_modules() == [module]
     assert errno_of("jailmodel_kldload", module.encode()) == (-1, errno.EEXIST)
-    kind, fmt = oidfmt(f"security.jail.param.{module}.")
-    assert (kind & 0xF, fmt) == (2, "E,jailsys")
+    assert oidfmt(f"security.jail.param.{module}")[0] & 0xF == 1  # a node
+    name, kind, fmt = empty_child(f"security.jail.param.{module}")
+    assert (name, kind & 0xF, fmt) == (f"security.jail.param.{module}.", 2, "E,jailsys")
+    assert kind & 0x80000000 and kind & 0x40000000  # RW
     assert values(old, module) == {module: 0}  # default disable
     r = jail_set([("persist", None), (module, I(1))], JAIL_CREATE)
     assert (r.ret, r.errmsg) == (old + 1, "")
@@ -725,7 +763,8 @@ def test_modules_allow_mount_fs_appear_and_vanish(fs: str) -> None:
     a = create((param, None))
     b = create()
     assert values(a, param) == {param: 1}
-    assert values(b, param, f"allow.mount.no{fs}") == {param: 0, f"allow.mount.no{fs}": 1}
+    assert values(b, param) == {param: 0}
+    assert values(b, f"allow.mount.no{fs}") == {f"allow.mount.no{fs}": 1}
     r = jail_set([("jid", I(a)), (f"allow.mount.no{fs}", None)], JAIL_UPDATE)
     assert (r.ret, r.errmsg) == (a, "")
     assert values(a, param) == {param: 0}
@@ -844,7 +883,9 @@ def test_desc_get_desc_is_real_cloexec_fd() -> None:
 
 
 def test_desc_closing_last_owning_descriptor_removes_jail() -> None:
-    """Descriptors | closing the last owning descriptor removes the jail, seen at the next model call."""
+    """Descriptors | closing the last owning descriptor removes the jail, seen at the next model
+    call.
+    """
     r = set_with_desc([("name", "web"), ("persist", None)], JAIL_CREATE | JAIL_OWN_DESC)
     assert (r.ret, r.errmsg) == (1, "")
     own1 = r.int("desc")
@@ -875,7 +916,9 @@ def test_desc_closing_last_owning_descriptor_removes_jail() -> None:
 
 
 def test_desc_use_desc_update_and_lookups() -> None:
-    """Descriptors | JAIL_USE_DESC selects the descriptor's jail (EEXIST on CREATE, "cannot change jid")."""
+    """Descriptors | JAIL_USE_DESC selects the descriptor's jail (EEXIST on CREATE, "cannot change
+    jid").
+    """
     web = create(("name", "web"))
     other = create(("name", "other"))
     fd = new_desc(web)
@@ -905,13 +948,12 @@ def test_desc_use_desc_update_and_lookups() -> None:
 
 
 def test_desc_error_messages() -> None:
-    """Descriptors | "missing desc", "unexpected desc", EBADF "not a jail descriptor", ENOENT "descriptor to dead jail"."""
+    """Descriptors | "missing desc", "unexpected desc", EBADF "not a jail descriptor", ENOENT
+    "descriptor to dead jail".
+    """
     web = create(("name", "web"))
     fd = new_desc(web)
     rp, wp = os.pipe()
-    closed_r = 1000  # a descriptor number that is not open
-    with pytest.raises(OSError):
-        os.fstat(closed_r)
     try:
         # missing desc
         for flags in (JAIL_CREATE | JAIL_GET_DESC, JAIL_CREATE | JAIL_OWN_DESC,
@@ -928,8 +970,8 @@ def test_desc_error_messages() -> None:
         expect_fail(r, errno.EINVAL, "unexpected desc")
         r = jail_get([("jid", I(web)), ("desc", I(fd)), ("name", Buf(256))], 0)
         expect_fail(r, errno.EINVAL, "unexpected desc")
-        # not a jail descriptor: a pipe, a closed number
-        for bad in (rp, closed_r, -1):
+        # not a jail descriptor: a pipe
+        for bad in (rp,):
             r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
             expect_fail(r, errno.EBADF, "not a jail descriptor")
             r = jail_get([("desc", I(bad)), ("jid", Buf(4))], JAIL_USE_DESC)
@@ -955,8 +997,32 @@ def test_desc_error_messages() -> None:
         close_quietly(rp, wp, fd)
 
 
+def test_desc_unopened_number_is_not_a_jail_descriptor() -> None:
+    """Descriptors | a number that is no open descriptor (a closed fd, -1) is "not a jail fd": EBADF
+    "not a jail descriptor" (4.10).
+    """
+    web = create(("name", "web"))
+    closed = 1000
+    with pytest.raises(OSError):
+        os.fstat(closed)
+    for bad in (closed, -1):
+        r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
+        expect_fail(r, errno.EBADF, "not a jail descriptor")
+        r = jail_get([("desc", I(bad)), ("jid", Buf(4))], JAIL_USE_DESC)
+        expect_fail(r, errno.EBADF, "not a jail descriptor")
+        r = jail_set([("desc", I(bad)), ("name", "c"), ("persist", None)],
+                     JAIL_CREATE | JAIL_AT_DESC)
+        expect_fail(r, errno.EBADF, "not a jail descriptor")
+        assert errno_of("jailmodel_jail_attach_jd", bad) == (-1, errno.EBADF)
+        assert errno_of("jailmodel_jail_remove_jd", bad) == (-1, errno.EBADF)
+    assert jail_list(JAIL_DYING) == [web]
+    assert values(web, "host.hostname") == {"host.hostname": ""}
+
+
 def test_desc_at_desc_relative_create_and_get() -> None:
-    """Descriptors | JAIL_AT_DESC: the descriptor's jail plays the caller's prison (children.max must be > 0)."""
+    """Descriptors | JAIL_AT_DESC: the descriptor's jail plays the caller's prison (children.max
+    must be > 0).
+    """
     p = create(("name", "p"))
     fd = new_desc(p)
     try:
@@ -983,7 +1049,9 @@ def test_desc_at_desc_relative_create_and_get() -> None:
 
 
 def test_desc_attach_jd_and_remove_jd_kill_for_real() -> None:
-    """Descriptors | jailmodel_jail_attach_jd / jailmodel_jail_remove_jd mirror the jid calls; processes are killed for real."""
+    """Descriptors | jailmodel_jail_attach_jd / jailmodel_jail_remove_jd mirror the jid calls;
+    processes are killed for real.
+    """
     need_root()
     web = create(("name", "web"))
     fd = new_desc(web)
@@ -1011,7 +1079,8 @@ def test_desc_attach_jd_and_remove_jd_kill_for_real() -> None:
 
 
 def test_remove_kills_processes_of_jail_and_descendants_only() -> None:
-    """Processes | jail_remove sends SIGKILL for real to the jail's and its descendants' processes."""
+    """Processes | jail_remove sends SIGKILL for real to the jail's and its descendants' processes.
+    """
     need_root()
     p = create(("name", "p"))
     pc = create(("name", "p.c"))

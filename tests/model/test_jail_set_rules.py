@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import modelabi
 import pytest
 from modelabi import (
     IP4,
@@ -35,7 +36,6 @@ from modelabi import (
 )
 
 import jailcore.model as model
-import modelabi
 
 # ---------------------------------------------------------------------------
 # helpers (kept local: the test files are independent of each other)
@@ -1133,6 +1133,7 @@ def test_ip_subset_of_restricted_parent() -> None:
            errno.EPERM)
     c6 = mk("p6.c", ("ip6.addr", IP6("2001:db8::1")))
     assert read(("jid", I(c6)), "ip6.addr").ip6() == ["2001:db8::1"]
+    assert rint(p6, "children.cur") == 1
     empty = mk("empty")  # restricted, no addresses
     failed(jail_set([("name", "empty.c"), P, ("ip4.addr", IP4("192.0.2.1"))], JAIL_CREATE),
            errno.EPERM)
@@ -1361,7 +1362,8 @@ def test_v14_desc_is_unknown_parameter() -> None:
 
 
 def test_v14_no_15x_parameters() -> None:
-    """3.7 / section 11: 14.x has no meta/env, allow.routing, allow.unprivileged_parent_tampering."""
+    """3.7 / section 11: 14.x has no meta/env, allow.routing or
+    allow.unprivileged_parent_tampering."""
     model.set_version(14)
     for name, value in [("allow.routing", None), ("allow.unprivileged_parent_tampering", None),
                         ("meta", "k=v"), ("env", "k=v")]:
@@ -1394,3 +1396,58 @@ def test_v14_privilege_checked_first() -> None:
 
     assert in_child(calls, uid=65534) == [(-1, errno.EPERM, "")] * 3
     no_jails()
+
+
+# ---------------------------------------------------------------------------
+# section 11 decisions; section 4.7 attach-only jails
+
+
+def test_real_parent_used_for_checks_of_grandchild_by_jid() -> None:
+    """Section 11 / 4.9: the constraint checks of an update by jid use the target's real
+    parent, not the caller's prison."""
+    a = mk("a", ("securelevel", I(3)), ("children.max", I(5)),
+           ("ip4.addr", IP4("192.0.2.1")), ("enforce_statfs", I(1)))
+    b = mk("a.b", ("ip4.addr", b""))
+    failed(jail_set([("jid", I(b)), ("securelevel", I(1))], JAIL_UPDATE), errno.EPERM)
+    failed(jail_set([("jid", I(b)), ("children.max", I(5))], JAIL_UPDATE), errno.EPERM)
+    failed(jail_set([("jid", I(b)), ("enforce_statfs", I(0))], JAIL_UPDATE), errno.EPERM)
+    failed(jail_set([("jid", I(b)), ("allow.mount", None)], JAIL_UPDATE), errno.EPERM)
+    failed(jail_set([("jid", I(b)), ("ip4.addr", IP4("192.0.2.2"))], JAIL_UPDATE), errno.EPERM)
+    r = read(("jid", I(b)), "securelevel", "children.max", "enforce_statfs", "allow.mount",
+             "ip4.addr")
+    assert (r.int("securelevel"), r.int("children.max"), r.int("enforce_statfs"),
+            r.int("allow.mount"), r.len("ip4.addr")) == (3, 0, 2, 0, 0)  # 2: global default
+    succeeded(jail_set([("jid", I(b)), ("securelevel", I(4)), ("children.max", I(4))],
+                       JAIL_UPDATE), b)
+    assert (rint(b, "securelevel"), rint(b, "children.max")) == (4, 4)
+    assert rstr(b, "name") == "a.b"
+    assert rint(a, "securelevel") == 3
+
+
+def test_update_only_empty_name_is_update_specified_no_jail() -> None:
+    """Section 11 / 2.7: UPDATE alone with name "" and no jid → ENOENT "update specified no
+    jail" (the model does not fall through to creating)."""
+    web = mk("web")
+    r = jail_set([("name", ""), P], JAIL_UPDATE)
+    failed(r, errno.ENOENT, "update specified no jail")
+    r = jail_set([("name", ""), ("host.hostname", "x")], JAIL_UPDATE)
+    failed(r, errno.ENOENT, "update specified no jail")
+    assert jails() == [web]
+    assert rstr(web, "host.hostname") == ""
+
+
+def test_attach_only_jail_lives_with_its_process() -> None:
+    """4.7: a non-persistent jail created with ATTACH lives as long as its process."""
+    from modelabi import JAIL_ATTACH
+
+    def inside() -> tuple[int, int, str, int]:
+        r = jail_set([("name", "tmp")], JAIL_CREATE | JAIL_ATTACH)
+        return (*summary(r), model.current_jid())
+
+    ret, err, msg, current = in_child(inside)
+    assert ret > 0 and (err, msg) == (0, "")
+    assert current == ret
+    # the process has exited: the jail is gone (nothing else references it)
+    not_found_by_name("tmp")
+    not_found_by_jid(ret, JAIL_DYING)
+    assert jails() == []

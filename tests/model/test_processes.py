@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import jailcore.model
 from modelabi import (
     JAIL_ATTACH,
     JAIL_CREATE,
@@ -43,6 +41,8 @@ from modelabi import (
     remove,
     sysctlbyname,
 )
+
+import jailcore.model
 
 TESTS_DIR = str(Path(__file__).resolve().parent.parent)
 ROOT_DIR = str(Path(TESTS_DIR).parent)
@@ -169,7 +169,7 @@ class Child:
     """A forked child running `body`; it reports a JSON result over a pipe.
 
     after: "exit" (exit at once), "wait" (exit when the parent calls go()),
-    "pause" (block in os.pause() until killed).
+    "pause" (block in signal.pause() until killed).
     """
 
     def __init__(self, body: Callable[[], Any], after: str = "exit") -> None:
@@ -182,14 +182,14 @@ class Child:
                 os.close(w2)
                 try:
                     out = body()
-                except BaseException as e:  # noqa: BLE001
+                except BaseException as e:
                     out = {"child_exception": repr(e)}
                 os.write(w1, (json.dumps(out) + "\n").encode())
                 if after == "wait":
                     os.read(r2, 1)
                 elif after == "pause":
                     while True:
-                        os.pause()
+                        signal.pause()
             finally:
                 os._exit(0)
         os.close(w1)
@@ -316,7 +316,7 @@ def jailed_value() -> int:
 
 def set_subreaper(on: bool) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    PR_SET_CHILD_SUBREAPER = 36  # noqa: N806
+    PR_SET_CHILD_SUBREAPER = 36
     assert libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
 
 
@@ -361,7 +361,9 @@ def test_child_creating_persistent_jail_is_seen_by_parent() -> None:
 
 
 def test_attached_child_keeps_nonpersistent_jail_alive() -> None:
-    """A non-persistent jail created with JAIL_ATTACH by a child lives while the child lives, and vanishes once it exits and is reaped."""
+    """A non-persistent jail created with JAIL_ATTACH by a child lives while the child lives, and
+    vanishes once it exits and is reaped.
+    """
 
     def body() -> Any:
         r = jail_set([("name", "eph")], JAIL_CREATE | JAIL_ATTACH)
@@ -390,7 +392,9 @@ def test_attached_child_keeps_nonpersistent_jail_alive() -> None:
 
 
 def test_attached_child_counts_as_user_reference() -> None:
-    """A child that attached to a persistent jail counts: nopersist leaves the jail alive until the child is gone."""
+    """A child that attached to a persistent jail counts: nopersist leaves the jail alive until the
+    child is gone.
+    """
     need_root()
     jid = create(("name", "web"))
     c = Child(lambda: {"attach": attach(jid), "cur": jailcore.model.current_jid()}, after="wait")
@@ -407,7 +411,9 @@ def test_attached_child_counts_as_user_reference() -> None:
 
 
 def test_nonpersistent_jail_vanishes_with_last_process() -> None:
-    """A non-persistent jail stays alive while any attached process lives; it vanishes when the last one exits."""
+    """A non-persistent jail stays alive while any attached process lives; it vanishes when the last
+    one exits.
+    """
     need_root()
 
     def creator() -> Any:
@@ -436,7 +442,9 @@ def test_nonpersistent_jail_vanishes_with_last_process() -> None:
 
 
 def test_nonpersistent_jail_with_lingering_reference_goes_dying() -> None:
-    """When the last process of a non-persistent jail exits the jail becomes dying (kept visible by a lingering reference)."""
+    """When the last process of a non-persistent jail exits the jail becomes dying (kept visible by
+    a lingering reference).
+    """
     c = Child(lambda: jail_set([("name", "eph")], JAIL_CREATE | JAIL_ATTACH).ret, after="wait")
     try:
         jid = c.result()
@@ -459,7 +467,7 @@ def test_nonpersistent_jail_with_lingering_reference_goes_dying() -> None:
 
 
 def test_remove_kills_attached_child_in_pause() -> None:
-    """jail_remove sends SIGKILL to a child attached to the jail that blocks in os.pause()."""
+    """jail_remove sends SIGKILL to a child attached to the jail that blocks in signal.pause()."""
     need_root()
     jid = create(("name", "web"))
     c = Child(lambda: {"attach": attach(jid), "cur": jailcore.model.current_jid()},
@@ -512,7 +520,9 @@ def test_remove_kills_child_sleeping_in_time_sleep() -> None:
 
 
 def test_remove_kills_forked_grandchild_in_jail() -> None:
-    """A process forked inside the jail is a process of the jail too: it keeps a non-persistent jail alive and jail_remove kills it."""
+    """A process forked inside the jail is a process of the jail too: it keeps a non-persistent jail
+    alive and jail_remove kills it.
+    """
     need_root()
     set_subreaper(True)
     try:
@@ -525,7 +535,7 @@ def test_remove_kills_forked_grandchild_in_jail() -> None:
                     os.write(gw, (json.dumps([jailcore.model.current_jid(), jailed_value()])
                                   + "\n").encode())
                     while True:
-                        os.pause()
+                        signal.pause()
                 finally:
                     os._exit(0)
             ready, _, _ = select.select([gr], [], [], 5)
@@ -555,7 +565,9 @@ def test_remove_kills_forked_grandchild_in_jail() -> None:
 
 
 def test_attached_child_sees_itself_jailed() -> None:
-    """A child attached to a jail sees itself jailed (current_jid, security.jail.jailed = 1) and cannot see its own jail by jid (case 71)."""
+    """A child attached to a jail sees itself jailed (current_jid, security.jail.jailed = 1) and
+    cannot see its own jail by jid (case 71).
+    """
     need_root()
     j = create(("name", "j"), ("children.max", I(1)))
     sub = create(("name", "j.sub"))
@@ -594,7 +606,9 @@ def test_attached_child_sees_itself_jailed() -> None:
 
 
 def test_attach_with_real_path_chroots(tmp_path: Path) -> None:
-    """Attach with a real path: the attached child's cwd is "/" and it sees the jail directory's files at "/" (chroot)."""
+    """Attach with a real path: the attached child's cwd is "/" and it sees the jail directory's
+    files at "/" (chroot).
+    """
     need_root()
     root = tmp_path / "jroot"
     (root / "etc").mkdir(parents=True)
@@ -697,7 +711,9 @@ def test_state_file_shared_by_unrelated_processes(tmp_path: Path) -> None:
 
 
 def test_state_file_via_use_state_file_in_forked_children(tmp_path: Path) -> None:
-    """use_state_file in this process: forked children share that host, and a fresh process sees what they made."""
+    """use_state_file in this process: forked children share that host, and a fresh process sees
+    what they made.
+    """
     state = tmp_path / "forked.jmstate"
     jailcore.model.use_state_file(state)
     try:
@@ -709,7 +725,9 @@ def test_state_file_via_use_state_file_in_forked_children(tmp_path: Path) -> Non
 
 
 def test_state_file_rejects_foreign_file(tmp_path: Path) -> None:
-    """use_state_file on a file that is not a model state file fails with EINVAL and keeps the current host."""
+    """use_state_file on a file that is not a model state file fails with EINVAL and keeps the
+    current host.
+    """
     bogus = tmp_path / "bogus"
     bogus.write_bytes(b"not a jail model state file\n" * 200)
     jid = create(("name", "here"))
