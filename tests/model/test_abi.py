@@ -207,16 +207,14 @@ def test_forked_child_shares_the_anonymous_host() -> None:
 
 def test_env_state_file_shared_by_unrelated_processes(tmp_path: Path) -> None:
     env = dict(os.environ, JAILCORE_MODEL_STATE=str(tmp_path / "host"))
-    code = textwrap.dedent("""
-        import sys
-        sys.path.insert(0, %r)
-        import modelabi as m
-        print(m.create(("name", "one")))
-    """) % str(Path(__file__).resolve().parents[1])
+    tests = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(tests), str(Path(jailcore.model.__file__).resolve().parents[1])])
+    code = 'import modelabi as m; print(m.create(("name", "one")))'
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
+                         text=True, timeout=60, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "1"
     code2 = code.replace('"one"', '"two"')
     out = subprocess.run([sys.executable, "-c", code2], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
+                         text=True, timeout=60, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "2"

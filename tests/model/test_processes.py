@@ -45,7 +45,7 @@ from modelabi import (
 import jailcore.model
 
 TESTS_DIR = str(Path(__file__).resolve().parent.parent)
-ROOT_DIR = str(Path(TESTS_DIR).parent)
+JAILCORE_DIR = str(Path(jailcore.model.__file__).resolve().parents[1])
 
 # Creating jails takes PRIV_JAIL_SET, which the model grants from the real euid.
 pytestmark = pytest.mark.skipif(
@@ -324,10 +324,11 @@ def py_subprocess(code: str, state: Path, **kw: Any) -> subprocess.Popen[str]:
     """An unrelated Python process on the host kept in `state`."""
     env = dict(os.environ)
     env["JAILCORE_MODEL_STATE"] = str(state)
+    # The same jailcore as this process imported (installed or built in place).
     env["PYTHONPATH"] = os.pathsep.join(
-        [TESTS_DIR, ROOT_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
+        [TESTS_DIR, JAILCORE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
     return subprocess.Popen(
-        [sys.executable, "-c", code], env=env, cwd=ROOT_DIR, text=True,
+        [sys.executable, "-c", code], env=env, cwd=TESTS_DIR, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
