@@ -10,7 +10,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc"))
-from build import extra_compile_args, extra_link_args, model_sources  # noqa: E402
+from build import extra_compile_args, extra_link_args, model_sources
 
 sys.path.pop(0)
 

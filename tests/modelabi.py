@@ -244,7 +244,9 @@ def _call(fn: str, pairs: Sequence[tuple[str | bytes, Value]], flags: int,
     return r
 
 
-def jail_set(pairs: Sequence[tuple[str | bytes, Value]], flags: int = JAIL_CREATE, **kw: object) -> Result:
+def jail_set(
+    pairs: Sequence[tuple[str | bytes, Value]], flags: int = JAIL_CREATE, **kw: object
+) -> Result:
     return _call("jailmodel_jail_set", pairs, flags, **kw)  # type: ignore[arg-type]
 
 
@@ -317,7 +319,9 @@ def sysctlbyname(name: str, size: int = 4096, new: bytes | None = None) -> tuple
     return ret, err, (buf.raw[: ln.value] if buf is not None else b"")
 
 
-def sysctl(mib: Iterable[int], size: int = 4096, new: bytes | None = None) -> tuple[int, int, bytes, int]:
+def sysctl(
+    mib: Iterable[int], size: int = 4096, new: bytes | None = None
+) -> tuple[int, int, bytes, int]:
     """(ret, errno, value bytes, returned length) of a sysctl by MIB."""
     m = list(mib)
     arr = (ctypes.c_int * len(m))(*m)

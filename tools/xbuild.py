@@ -48,6 +48,7 @@ PYCONFIG = ROOT / "tools" / "freebsd-pyconfig" / "pyconfig.h"
 
 ARCHES = ("x86_64", "aarch64")
 RELEASES = ("14.0", "15.0")
+MODEL_LIB = "jailmodel"
 MACHINE = {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64"}
 
 # The flags every C file is compiled with.  -O2 -DNDEBUG as CPython passes to
@@ -90,6 +91,7 @@ class Build:
     arch: str
     release: str
     so: Path | None = None
+    model: Path | None = None
     size: int = 0
     error: str = ""
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
@@ -118,12 +120,28 @@ def load_builder() -> object:
     return module
 
 
-def builder_cflags(ffibuilder: object) -> tuple[list[str], list[str]]:
-    """The compile flags and libraries that csrc/build.py gives cffi for the extension.
+@dataclass
+class Plan:
+    """What csrc/build.py (and setup.py) build, read back from the builder."""
 
-    Read back from set_source() so that a define or include directory added
-    there (and used by the sources) reaches this check too.
+    cflags: list[str]
+    ext_sources: list[str]  # compiled into the extension with the generated C
+    model_sources: list[str]  # compiled into libjailmodel.so, when the extension links to it
+    ext_libs: list[str]
+    ext_ldflags: list[str]
+    model_exports: list[str]  # the jailmodel_* functions the cdef declares
+
+
+def make_plan(build: object) -> Plan:
+    """The flags, sources and libraries that csrc/build.py gives cffi.
+
+    Read back from set_source() so that a define, include directory, source or
+    library added there reaches this check too.  When the extension links to
+    a library ``jailmodel`` (setup.py builds csrc/model/*.c into
+    libjailmodel.so beside it), the C files of ``c_sources()`` that are not
+    the extension's own are that library's.
     """
+    ffibuilder = build.ffibuilder  # type: ignore[attr-defined]
     kwds = getattr(ffibuilder, "_assigned_source", (None, None, None, {}))[3]
     flags: list[str] = []
     for name, value in kwds.get("define_macros", []):
@@ -132,12 +150,29 @@ def builder_cflags(ffibuilder: object) -> tuple[list[str], list[str]]:
         flags.append(f"-U{name}")
     flags += [f"-I{d}" for d in kwds.get("include_dirs", [])]
     flags += [f for f in kwds.get("extra_compile_args", []) if not f.startswith("-fsanitize")]
-    out: list[str] = []
+    cflags: list[str] = []
     for f in BASE_CFLAGS + flags:
-        if f not in out:
-            out.append(f)
-    libs = [f"-l{lib}" for lib in kwds.get("libraries", [])]
-    return out, libs
+        if f not in cflags:
+            cflags.append(f)
+    every = list(build.c_sources())  # type: ignore[attr-defined]
+    libraries = list(kwds.get("libraries", []))
+    ext_sources = list(kwds.get("sources", every))
+    model_sources = [s for s in every if s not in ext_sources]
+    if model_sources and MODEL_LIB not in libraries:
+        ext_sources, model_sources = every, []
+    ldflags = [
+        f for f in kwds.get("extra_link_args", [])
+        if not f.startswith("-fsanitize") and f not in ("-g", "-fno-omit-frame-pointer")
+    ]
+    cdef = build.cdef_text()  # type: ignore[attr-defined]
+    return Plan(
+        cflags=cflags,
+        ext_sources=ext_sources,
+        model_sources=model_sources,
+        ext_libs=[f"-l{lib}" for lib in libraries],
+        ext_ldflags=ldflags,
+        model_exports=sorted(set(re.findall(r"\b(jailmodel_\w+)\s*\(", cdef))),
+    )
 
 
 def python_headers(dest: Path) -> Path:
@@ -162,31 +197,49 @@ def zig_cc(target: str) -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc", "-target", target]
 
 
-def build_one(
-    b: Build, generated: Path, sources: list[str], cflags: list[str], libs: list[str], out: Path
-) -> Build:
-    start = time.monotonic()
-    objdir = out / b.target
-    objdir.mkdir(parents=True, exist_ok=True)
+def compile_all(b: Build, sources: list[str], cflags: list[str], objdir: Path) -> list[str]:
     objects = []
-    for src in [str(generated), *sources]:
+    for src in sources:
         obj = objdir / (Path(src).stem + ".o")
         r = run([*zig_cc(b.target), *cflags, "-c", src, "-o", str(obj)])
         if r.returncode != 0:
             b.error = f"compile {src}:\n{r.stderr.strip() or r.stdout.strip()}"
-            b.seconds = time.monotonic() - start
-            return b
+            return []
         objects.append(str(obj))
-    so = objdir / "_native.so"
-    r = run([*zig_cc(b.target), "-shared", "-fPIC", "-fno-sanitize=all", "-o", str(so),
-             *objects, *libs])
+    return objects
+
+
+def link(b: Build, output: Path, args: list[str]) -> bool:
+    r = run([*zig_cc(b.target), "-shared", "-fPIC", "-fno-sanitize=all", "-o", str(output), *args])
     if r.returncode != 0:
-        b.error = f"link:\n{r.stderr.strip() or r.stdout.strip()}"
-    else:
+        b.error = f"link {output.name}:\n{r.stderr.strip() or r.stdout.strip()}"
+    return r.returncode == 0
+
+
+def build_one(b: Build, generated: Path, plan: Plan, out: Path) -> Build:
+    start = time.monotonic()
+    objdir = out / b.target
+    objdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if plan.model_sources:
+            objects = compile_all(b, plan.model_sources, plan.cflags, objdir)
+            model = objdir / f"lib{MODEL_LIB}.so"
+            if b.error or not link(
+                b, model, [f"-Wl,-soname,{model.name}", *objects, "-lpthread"]
+            ):
+                return b
+            b.model = model
+        objects = compile_all(b, [str(generated), *plan.ext_sources], plan.cflags, objdir)
+        so = objdir / "_native.so"
+        if b.error or not link(
+            b, so, [*objects, f"-L{objdir}", *plan.ext_libs, *plan.ext_ldflags]
+        ):
+            return b
         b.so, b.size = so, so.stat().st_size
-        inspect(b)
-    b.seconds = time.monotonic() - start
-    return b
+        inspect(b, plan)
+        return b
+    finally:
+        b.seconds = time.monotonic() - start
 
 
 def readelf(*args: str) -> str:
@@ -196,9 +249,19 @@ def readelf(*args: str) -> str:
     return r.stdout
 
 
-def inspect(b: Build) -> None:
-    assert b.so is not None
-    so = str(b.so)
+@dataclass
+class Elf:
+    undefined: dict[str, str]  # name -> "VERSION in FILE", "" when unversioned
+    defined: set[str]
+    needed: list[str]
+    runpath: list[str]
+    libc_versions: list[str]
+    header: str
+    notes: str
+
+
+def read_elf(path: Path) -> Elf:
+    so = str(path)
     # The needed versions, by index: which library each one is taken from.
     needs: dict[str, tuple[str, str]] = {}  # index -> (version, file)
     current = ""
@@ -209,8 +272,7 @@ def inspect(b: Build) -> None:
         m = re.search(r"Name: (\S+)\s.*Version: (\d+)", line)
         if m and current:
             needs[m.group(2)] = (m.group(1), current)
-
-    undefined: dict[str, str] = {}  # name -> "VERSION in FILE", "" when unversioned
+    undefined: dict[str, str] = {}
     defined: set[str] = set()
     for line in readelf("--dyn-syms", so).splitlines():
         cols = line.split()
@@ -223,17 +285,85 @@ def inspect(b: Build) -> None:
             index = cols[8].strip("()") if len(cols) > 8 else ""
             version, file = needs.get(index, ("", ""))
             undefined[name] = f"{version} in {file}" if version else ""
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", readelf("-d", so))
+    dynamic = readelf("-d", so)
+    runpath = re.findall(
+        r"\((?:RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[([^\]]*)\]", dynamic
+    )
+    return Elf(
+        undefined=undefined,
+        defined=defined,
+        needed=re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic),
+        runpath=[p for r in runpath for p in r.split(":")],
+        libc_versions=sorted(
+            {v for v, f in needs.values() if f == "libc.so.7" and v.startswith("FBSD_")}
+        ),
+        header=readelf("-h", str(path)),
+        notes=readelf("-n", str(path)),
+    )
 
-    b.check("exports PyInit__native", "PyInit__native" in defined)
 
+def check_elf(b: Build, elf: Elf, prefix: str, allowed: set[str]) -> None:
+    """The checks every shared object of the build gets."""
+    stray = sorted(
+        n for n, v in elf.undefined.items()
+        if not v and n not in allowed and not (prefix == "" and PYTHON_SYMBOL.match(n))
+    )
+    b.check(
+        f"{prefix}no unversioned undefined symbol" + ("" if prefix else " but Python's"),
+        not stray,
+        ", ".join(stray[:12]) + (f" (+{len(stray) - 12})" if len(stray) > 12 else ""),
+    )
+    linux = [n for n in elf.needed if n.startswith(("ld-linux", "libc.so.6", "libpthread.so.0"))]
+    b.check(f"{prefix}needs libc.so.7, no Linux library", "libc.so.7" in elf.needed and not linux,
+            "NEEDED: " + ", ".join(elf.needed))
+    machine = re.search(r"Machine:\s+(.+)", elf.header)
+    elf64 = re.search(r"Class:\s+ELF64", elf.header) is not None
+    got = machine.group(1).strip() if machine else "?"
+    b.check(f"{prefix}ELF64 for the target machine", elf64 and got == MACHINE[b.arch], got)
+    # FreeBSD's brand: OS/ABI, or the NT_FREEBSD_ABI_TAG note that crtbrand
+    # puts in executables.  Shared objects usually carry neither (lld leaves
+    # OS/ABI at SYSV, and FreeBSD's crti.o has no brand note), so their
+    # FreeBSD-ness shows in what they need: FBSD_* versions of libc.so.7.
+    osabi = re.search(r"OS/ABI:\s+(.+)", elf.header)
+    osabi_s = osabi.group(1).strip() if osabi else "?"
+    if "FreeBSD" in osabi_s:
+        evidence = f"OS/ABI {osabi_s}"
+    elif re.search(r"^\s*FreeBSD\s+0x", elf.notes, re.M):
+        evidence = ".note.tag owner FreeBSD"
+    elif elf.libc_versions:
+        evidence = (f"OS/ABI {osabi_s}, no .note.tag; libc.so.7 versions "
+                    f"{', '.join(elf.libc_versions)}")
+    else:
+        evidence = ""
+    b.check(f"{prefix}FreeBSD ELF (OS/ABI, .note.tag or libc.so.7 FBSD_* needs)", bool(evidence),
+            evidence or f"OS/ABI {osabi_s}, no .note.tag, no FBSD_* version of libc.so.7")
+
+
+def inspect(b: Build, plan: Plan) -> None:
+    assert b.so is not None
+    ext = read_elf(b.so)
+    model_exports: set[str] = set()
+    if b.model is not None:
+        model = read_elf(b.model)
+        model_exports = model.defined
+        missing = [n for n in plan.model_exports if n not in model.defined]
+        b.check(f"lib{MODEL_LIB}.so: exports every jailmodel_* of the cdef", not missing,
+                ", ".join(missing))
+        check_elf(b, model, f"lib{MODEL_LIB}.so: ", set())
+        b.check(
+            f"finds lib{MODEL_LIB}.so beside it (NEEDED, RUNPATH $ORIGIN)",
+            f"lib{MODEL_LIB}.so" in ext.needed and "$ORIGIN" in ext.runpath,
+            f"NEEDED: {', '.join(ext.needed)}; RUNPATH: {':'.join(ext.runpath) or 'none'}",
+        )
+
+    b.check("exports PyInit__native", "PyInit__native" in ext.defined)
+    undefined = ext.undefined
     bad = [
         f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
         for n, v in LIBC_SYMBOLS.items()
         if undefined.get(n) != f"{v} in libc.so.7"
     ]
     b.check("libc jail/sysctl/kld calls at FBSD_* versions", not bad, ", ".join(bad))
-
     if b.release == "15.0":
         bad = [
             f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
@@ -244,42 +374,7 @@ def inspect(b: Build) -> None:
     else:
         bad = [f"{n}: {undefined[n] or 'unversioned'}" for n in JAILDESC_SYMBOLS if n in undefined]
         b.check(JAILDESC_CHECK, not bad, ", ".join(bad) or "not referenced")
-
-    stray = sorted(n for n, v in undefined.items() if not v and not PYTHON_SYMBOL.match(n))
-    b.check(
-        "no unversioned undefined symbol but Python's",
-        not stray,
-        ", ".join(stray[:12]) + (f" (+{len(stray) - 12})" if len(stray) > 12 else ""),
-    )
-
-    linux = [n for n in needed if n.startswith(("ld-linux", "libc.so.6", "libpthread.so.0"))]
-    b.check("needs libc.so.7, no Linux library", "libc.so.7" in needed and not linux,
-            "NEEDED: " + ", ".join(needed))
-
-    header = readelf("-h", so)
-    machine = re.search(r"Machine:\s+(.+)", header)
-    elf64 = re.search(r"Class:\s+ELF64", header) is not None
-    got = machine.group(1).strip() if machine else "?"
-    b.check("ELF64 for the target machine", elf64 and got == MACHINE[b.arch], got)
-
-    # FreeBSD's brand: OS/ABI, or the NT_FREEBSD_ABI_TAG note that crtbrand
-    # puts in executables.  Shared objects usually carry neither (lld leaves
-    # OS/ABI at SYSV, and FreeBSD's crti.o has no brand note), so their
-    # FreeBSD-ness shows in what they need: FBSD_* versions of libc.so.7.
-    osabi = re.search(r"OS/ABI:\s+(.+)", header)
-    osabi_s = osabi.group(1).strip() if osabi else "?"
-    notes = readelf("-n", so)
-    fbsd = sorted({v for v, f in needs.values() if f == "libc.so.7" and v.startswith("FBSD_")})
-    if "FreeBSD" in osabi_s:
-        evidence = f"OS/ABI {osabi_s}"
-    elif re.search(r"^\s*FreeBSD\s+0x", notes, re.M):
-        evidence = ".note.tag owner FreeBSD"
-    elif fbsd:
-        evidence = f"OS/ABI {osabi_s}, no .note.tag; libc.so.7 versions {', '.join(fbsd)}"
-    else:
-        evidence = ""
-    b.check("FreeBSD ELF (OS/ABI, .note.tag or libc.so.7 FBSD_* needs)", bool(evidence),
-            evidence or f"OS/ABI {osabi_s}, no .note.tag, no FBSD_* version of libc.so.7")
+    check_elf(b, ext, "", model_exports)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,18 +397,22 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out.resolve() if args.out else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         build = load_builder()
-        ffibuilder = build.ffibuilder  # type: ignore[attr-defined]
-        sources: list[str] = build.c_sources()  # type: ignore[attr-defined]
+        plan = make_plan(build)
         generated = out / "_native.c"
-        ffibuilder.emit_c_code(str(generated))
-        cflags, libs = builder_cflags(ffibuilder)
-        cflags.append("-I" + str(python_headers(Path(tmp))))
-        print(f"xbuild: {len(sources)} C source(s) + generated {generated.name}; "
-              f"zig {run([sys.executable, '-m', 'ziglang', 'version']).stdout.strip()}")
+        build.ffibuilder.emit_c_code(str(generated))  # type: ignore[attr-defined]
+        plan.cflags.append("-I" + str(python_headers(Path(tmp))))
+        layout = (
+            f"extension: generated C + {', '.join(plan.ext_sources)}; "
+            f"lib{MODEL_LIB}.so: {len(plan.model_sources)} C file(s)"
+            if plan.model_sources
+            else f"extension: generated C + {len(plan.ext_sources)} C file(s)"
+        )
+        zig = run([sys.executable, "-m", "ziglang", "version"]).stdout.strip()
+        print(f"xbuild: {layout}; zig {zig}")
 
         builds = [Build(a, r) for a in ARCHES for r in RELEASES]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            list(pool.map(lambda b: build_one(b, generated, sources, cflags, libs, out), builds))
+            list(pool.map(lambda b: build_one(b, generated, plan, out), builds))
 
         report(builds, args.verbose)
         if args.out:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from modelabi import IP4, IP6, LIB, create, nametomib, sysctl, sysctlbyname
 
 import jailcore.model
-from modelabi import IP4, IP6, LIB, create, nametomib, sysctl, sysctlbyname
 
 # sys/sysctl.h
 CTLTYPE_NODE, CTLTYPE_INT, CTLTYPE_STRING, CTLTYPE_STRUCT = 1, 2, 3, 5
@@ -41,12 +41,18 @@ PARAMS_14 = [
     "allow.nfsd", "allow.extattr", "allow.adjtime", "allow.settime",
     "allow.mount.", "allow.mount.devfs",
 ]
-PARAMS_15 = (
-    PARAMS_14[: PARAMS_14.index("allow.suser")]
-    + ["allow.unprivileged_parent_tampering"]
-    + PARAMS_14[PARAMS_14.index("allow.suser") : PARAMS_14.index("allow.mount.")]
-    + ["allow.routing", "allow.mount.", "allow.mount.devfs", "meta", "env"]
-)
+_SUSER = PARAMS_14.index("allow.suser")
+_MOUNT = PARAMS_14.index("allow.mount.")
+PARAMS_15 = [
+    *PARAMS_14[:_SUSER],
+    "allow.unprivileged_parent_tampering",
+    *PARAMS_14[_SUSER:_MOUNT],
+    "allow.routing",
+    "allow.mount.",
+    "allow.mount.devfs",
+    "meta",
+    "env",
+]
 
 
 # ---- helpers -------------------------------------------------------------------------
@@ -126,7 +132,7 @@ def in_child(body: Callable[[], Any]) -> Any:
             os.close(r)
             try:
                 text = json.dumps(body())
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 text = json.dumps({"child_exception": repr(e)})
             os.write(w, text.encode())
         finally:
@@ -206,8 +212,9 @@ def test_module_params_appear_and_vanish() -> None:
     jailcore.model.kldload("tmpfs")
     got = jailparam_all()
     i = PARAMS_15.index("allow.mount.devfs") + 1
-    assert got == (PARAMS_15[:i] + ["allow.mount.nullfs", "allow.mount.tmpfs"]
-                   + PARAMS_15[i:] + ["sysvmsg."])
+    assert got == [
+        *PARAMS_15[:i], "allow.mount.nullfs", "allow.mount.tmpfs", *PARAMS_15[i:], "sysvmsg."
+    ]
     # module oids do not renumber the built-in ones and sort after them
     assert {n: nametomib(f"{SJP}.{n.rstrip('.')}") for n in PARAMS_15} == before
     nullfs = nametomib(f"{SJP}.allow.mount.nullfs")
@@ -341,7 +348,7 @@ def test_next_with_absent_components() -> None:
 
 def test_nametomib_of_nodes() -> None:
     param = nametomib(SJP)
-    assert param == nametomib("security.jail") + [param[2]]
+    assert param == [*nametomib("security.jail"), param[2]]
     host = nametomib(f"{SJP}.host")
     assert host[:3] == param
     # FreeBSD's name2oid ignores one trailing dot: "host." is the node itself
@@ -373,7 +380,7 @@ def test_nametomib_errors() -> None:
 
 
 def test_name2oid_by_sysctl() -> None:
-    ret, err, val, n = sysctl([0, 3], 96, new=b"kern.osreldate")
+    ret, _err, val, n = sysctl([0, 3], 96, new=b"kern.osreldate")
     assert (ret, n, ints(val)) == (0, 8, [1, 24])
     assert sysctl([0, 3], 96)[:2] == (-1, errno.ENOENT)  # no name
     # name2oid is a leaf: more components -> ENOTDIR
@@ -401,7 +408,7 @@ def test_descriptions() -> None:
         mib = nametomib(f"{SJP}.{p}")
         if p.endswith("."):
             mib = [*mib, mib[-1] - 1]
-        ret, err, val, _ = sysctl([0, 5, *mib], 1024)
+        ret, _err, val, _ = sysctl([0, 5, *mib], 1024)
         assert ret == 0 and val.endswith(b"\0") and len(val) > 4, p
     assert sysctl([0, 5, 1, 777])[:2] == (-1, errno.ENOENT)
 
@@ -456,7 +463,7 @@ def test_oidfmt_errors() -> None:
     jid = nametomib(f"{SJP}.jid")
     assert sysctl([0, 4, *jid, 1])[:2] == (-1, errno.ENOTDIR)
     assert sysctl([0, 4, *jid[:3], 12345])[:2] == (-1, errno.ENOENT)
-    ret, err, val, n = sysctl([0, 4, *jid], 2)
+    ret, err, _val, n = sysctl([0, 4, *jid], 2)
     assert (ret, err, n) == (-1, errno.ENOMEM, 2)
     assert sysctl([0, 4, *jid], 0)[3] == 6  # size query: u_int + "I\0"
 
@@ -474,8 +481,8 @@ def test_oidfmt_errors() -> None:
 ])
 def test_param_values(param: str, value: bytes) -> None:
     ret, err, val = sysctlbyname(f"{SJP}.{param}", 64)
-    assert (ret, val) == (0, value)
-    ret, err, val = sysctlbyname(f"{SJP}.{param}", 0)  # oldp NULL: size
+    assert (ret, err, val) == (0, 0, value)
+    ret, _err, val = sysctlbyname(f"{SJP}.{param}", 0)  # oldp NULL: size
     assert ret == 0
 
 
@@ -544,7 +551,7 @@ def test_enomem_and_size_queries() -> None:
     # exact size
     assert sysctl_raw(mib, len(full), len(full)) == (0, 0, full, len(full))
     # ints
-    ret, err, val, n = sysctl_raw(nametomib("kern.osreldate"), 3, 3)
+    ret, err, _val, n = sysctl_raw(nametomib("kern.osreldate"), 3, 3)
     assert (ret, err, n) == (-1, errno.ENOMEM, 3)
 
 
