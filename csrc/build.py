@@ -46,7 +46,15 @@ SANITIZE = os.environ.get("JAILCORE_SANITIZE", "")
 extra_compile_args = ["-std=gnu11", "-Wall", "-Wextra", "-Werror"]
 extra_link_args: list[str] = []
 if SANITIZE:
-    flags = [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all", "-g"]
+    # -fno-wrapv: CPython compiles extensions with -fwrapv, which hides signed overflow
+    # from UBSan.
+    flags = [
+        f"-fsanitize={SANITIZE}",
+        "-fno-omit-frame-pointer",
+        "-fno-sanitize-recover=all",
+        "-fno-wrapv",
+        "-g",
+    ]
     extra_compile_args += flags
     extra_link_args += flags
 

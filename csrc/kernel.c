@@ -23,7 +23,7 @@
 #include <sys/linker.h>
 #include <sys/sysctl.h>
 #include <dlfcn.h>
-#if defined(JAIL_OWN_DESC)
+#if defined(JAIL_OWN_DESC) && __FreeBSD_version >= 1500000
 #define JC_DIRECT_JAILDESC 1
 #else
 #define JC_DIRECT_JAILDESC 0

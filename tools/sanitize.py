@@ -33,6 +33,31 @@ def asan_runtime() -> str:
     return os.path.realpath(out)
 
 
+PREFLIGHT = """
+import os, jailcore._native as n
+d = os.path.dirname(n.__file__)
+for f in [n.__file__] + [os.path.join(d, x) for x in os.listdir(d) if x.endswith(".so")]:
+    print(f)
+"""
+
+
+def preflight(env: dict[str, str]) -> None:
+    """Refuse to run unless the jailcore that pytest will import is instrumented."""
+    r = subprocess.run(
+        [sys.executable, "-c", PREFLIGHT], env=env, capture_output=True, text=True, check=False
+    )
+    if r.returncode != 0:
+        raise SystemExit(f"sanitize: cannot import jailcore._native:\n{r.stderr}")
+    for path in sorted(set(r.stdout.split())):
+        with open(path, "rb") as f:
+            if b"__asan_init" not in f.read():
+                raise SystemExit(
+                    f"sanitize: {path} is not built with AddressSanitizer; "
+                    "build it with JAILCORE_SANITIZE=address,undefined"
+                )
+        print(f"sanitize: instrumented: {path}", flush=True)
+
+
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="jailcore-sanitize-") as logs:
         env = dict(os.environ)
@@ -53,6 +78,7 @@ def main(argv: list[str]) -> int:
             ["halt_on_error=1", "print_stacktrace=1", env.get("UBSAN_OPTIONS", "")]
         ).rstrip(":")
         print(f"sanitize: LD_PRELOAD={env['LD_PRELOAD']}", flush=True)
+        preflight(env)
         cmd = [sys.executable, "-m", "pytest", "--capture=sys", *argv]
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
         assert proc.stderr is not None
