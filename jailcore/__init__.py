@@ -2,10 +2,54 @@
 
 On FreeBSD the calls go to the kernel; elsewhere to jailcore's kernel model, a
 C implementation of FreeBSD's jail subsystem (see :mod:`jailcore.model`).
+
+>>> import jailcore
+>>> web = jailcore.Jail.create(name="web", host__hostname="web.example")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from jailcore.errors import (
+    JailError,
+    JailExistsError,
+    JailNotFoundError,
+    JailPermissionError,
+)
+from jailcore.flags import JailFlag, JailSys
+from jailcore.jail import (
+    Features,
+    Jail,
+    JailDescriptor,
+    Params,
+    features,
+    jail_attach,
+    jail_get,
+    jail_remove,
+    jail_set,
+    jails,
+)
+from jailcore.params import ParamSpec, describe
+
+__all__ = [
+    "Features",
+    "Jail",
+    "JailDescriptor",
+    "JailError",
+    "JailExistsError",
+    "JailFlag",
+    "JailNotFoundError",
+    "JailPermissionError",
+    "JailSys",
+    "ParamSpec",
+    "Params",
+    "__version__",
+    "describe",
+    "features",
+    "jail_attach",
+    "jail_get",
+    "jail_remove",
+    "jail_set",
+    "jails",
+]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from jailcore import params as _params
 from jailcore._backend import ffi, lib
 
 __all__ = [
@@ -74,11 +75,13 @@ def library_path() -> str:
 def reset() -> None:
     """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no module loaded."""
     lib.jailmodel_reset()
+    _params.clear_cache()
 
 
 def set_version(major: int) -> None:
     """Follow the semantics of FreeBSD ``major`` (14 or 15); the host must have no jail."""
     _check(lib.jailmodel_set_version(int(major)), "set_version")
+    _params.clear_cache()
 
 
 def version() -> int:
@@ -88,7 +91,9 @@ def version() -> int:
 
 def kldload(name: str) -> int:
     """Load one of :data:`MODULES` into the model, as kldload(2); returns its file id."""
-    return _check(lib.jailmodel_kldload(name.encode()), "kldload", name)
+    fileid = _check(lib.jailmodel_kldload(name.encode()), "kldload", name)
+    _params.clear_cache()
+    return fileid
 
 
 def kldfind(name: str) -> int:
@@ -100,6 +105,7 @@ def kldunload(name_or_fileid: str | int) -> None:
     """Unload a module by name or file id: its jail parameters vanish."""
     fileid = kldfind(name_or_fileid) if isinstance(name_or_fileid, str) else name_or_fileid
     _check(lib.jailmodel_kldunload(int(fileid)), "kldunload", name_or_fileid)
+    _params.clear_cache()
 
 
 def loaded_modules() -> list[str]:
@@ -127,6 +133,7 @@ def use_state_file(path: str | os.PathLike[str] | None) -> None:
     else:
         p = os.fspath(path)
         _check(lib.jailmodel_open(p.encode()), "use_state_file", p)
+    _params.clear_cache()
 
 
 def state_path() -> str | None:

@@ -1,6 +1,9 @@
 /*
  * meta.c: the meta and env parameters of FreeBSD 15: a text buffer of
- * key=value lines separated by newlines, set whole or key by key.
+ * key=value lines separated by newlines, set whole or key by key.  The
+ * buffer, its NUL included, never exceeds security.jail.meta_maxbufsize, so
+ * a reader with a buffer of that size (the parameter sysctl's value) always
+ * gets it whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +61,7 @@ jm_meta_build(const struct jm_host *h, struct jm_opts *o, int which, const char 
 		if (op->len > 0 && v[op->len - 1] != '\0')
 			return EINVAL;
 		vl = op->len > 0 ? strlen(v) : 0;
-		if (vl > max)
+		if (vl + 1 > max)
 			return EFBIG;
 		if (op->name[bl] == '\0') {
 			if (op->len == 0)
@@ -82,7 +85,7 @@ jm_meta_build(const struct jm_host *h, struct jm_opts *o, int which, const char 
 		if (op->len == 0)
 			continue;
 		ol = strlen(out);
-		if (ol + (ol > 0) + kl + 1 + vl > max)
+		if (ol + (ol > 0) + kl + 1 + vl + 1 > max)
 			return EFBIG;
 		if (ol > 0)
 			out[ol++] = '\n';

@@ -1,0 +1,539 @@
+"""The jail as a Python object, the iteration over jails, descriptors and features."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, overload
+
+from jailcore import _backend, _iov
+from jailcore.errors import JailError, JailNotFoundError, jail_error
+from jailcore.flags import JailFlag, JailSys
+from jailcore.params import Access, Kind, all_params, spec
+
+__all__ = [
+    "DEFAULT_LIST_PARAMS",
+    "Features",
+    "Jail",
+    "JailDescriptor",
+    "Params",
+    "features",
+    "jail_attach",
+    "jail_get",
+    "jail_remove",
+    "jail_set",
+    "jails",
+]
+
+#: What :func:`jails` reads of each jail unless told otherwise (``jid`` always).
+DEFAULT_LIST_PARAMS: tuple[str, ...] = ("name", "path", "host.hostname")
+
+# Read-only or derived values that a saved jail must not carry (jls -s drops
+# the read-only ones too).
+_NOT_SAVED = frozenset({"jid", "dying", "nodying", "parent", "children.cur", "cpuset.id"})
+
+
+def _params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted parameters from a mapping and keywords, where ``__`` stands for ``.``."""
+    out: dict[str, Any] = {}
+    if params is not None:
+        if not isinstance(params, Mapping):
+            raise TypeError(f"parameters are a mapping of names to values, not {params!r}")
+        for k, v in params.items():
+            if not isinstance(k, str):
+                raise TypeError(f"a parameter name is a str, not {k!r}")
+            out[k] = v
+    for k, v in kwargs.items():
+        name = k.replace("__", ".")
+        if name in out:
+            raise TypeError(f"parameter {name!r} given twice")
+        out[name] = v
+    return out
+
+
+# ---- the functional layer: the system calls, typed --------------------------------
+
+
+def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE) -> int:
+    """jail_set(2): create or update a jail from dotted ``params``; returns its jid.
+
+    Booleans are sent by name (``False`` as the ``no`` form); every value is
+    encoded by the type the kernel gives the parameter.
+    """
+    return _iov.jail_set(params, int(flags))
+
+
+def jail_get(
+    key: int | str | Mapping[str, Any], names: Any, flags: JailFlag | int = 0
+) -> dict[str, Any]:
+    """jail_get(2): the values of ``names`` for the jail ``key`` (a jid, a name,
+    or ``{"lastjid": n}``), all in one call."""
+    if isinstance(names, str):
+        names = [names]
+    return _iov.jail_get(key, names, int(flags))[1]
+
+
+def jail_attach(jid: int) -> None:
+    """jail_attach(2): move this process into jail ``jid``.  There is no way back."""
+    ret, err = _backend.jail_attach(int(jid))
+    if ret == -1:
+        raise jail_error(err, None, "jail_attach")
+
+
+def jail_remove(jid: int) -> None:
+    """jail_remove(2): remove jail ``jid`` and its descendants, killing their processes."""
+    ret, err = _backend.jail_remove(int(jid))
+    if ret == -1:
+        raise jail_error(err, None, "jail_remove")
+
+
+# ---- features ---------------------------------------------------------------------
+
+
+class Features:
+    """What the running kernel (or the model) offers; read live on each access."""
+
+    @property
+    def backend(self) -> str:
+        """``"kernel"`` (FreeBSD) or ``"model"`` (jailcore's kernel model)."""
+        return _backend.NAME
+
+    @property
+    def jail_descriptors(self) -> bool:
+        """Jail descriptors (FreeBSD 15): JAIL_*_DESC, jail_attach_jd, jail_remove_jd."""
+        return _backend.has_jaildesc()
+
+    @property
+    def osreldate(self) -> int:
+        """kern.osreldate of the running kernel."""
+        err, mib = _backend.sysctlnametomib("kern.osreldate")
+        if err:
+            return 0
+        err, data = _backend.sysctl(mib, 4)
+        return 0 if err else int.from_bytes(data[:4], "little", signed=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"<jailcore features backend={self.backend!r} "
+            f"jail_descriptors={self.jail_descriptors} osreldate={self.osreldate}>"
+        )
+
+
+features = Features()
+
+
+def _need_descriptors(operation: str) -> None:
+    if not features.jail_descriptors:
+        raise JailError(
+            errno.ENOSYS, "jail descriptors need FreeBSD 15 or newer", operation
+        )
+
+
+# ---- parameter dictionaries for the REPL -----------------------------------------------
+
+
+class Params(dict[str, Any]):
+    """A dict of parameter values that also reads as attributes (``host__hostname``
+    for ``host.hostname``) and completes parameter names in a REPL."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = attr.replace("__", ".")
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted({*dir(dict), *(k.replace(".", "__") for k in self)})
+
+    def _ipython_key_completions_(self) -> list[str]:
+        return list(self)
+
+    @staticmethod
+    def describe(name: str) -> str:
+        """The format, access and meaning of parameter ``name``."""
+        return spec(name).describe()
+
+
+# ---- Jail ----------------------------------------------------------------------------
+
+
+class _ClassOrInstance:
+    """``Jail.get``: on the class, find a jail; on a jail, read parameters.
+
+    ``Jail.get(name_or_jid)`` returns the jail with that jid or name (a string
+    of digits is a jid, as for jexec); ``jail.get(*names)`` returns a dict of
+    those parameters' values, read in one jail_get(2).
+    """
+
+    @overload
+    def __get__(self, obj: None, objtype: type[Jail]) -> Callable[[int | str], Jail]: ...
+
+    @overload
+    def __get__(
+        self, obj: Jail, objtype: type[Jail] | None = None
+    ) -> Callable[..., dict[str, Any]]: ...
+
+    def __get__(self, obj: Jail | None, objtype: type[Jail] | None = None) -> Any:
+        if obj is None:
+            assert objtype is not None
+            return objtype._lookup
+        return obj._get_values
+
+
+class Jail:
+    """A jail, known by its jid.
+
+    Parameter values read by :meth:`get`, :func:`jails` or the properties are
+    kept as of that read; :meth:`refresh` reads them again.
+    """
+
+    __slots__ = ("__weakref__", "_jid", "_values")
+
+    def __init__(self, jid: int, values: Mapping[str, Any] | None = None) -> None:
+        self._jid = int(jid)
+        self._values: dict[str, Any] = dict(values or {})
+
+    # -- finding and making jails
+
+    @classmethod
+    def create(cls, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
+        """Create a jail.  ``params`` has dotted names; as keywords, ``__`` is the dot
+        (``host__hostname="web"``).  ``persist`` defaults to True: the kernel
+        refuses a new jail that neither persists nor has a process attached."""
+        p = _params(params, kwargs)
+        if "persist" not in p and "nopersist" not in p:
+            p["persist"] = True
+        return cls(jail_set(p, JailFlag.CREATE))
+
+    @classmethod
+    def _lookup(cls, name_or_jid: int | str) -> Jail:
+        key: int | str = name_or_jid
+        if isinstance(key, str) and key.isdigit():
+            key = int(key)
+        jid, values = _iov.jail_get(key, ["name", "path"], 0)
+        return cls(jid, values)
+
+    @classmethod
+    @contextmanager
+    def temporary(
+        cls, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> Iterator[Jail]:
+        """A jail removed when the ``with`` block ends, also when it raises.
+
+        Where jail descriptors exist the jail is created with an owning one, so
+        even a process that dies without cleaning up leaves no jail behind.
+        """
+        p = _params(params, kwargs)
+        if "persist" not in p and "nopersist" not in p:
+            p["persist"] = True
+        desc: JailDescriptor | None = None
+        if features.jail_descriptors:
+            desc = JailDescriptor._create(p, owning=True)
+            jail = cls(desc.jid)
+        else:
+            jail = cls(jail_set(p, JailFlag.CREATE))
+        try:
+            yield jail
+        finally:
+            try:
+                jail.remove()
+            except (JailNotFoundError, JailError) as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                    raise
+            finally:
+                if desc is not None:
+                    desc.close()
+
+    # -- identity
+
+    @property
+    def jid(self) -> int:
+        return self._jid
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Jail) and other._jid == self._jid
+
+    def __hash__(self) -> int:
+        return hash(("Jail", self._jid))
+
+    def __repr__(self) -> str:
+        try:
+            if "name" not in self._values or "path" not in self._values:
+                self._fetch(["name", "path"])
+            return f"<Jail {self._jid} {self._values['name']!r} path={self._values['path']!r}>"
+        except Exception:
+            return f"<Jail {self._jid}>"
+
+    # -- reading
+
+    def _fetch(self, names: list[str], flags: int = 0) -> dict[str, Any]:
+        _, values = _iov.jail_get(self._jid, names, flags)
+        self._values.update(values)
+        return values
+
+    def _cached(self, name: str) -> Any:
+        if name not in self._values:
+            self._fetch([name], JailFlag.DYING)
+        return self._values[name]
+
+    @property
+    def name(self) -> str:
+        """The jail's name, relative to this process's jail."""
+        return str(self._cached("name"))
+
+    @property
+    def path(self) -> str:
+        return str(self._cached("path"))
+
+    @property
+    def parent(self) -> int:
+        """The parent's jid; 0 when the parent is this process's own jail (the host)."""
+        return int(self._cached("parent"))
+
+    @property
+    def dying(self) -> bool:
+        """Whether the jail is dying (read now, not cached)."""
+        try:
+            return bool(self._fetch(["dying"], JailFlag.DYING)["dying"])
+        except JailNotFoundError:
+            return True
+
+    def _get_values(self, *names: str) -> dict[str, Any]:
+        return self._fetch(list(names))
+
+    get = _ClassOrInstance()
+
+    @property
+    def params(self) -> Params:
+        """Every parameter the kernel offers, read in one call."""
+        return Params(self._fetch(list(all_params())))
+
+    def refresh(self) -> Jail:
+        """Read every value this object holds again (one call)."""
+        self._fetch(list(self._values) or ["name", "path"])
+        return self
+
+    def children(self) -> list[Jail]:
+        """The jails whose parent is this jail."""
+        return [j for j in jails(("parent", "name", "path")) if j._values["parent"] == self._jid]
+
+    # -- changing
+
+    def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
+        """Change parameters of the jail (jail_set(2) with JAIL_UPDATE)."""
+        p = _params(params, kwargs)
+        if "jid" in p:
+            raise TypeError("jid: a jail's jid cannot be changed")
+        jail_set({"jid": self._jid, **p}, JailFlag.UPDATE)
+        for name in p:
+            self._values.pop(name, None)
+            self._values.pop(spec(name).base, None)
+        return self
+
+    def remove(self) -> None:
+        """Remove the jail and its descendants; their processes are killed."""
+        jail_remove(self._jid)
+
+    def attach(self) -> None:
+        """Move this process into the jail.  One way: a process cannot leave a jail."""
+        jail_attach(self._jid)
+
+    # -- exporting
+
+    def to_dict(self, *names: str) -> dict[str, Any]:
+        """Parameter values as ``jls --libxo json -n`` shows them (every parameter
+        unless ``names`` are given): JSON-serialisable, keyed by parameter name."""
+        wanted = list(names) or list(all_params())
+        values = self._fetch(wanted)
+        return {n: spec(n).export(values[n]) for n in wanted}
+
+    def save(self) -> dict[str, Any]:
+        """The jail's creatable parameters: what :meth:`create` needs to make it
+        again, without read-only or derived values (jid, dying, parent,
+        children.cur, cpuset.id) or values it inherits."""
+        values = self.params
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            s = spec(name)
+            if name in _NOT_SAVED or s.access is Access.READ_ONLY or s.nobool:
+                continue
+            out[name] = value
+        if out.get("vnet") == JailSys.NEW:
+            for fam in ("ip4", "ip6"):
+                out.pop(fam, None)
+                out.pop(f"{fam}.addr", None)
+        for fam in ("ip4", "ip6"):
+            if out.get(fam) == JailSys.INHERIT:
+                out.pop(f"{fam}.addr", None)
+            elif not out.get(f"{fam}.addr"):
+                out.pop(f"{fam}.addr", None)
+        if out.get("host") == JailSys.INHERIT:
+            for k in ("host.hostname", "host.domainname", "host.hostuuid", "host.hostid"):
+                out.pop(k, None)
+        for k in [k for k, v in out.items() if spec(k).kind is Kind.KEYVALUE and not v]:
+            del out[k]
+        return out
+
+
+def jails(
+    params: tuple[str, ...] | list[str] = DEFAULT_LIST_PARAMS, *, dying: bool = False
+) -> Iterator[Jail]:
+    """Every jail this process can see, in jid order, as :class:`Jail` objects
+    carrying ``params`` (one jail_get(2) per jail, with all of them in it)."""
+    names = ["jid", *[n for n in params if n != "jid"]]
+    flags = JailFlag.DYING if dying else 0
+    last = 0
+    while True:
+        try:
+            jid, values = _iov.jail_get({"lastjid": last}, names, int(flags))
+        except JailNotFoundError:
+            return
+        yield Jail(jid, values)
+        last = jid
+
+
+# ---- descriptors (FreeBSD 15) -----------------------------------------------------
+
+
+class JailDescriptor:
+    """A jail descriptor: a file descriptor that names a jail (FreeBSD 15).
+
+    An *owning* descriptor removes its jail when the last copy of it is closed.
+    Use it as a context manager, or :meth:`close` it.
+    """
+
+    __slots__ = ("_fd", "_jid", "owning")
+
+    def __init__(self, fd: int, owning: bool = False, jid: int | None = None) -> None:
+        self._fd = fd
+        self.owning = owning
+        self._jid = jid
+
+    @classmethod
+    def open(cls, jail: Jail | int | str, *, owning: bool = False) -> JailDescriptor:
+        """A new descriptor for an existing jail (jail_get(2) with JAIL_GET_DESC, or
+        JAIL_OWN_DESC when ``owning``)."""
+        _need_descriptors("jail_get")
+        key: int | str = jail.jid if isinstance(jail, Jail) else jail
+        b = _iov.IovecBuilder()
+        kname, kdata = _iov.key_pair(key)
+        b.add(kname, kdata)
+        di = b.add_buffer("desc", 4)
+        flags = JailFlag.OWN_DESC if owning else JailFlag.GET_DESC
+        jid, _, _ = b.call("jail_get", flags)
+        fd = int.from_bytes(b.value(di, 4), "little", signed=True)
+        return cls(fd, owning, jid)
+
+    @classmethod
+    def _create(cls, params: Mapping[str, Any], *, owning: bool) -> JailDescriptor:
+        _need_descriptors("jail_set")
+        b = _iov.encode_params(params, creating=True)
+        di = b.add_buffer("desc", 4)
+        flag = JailFlag.OWN_DESC if owning else JailFlag.GET_DESC
+        jid, _, _ = b.call("jail_set", JailFlag.CREATE | flag)
+        fd = int.from_bytes(b.value(di, 4), "little", signed=True)
+        return cls(fd, owning, jid)
+
+    @classmethod
+    def create(
+        cls, params: Mapping[str, Any] | None = None, /, *, owning: bool = True, **kwargs: Any
+    ) -> JailDescriptor:
+        """Create a jail and return a descriptor for it (owning by default: closing
+        it removes the jail).  ``persist`` defaults to True as in :meth:`Jail.create`."""
+        p = _params(params, kwargs)
+        if "persist" not in p and "nopersist" not in p:
+            p["persist"] = True
+        return cls._create(p, owning=owning)
+
+    # -- the descriptor
+
+    def fileno(self) -> int:
+        if self._fd < 0:
+            raise ValueError("I/O operation on a closed jail descriptor")
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def close(self) -> None:
+        """Close the descriptor; closing the last copy of an owning one removes the jail."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> JailDescriptor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd < 0 else f"fd={self._fd}"
+        return f"<JailDescriptor {state} jid={self._jid} owning={self.owning}>"
+
+    # -- the jail behind it
+
+    def _desc(self) -> bytes:
+        return self.fileno().to_bytes(4, "little", signed=True)
+
+    @property
+    def jid(self) -> int:
+        if self._jid is None:
+            self._jid = self.jail().jid
+        return self._jid
+
+    def get(self, *names: str) -> dict[str, Any]:
+        """Values of the descriptor's jail (jail_get(2) with JAIL_USE_DESC)."""
+        _need_descriptors("jail_get")
+        return _iov.jail_get({"desc": self.fileno()}, list(names), int(JailFlag.USE_DESC))[1]
+
+    def jail(self) -> Jail:
+        """The :class:`Jail` this descriptor names."""
+        jid, values = _iov.jail_get(
+            {"desc": self.fileno()}, ["name", "path"], int(JailFlag.USE_DESC)
+        )
+        self._jid = jid
+        return Jail(jid, values)
+
+    def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        """Change the jail's parameters through the descriptor (JAIL_USE_DESC)."""
+        _need_descriptors("jail_set")
+        b = _iov.encode_params(_params(params, kwargs), creating=False)
+        b.add("desc", self._desc())
+        b.call("jail_set", JailFlag.UPDATE | JailFlag.USE_DESC)
+
+    def create_child(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
+        """Create a jail under the descriptor's jail (JAIL_AT_DESC); its name is
+        relative to that jail."""
+        _need_descriptors("jail_set")
+        p = _params(params, kwargs)
+        if "persist" not in p and "nopersist" not in p:
+            p["persist"] = True
+        b = _iov.encode_params(p, creating=True)
+        b.add("desc", self._desc())
+        jid, _, _ = b.call("jail_set", JailFlag.CREATE | JailFlag.AT_DESC)
+        return Jail(jid)
+
+    def attach(self) -> None:
+        """jail_attach_jd(2): move this process into the jail.  One way."""
+        _need_descriptors("jail_attach_jd")
+        ret, err = _backend.jail_attach_jd(self.fileno())
+        if ret == -1:
+            raise jail_error(err, None, "jail_attach_jd")
+
+    def remove(self) -> None:
+        """jail_remove_jd(2): remove the jail."""
+        _need_descriptors("jail_remove_jd")
+        ret, err = _backend.jail_remove_jd(self.fileno())
+        if ret == -1:
+            raise jail_error(err, None, "jail_remove_jd")

@@ -1,0 +1,557 @@
+"""Jail parameters: what each name means and how its value is encoded.
+
+Nothing here is a fixed catalog: every parameter is discovered at run time from
+the kernel's sysctl tree ``security.jail.param.*``, the way libjail does it
+(its type from the oid's kind and format, a string's maximum length from the
+oid's value, create-only and read-only access from its flags), and cached per
+process.  A name the cache does not know is looked up again, loading the kernel
+module that provides it when there is one (``sysvmsg``, ``allow.mount.nullfs``...),
+so parameters of modules loaded while a program runs are found.
+
+The codec of a parameter is chosen by its format, never by the Python value.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import ipaddress
+import struct
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jailcore import _backend
+from jailcore.flags import JailSys
+
+__all__ = [
+    "Access",
+    "Kind",
+    "ParamSpec",
+    "all_params",
+    "clear_cache",
+    "spec",
+]
+
+PARAM_PREFIX = "security.jail.param."
+
+# sysctl(3) types and flags (<sys/sysctl.h>)
+CTLTYPE = 0xF
+CTLTYPE_NODE = 1
+CTLTYPE_INT = 2
+CTLTYPE_STRING = 3
+CTLTYPE_S64 = 4
+CTLTYPE_STRUCT = 5
+CTLTYPE_UINT = 6
+CTLTYPE_LONG = 7
+CTLTYPE_ULONG = 8
+CTLTYPE_U64 = 9
+CTLFLAG_RD = 0x80000000
+CTLFLAG_WR = 0x40000000
+CTLFLAG_TUN = 0x00080000
+
+_LONG = struct.calcsize("l")
+
+
+class Kind(enum.Enum):
+    """How a parameter's value is encoded."""
+
+    INT = "int"
+    UINT = "uint"
+    LONG = "long"
+    ULONG = "ulong"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    BOOL = "bool"
+    JAILSYS = "jailsys"
+    STRING = "string"
+    KEYVALUE = "keyvalue"  # meta, env: key=value lines
+    KEY = "key"  # one key of meta or env: meta.KEY
+    IPV4 = "ipv4"  # array of struct in_addr
+    IPV6 = "ipv6"  # array of struct in6_addr
+    OPAQUE = "opaque"
+
+
+class Access(enum.Enum):
+    """When a parameter may be set."""
+
+    WRITABLE = "writable"  # any time (CTLFLAG_RW)
+    CREATE_ONLY = "create-only"  # only when the jail is created (CTLFLAG_RDTUN)
+    READ_ONLY = "read-only"  # never (CTLFLAG_RD)
+
+
+_INT_FORMATS = {
+    Kind.INT: ("i", -(2**31), 2**31 - 1),
+    Kind.UINT: ("I", 0, 2**32 - 1),
+    Kind.LONG: ("l", -(2 ** (8 * _LONG - 1)), 2 ** (8 * _LONG - 1) - 1),
+    Kind.ULONG: ("L", 0, 2 ** (8 * _LONG) - 1),
+    Kind.INT64: ("q", -(2**63), 2**63 - 1),
+    Kind.UINT64: ("Q", 0, 2**64 - 1),
+}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What one jail parameter is, as discovered from the kernel.
+
+    ``name`` is spelled as jail(8) spells it.  ``size`` is the value's size in
+    bytes: a string's maximum length including its NUL, or one element of an
+    address array.  ``nobool`` marks the ``no`` form of a boolean
+    (``nopersist``), ``key`` the key of a ``meta.KEY``/``env.KEY`` name.
+    """
+
+    name: str
+    kind: Kind
+    fmt: str
+    size: int
+    access: Access
+    description: str = ""
+    nobool: bool = False
+    key: str | None = None
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind in (Kind.IPV4, Kind.IPV6)
+
+    @property
+    def writable(self) -> bool:
+        return self.access is Access.WRITABLE
+
+    @property
+    def settable_at_create(self) -> bool:
+        return self.access is not Access.READ_ONLY
+
+    @property
+    def base(self) -> str:
+        """The name the kernel knows: ``persist`` for ``nopersist``, ``meta`` for ``meta.k``."""
+        if self.key is not None:
+            return self.name[: len(self.name) - len(self.key) - 1]
+        if self.nobool:
+            return _without_no(self.name) or self.name
+        return self.name
+
+    def describe(self) -> str:
+        """One paragraph: format, access and meaning, for help()."""
+        what = {
+            Kind.STRING: f"string of at most {self.size - 1} bytes",
+            Kind.KEYVALUE: f"key=value text of at most {self.size - 1} bytes (a dict)",
+            Kind.KEY: f"one key of {self.base} (a str, or None to remove it)",
+            Kind.IPV4: "IPv4 addresses (a tuple)",
+            Kind.IPV6: "IPv6 addresses (a tuple)",
+            Kind.BOOL: "boolean",
+            Kind.JAILSYS: "jailsys: disable, new or inherit",
+        }.get(self.kind, f"{self.kind.value} ({self.size} bytes)")
+        text = f"{self.name}: {what}; {self.access.value}; sysctl format {self.fmt!r}"
+        if self.nobool:
+            text += f"; the negation of {self.base}"
+        if self.description:
+            text += f".\n{self.description}"
+        return text
+
+    # ---- codecs -------------------------------------------------------------
+
+    def encode(self, value: Any) -> bytes:
+        """The bytes jail_set(2) takes for ``value`` (booleans: see :meth:`bool_name`).
+
+        Raises TypeError or ValueError, naming the parameter, for a value the
+        parameter cannot take.
+        """
+        k = self.kind
+        try:
+            if k in _INT_FORMATS:
+                return _encode_int(k, value)
+            if k is Kind.BOOL:
+                _check_bool(value)
+                return b""
+            if k is Kind.JAILSYS:
+                return struct.pack("i", int(JailSys.parse(value)))
+            if k is Kind.STRING:
+                return _encode_text(value, self.size)
+            if k is Kind.KEYVALUE:
+                return _encode_keyvalue(value, self.size)
+            if k is Kind.KEY:
+                if value is None:
+                    return b""
+                return _encode_key_value(value, self.size)
+            if k is Kind.IPV4:
+                return b"".join(a.packed for a in _addresses(value, ipaddress.IPv4Address))
+            if k is Kind.IPV6:
+                return b"".join(a.packed for a in _addresses(value, ipaddress.IPv6Address))
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                return bytes(value)
+            raise TypeError(f"expected bytes, not {type(value).__name__}")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{self.name}: {exc}") from None
+
+    def bool_name(self, value: Any) -> str:
+        """The name jail_set(2) gets for a boolean set to ``value``: the
+        parameter's own, or its ``no`` form (before the last dotted component)."""
+        try:
+            _check_bool(value)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+        on = bool(value) != self.nobool
+        return self.base if on else _with_no(self.base)
+
+    def decode(self, data: bytes) -> Any:
+        """The Python value of the bytes jail_get(2) returned."""
+        k = self.kind
+        if k in _INT_FORMATS:
+            fmt = _INT_FORMATS[k][0]
+            return struct.unpack(fmt, data[: struct.calcsize(fmt)])[0]
+        if k is Kind.BOOL:
+            return struct.unpack("i", data[:4])[0] != 0
+        if k is Kind.JAILSYS:
+            v = struct.unpack("i", data[:4])[0]
+            return JailSys(v) if v in (0, 1, 2) else v
+        if k is Kind.STRING:
+            return _text(data)
+        if k is Kind.KEYVALUE:
+            return _decode_keyvalue(_text(data))
+        if k is Kind.KEY:
+            return None if not data else _text(data)
+        if k is Kind.IPV4:
+            return tuple(ipaddress.IPv4Address(data[i : i + 4]) for i in range(0, len(data), 4))
+        if k is Kind.IPV6:
+            return tuple(
+                ipaddress.IPv6Address(data[i : i + 16]) for i in range(0, len(data), 16)
+            )
+        return bytes(data)
+
+    def export(self, value: Any) -> Any:
+        """The value as ``jls --libxo json -n`` shows it: strings for numbers,
+        true/false for booleans, lists of strings for addresses."""
+        k = self.kind
+        if k is Kind.BOOL:
+            return bool(value)
+        if k is Kind.JAILSYS:
+            return str(value) if isinstance(value, JailSys) else str(int(value))
+        if k in _INT_FORMATS:
+            return str(value)
+        if k in (Kind.IPV4, Kind.IPV6):
+            return [str(a) for a in value]
+        if k is Kind.KEYVALUE:
+            return _keyvalue_text(value)
+        if k is Kind.KEY:
+            return "" if value is None else value
+        if k is Kind.OPAQUE:
+            return bytes(value).hex()
+        return value
+
+
+# ---- codec helpers ----------------------------------------------------------
+
+
+def _check_bool(value: Any) -> None:
+    if not isinstance(value, bool) and not (isinstance(value, int) and value in (0, 1)):
+        raise TypeError(f"expected a bool, not {value!r}")
+
+
+def _encode_int(kind: Kind, value: Any) -> bytes:
+    fmt, lo, hi = _INT_FORMATS[kind]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an int, not {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{value} is out of range for a C {kind.value} ({lo}..{hi})")
+    return struct.pack(fmt, value)
+
+
+def _encode_text(value: Any, size: int) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a str, not {type(value).__name__}")
+    data = value.encode("utf-8", "surrogateescape")
+    if b"\0" in data:
+        raise ValueError("a NUL character cannot be part of the value")
+    if size and len(data) + 1 > size:
+        raise ValueError(f"{len(data)} bytes is longer than the maximum of {size - 1}")
+    return data + b"\0"
+
+
+def _text(data: bytes) -> str:
+    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _encode_key_value(value: Any, size: int) -> bytes:
+    data = _encode_text(value, size)
+    if b"\n" in data:
+        raise ValueError("a newline cannot be part of the value")
+    return data
+
+
+def _keyvalue_text(value: Mapping[str, str]) -> str:
+    return "\n".join(f"{k}={v}" for k, v in value.items())
+
+
+def _encode_keyvalue(value: Any, size: int) -> bytes:
+    if isinstance(value, str):
+        return _encode_text(value, size)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a dict of str to str, not {type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError("expected a dict of str to str")
+        if not k or "=" in k or "\n" in k:
+            raise ValueError(f"invalid key {k!r}: it must be non-empty, without '=' or newline")
+        if "\n" in v:
+            raise ValueError(f"the value of {k!r} has a newline")
+    return _encode_text(_keyvalue_text(value), size)
+
+
+def _decode_keyvalue(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.split("\n"):
+        if line:
+            k, _, v = line.partition("=")
+            out[k] = v
+    return out
+
+
+def _addresses(value: Any, cls: type[Any]) -> list[Any]:
+    if isinstance(value, (str, cls)):
+        value = [value]
+    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"expected {cls.__name__} addresses, not {type(value).__name__}")
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            for part in item.split(","):
+                if part.strip():
+                    out.append(cls(part.strip()))
+        elif isinstance(item, cls):
+            out.append(item)
+        else:
+            raise TypeError(f"expected {cls.__name__} addresses, not {item!r}")
+    return out
+
+
+def _without_no(name: str) -> str | None:
+    head, dot, last = name.rpartition(".")
+    if not last.startswith("no") or len(last) == 2:
+        return None
+    return f"{head}{dot}{last[2:]}"
+
+
+def _with_no(name: str) -> str:
+    head, dot, last = name.rpartition(".")
+    return f"{head}{dot}no{last}"
+
+
+# ---- discovery ----------------------------------------------------------------
+
+_SYNTHETIC = {
+    "lastjid": ParamSpec("lastjid", Kind.INT, "I", 4, Access.READ_ONLY, "Key: the jail after"),
+    "desc": ParamSpec("desc", Kind.INT, "I", 4, Access.WRITABLE, "Jail descriptor"),
+}
+
+_cache: dict[str, ParamSpec] = {}
+_all: tuple[str, ...] | None = None
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every discovered parameter (the next use discovers them again)."""
+    global _all
+    with _lock:
+        _cache.clear()
+        _all = None
+
+
+def _oidfmt(mib: list[int]) -> tuple[int, str] | None:
+    err, data = _backend.sysctl([0, 4, *mib], 1024)
+    if err or len(data) < 4:
+        return None
+    kind = struct.unpack("I", data[:4])[0]
+    return kind, _text(data[4:])
+
+
+def _oidname(mib: list[int]) -> str | None:
+    err, data = _backend.sysctl([0, 1, *mib], 1024)
+    return None if err else _text(data)
+
+
+def _oiddescr(mib: list[int]) -> str:
+    err, data = _backend.sysctl([0, 5, *mib], 4096)
+    return "" if err else _text(data)
+
+
+def _next_oid(mib: list[int]) -> list[int] | None:
+    err, data = _backend.sysctl([0, 2, *mib], 4 * 24)
+    if err or not data:
+        return None
+    return list(struct.unpack(f"{len(data) // 4}i", data))
+
+
+def _lookup(name: str) -> tuple[list[int], int, str] | None:
+    """(mib, kind, format) of security.jail.param.<name>, following a node to
+    its empty-named child that carries the type."""
+    err, mib = _backend.sysctlnametomib(PARAM_PREFIX + name)
+    if err:
+        return None
+    fk = _oidfmt(mib)
+    if fk is None:
+        return None
+    kind, fmt = fk
+    if kind & CTLTYPE != CTLTYPE_NODE:
+        return mib, kind, fmt
+    # A node that is a parameter carries its type in an empty-named child.
+    want = PARAM_PREFIX + name + "."
+    cur: list[int] | None = mib
+    for _ in range(256):
+        cur = _next_oid(cur) if cur is not None else None
+        if cur is None or cur[: len(mib)] != mib:
+            return None
+        if _oidname(cur) == want:
+            child = _oidfmt(cur)
+            return None if child is None else (cur, child[0], child[1])
+    return None
+
+
+def _module_for(name: str) -> list[str]:
+    """Kernel modules that may provide parameter ``name`` (as libjail loads them)."""
+    first = name.split(".", 1)[0]
+    if first in ("sysvmsg", "sysvsem", "sysvshm"):
+        return [first]
+    if first == "linux":
+        return ["linux"]
+    if name.startswith("allow.mount."):
+        fs = name[len("allow.mount.") :]
+        mods = [fs]
+        if fs.startswith("no") and len(fs) > 2:
+            mods.append(fs[2:])
+        return mods
+    if first == "mac" and "." in name:
+        return ["mac_" + name.split(".")[1]]
+    return []
+
+
+def _access(kind: int) -> Access:
+    if kind & CTLFLAG_WR:
+        return Access.WRITABLE
+    if kind & CTLFLAG_TUN:
+        return Access.CREATE_ONLY
+    return Access.READ_ONLY
+
+
+def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> ParamSpec:
+    ctl = kind & CTLTYPE
+    access = _access(kind)
+    descr = _oiddescr(mib)
+    base_fmt = fmt[:-2] if fmt.endswith(",a") else fmt
+    if nobool and not (ctl == CTLTYPE_INT and base_fmt.startswith("B")):
+        raise ValueError(f"unknown parameter: {name}")
+    if ctl in (CTLTYPE_INT, CTLTYPE_UINT):
+        if base_fmt.startswith("B"):
+            k = Kind.BOOL
+        elif base_fmt == "E,jailsys":
+            k = Kind.JAILSYS
+        else:
+            k = Kind.INT if ctl == CTLTYPE_INT else Kind.UINT
+        return ParamSpec(name, k, fmt, 4, access, descr, nobool)
+    if ctl in (CTLTYPE_LONG, CTLTYPE_ULONG):
+        k = Kind.LONG if ctl == CTLTYPE_LONG else Kind.ULONG
+        return ParamSpec(name, k, fmt, _LONG, access, descr)
+    if ctl in (CTLTYPE_S64, CTLTYPE_U64):
+        return ParamSpec(name, Kind.INT64 if ctl == CTLTYPE_S64 else Kind.UINT64, fmt, 8,
+                         access, descr)
+    if ctl == CTLTYPE_STRING:
+        err, data = _backend.sysctl(mib, 64)
+        try:
+            size = int(_text(data)) if not err else 0
+        except ValueError:
+            size = 0
+        k = Kind.KEYVALUE if base_fmt == "A,keyvalue" else Kind.STRING
+        return ParamSpec(name, k, fmt, size, access, descr)
+    if ctl == CTLTYPE_STRUCT:
+        if base_fmt == "S,in_addr":
+            return ParamSpec(name, Kind.IPV4, fmt, 4, access, descr)
+        if base_fmt == "S,in6_addr":
+            return ParamSpec(name, Kind.IPV6, fmt, 16, access, descr)
+        err, data = _backend.sysctl(mib, 8)
+        size = struct.unpack("N", data[:8].ljust(8, b"\0"))[0] if not err else 0
+        return ParamSpec(name, Kind.OPAQUE, fmt, int(size), access, descr)
+    raise ValueError(f"unknown type for {name}")
+
+
+def _discover(name: str) -> ParamSpec:
+    if name in _SYNTHETIC:
+        return _SYNTHETIC[name]
+    found = _lookup(name)
+    if found is None:
+        for mod in _module_for(name):
+            ret, err = _backend.kldload(mod)
+            if ret != -1:
+                global _all
+                _all = None
+            if ret != -1 or err == errno.EEXIST:
+                found = _lookup(name)
+                if found is not None:
+                    break
+    if found is not None:
+        return _make(name, *found, nobool=False)
+    plain = _without_no(name)
+    if plain is not None:
+        found = _lookup(plain)
+        if found is not None:
+            return _make(name, *found, nobool=True)
+    head, dot, key = name.partition(".")
+    if dot and key:
+        parent = _lookup(head)
+        if parent is not None and parent[2] == "A,keyvalue":
+            p = _make(head, *parent, nobool=False)
+            return ParamSpec(name, Kind.KEY, p.fmt, p.size, p.access, p.description, key=key)
+    raise ValueError(f"unknown parameter: {name}")
+
+
+def spec(name: str) -> ParamSpec:
+    """The :class:`ParamSpec` of a parameter name, discovered from the kernel.
+
+    Raises ValueError("unknown parameter: NAME") for a name the kernel does not
+    know even after loading the module that would provide it.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a parameter name is a str, not {type(name).__name__}")
+    found = _cache.get(name)
+    if found is None:
+        found = _discover(name)
+        with _lock:
+            _cache[name] = found
+    return found
+
+
+def all_params() -> tuple[str, ...]:
+    """Every parameter the kernel offers now, as jailparam_all() lists them:
+    the oids under ``security.jail.param``, in the kernel's order."""
+    global _all
+    if _all is not None:
+        return _all
+    err, top = _backend.sysctlnametomib(PARAM_PREFIX.rstrip("."))
+    if err:
+        raise OSError(err, "sysctl security.jail.param")
+    names: list[str] = []
+    cur: list[int] | None = top
+    while True:
+        cur = _next_oid(cur) if cur is not None else None
+        if cur is None or cur[: len(top)] != top:
+            break
+        full = _oidname(cur)
+        if full is None or not full.startswith(PARAM_PREFIX):
+            break
+        name = full[len(PARAM_PREFIX) :].rstrip(".")
+        if name not in names:
+            names.append(name)
+    with _lock:
+        _all = tuple(names)
+    return _all
+
+
+def describe(name: str) -> ParamSpec:
+    """The :class:`ParamSpec` of ``name``, documented so that ``help()`` on it
+    gives the parameter's format, access and meaning::
+
+        >>> help(jailcore.describe("host.hostname"))  # doctest: +SKIP
+    """
+    s = spec(name)
+    doc = s.describe()
+    cls = type(f"ParamSpec[{name}]", (ParamSpec,), {"__doc__": doc, "__slots__": ()})
+    return cls(**{f: getattr(s, f) for f in s.__dataclass_fields__})  # type: ignore[no-any-return]
