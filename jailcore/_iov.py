@@ -113,11 +113,11 @@ def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
     restricted: list[str] = []
     for name, value in params.items():
         s = spec(name)
+        if s.access is Access.READ_ONLY:
+            raise ValueError(f"{name}: read-only parameter")
         if s.kind is Kind.BOOL:
             b.add(s.bool_name(value), None)
             continue
-        if s.access is Access.READ_ONLY:
-            raise ValueError(f"{name}: read-only parameter")
         data = s.encode(value)
         if s.kind in (Kind.IPV4, Kind.IPV6):
             if not data and creating:
@@ -177,19 +177,31 @@ def jail_get(
     else:
         b.add(kname, kdata)
     for s in specs:
-        if s.name in index:
+        slot = _slot(s)
+        if slot in index:
             continue
         if s.is_array:
-            i = b.add_buffer(s.name, ARRAY_GUESS * s.size)
+            i = b.add_buffer(slot, ARRAY_GUESS * s.size)
             arrays.append((i, s))
         elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
-            i = b.add_buffer(s.name, max(s.size, 1))
+            i = b.add_buffer(slot, max(s.size, 1))
         else:
-            i = b.add_buffer(s.name, s.size)
-        index[s.name] = i
+            i = b.add_buffer(slot, s.size)
+        index[slot] = i
     jid, lengths = _get_with_arrays(b, arrays, flags)
-    values = {s.name: s.decode(b.value(index[s.name], lengths[index[s.name]])) for s in specs}
+    values: dict[str, Any] = {}
+    for s in specs:
+        i = index[_slot(s)]
+        value = s.decode(b.value(i, lengths[i]))
+        values[s.name] = value != s.nobool if s.kind is Kind.BOOL else value
     return jid, values
+
+
+def _slot(s: ParamSpec) -> str:
+    """The name asked of the kernel.  A boolean is always asked by its plain name:
+    the kernel keeps only the last of ``persist`` and ``nopersist``, leaving the
+    other's buffer unwritten, so both forms must share one slot."""
+    return s.base if s.kind is Kind.BOOL else s.name
 
 
 def _get_with_arrays(

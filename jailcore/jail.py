@@ -240,7 +240,8 @@ class Jail:
         finally:
             try:
                 jail.remove()
-            except (JailNotFoundError, JailError) as exc:
+            except JailError as exc:
+                # Already gone (removed in the body, or with its parent): fine.
                 if exc.errno not in (errno.EINVAL, errno.ENOENT):
                     raise
             finally:
@@ -365,6 +366,11 @@ class Jail:
             for fam in ("ip4", "ip6"):
                 out.pop(fam, None)
                 out.pop(f"{fam}.addr", None)
+        elif out.get("vnet") == JailSys.INHERIT:
+            # The default of a new jail; sent explicitly, even as "inherit", the
+            # kernel refuses it together with any IP parameter (EINVAL "vnet jails
+            # cannot have IP address restrictions").
+            del out["vnet"]
         for fam in ("ip4", "ip6"):
             if out.get(fam) == JailSys.INHERIT:
                 out.pop(f"{fam}.addr", None)
@@ -499,6 +505,7 @@ class JailDescriptor:
 
     def jail(self) -> Jail:
         """The :class:`Jail` this descriptor names."""
+        _need_descriptors("jail_get")
         jid, values = _iov.jail_get(
             {"desc": self.fileno()}, ["name", "path"], int(JailFlag.USE_DESC)
         )

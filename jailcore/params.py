@@ -182,7 +182,9 @@ class ParamSpec:
                 return bytes(value)
             raise TypeError(f"expected bytes, not {type(value).__name__}")
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{self.name}: {exc}") from None
+            # Not type(exc): subclasses such as UnicodeEncodeError take other arguments.
+            cls = TypeError if isinstance(exc, TypeError) else ValueError
+            raise cls(f"{self.name}: {exc}") from None
 
     def bool_name(self, value: Any) -> str:
         """The name jail_set(2) gets for a boolean set to ``value``: the
@@ -476,8 +478,11 @@ def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> Param
 def _discover(name: str) -> ParamSpec:
     if name in _SYNTHETIC:
         return _SYNTHETIC[name]
-    found = _lookup(name)
-    if found is None:
+    # sysctl resolves "host." to the node and "host.." to its type; no parameter is
+    # spelled with an empty component, though a key may be ("meta.a..b").
+    well_formed = "" not in name.split(".")
+    found = _lookup(name) if well_formed else None
+    if found is None and well_formed:
         for mod in _module_for(name):
             ret, err = _backend.kldload(mod)
             if ret != -1:
@@ -490,12 +495,12 @@ def _discover(name: str) -> ParamSpec:
     if found is not None:
         return _make(name, *found, nobool=False)
     plain = _without_no(name)
-    if plain is not None:
+    if plain is not None and well_formed:
         found = _lookup(plain)
         if found is not None:
             return _make(name, *found, nobool=True)
-    head, dot, key = name.partition(".")
-    if dot and key:
+    head, _, key = name.partition(".")
+    if head and key:
         parent = _lookup(head)
         if parent is not None and parent[2] == "A,keyvalue":
             p = _make(head, *parent, nobool=False)
@@ -514,8 +519,11 @@ def spec(name: str) -> ParamSpec:
     found = _cache.get(name)
     if found is None:
         found = _discover(name)
+        global _all
         with _lock:
             _cache[name] = found
+            if _all is not None and found.base not in _all and name not in _SYNTHETIC:
+                _all = None  # a module was loaded meanwhile: enumerate again
     return found
 
 

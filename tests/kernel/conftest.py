@@ -1,0 +1,44 @@
+"""Tests that need a real FreeBSD kernel and root.
+
+They run only on FreeBSD, as root, with jailcore's kernel backend; everywhere else
+each of them is skipped with the reason (shown by ``pytest -rs``).  Here the
+model is never reset: the tests work on the machine's real jails, under names
+with a random suffix, and remove what they create.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from jailcore import _backend
+
+
+def why_not_here() -> str | None:
+    """Why the kernel tests cannot run in this process, or None when they can."""
+    missing = []
+    if not sys.platform.startswith("freebsd"):
+        missing.append(f"this is {sys.platform}, not FreeBSD")
+    if os.geteuid() != 0:
+        missing.append(f"euid is {os.geteuid()}, not root")
+    if _backend.NAME != "kernel":
+        missing.append(f"jailcore's backend is {_backend.NAME!r}, not 'kernel'")
+    if not missing:
+        return None
+    return "needs a real FreeBSD kernel as root with the kernel backend: " + "; ".join(missing)
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_host() -> Iterator[None]:
+    """Overrides tests/conftest.py's fixture: the model is not touched here."""
+    yield
+
+
+@pytest.fixture(autouse=True)
+def only_on_freebsd_as_root() -> None:
+    reason = why_not_here()
+    if reason is not None:
+        pytest.skip(reason)

@@ -1,0 +1,155 @@
+"""Errors: JailError carries errno and the kernel's errmsg together (spec 2.6).
+
+Each test is named after the mistake it guards against.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+import pickle
+
+import pytest
+
+import jailcore
+from jailcore import JailError, JailExistsError, JailFlag, JailNotFoundError, JailPermissionError
+from jailcore.errors import jail_error
+
+
+def create(name: str, **extra: object) -> int:
+    return jailcore.jail_set({"persist": True, "name": name, **extra}, JailFlag.CREATE)
+
+
+def test_duplicate_name_is_a_jailexistserror_with_errno_and_errmsg() -> None:
+    create("web")
+    with pytest.raises(JailExistsError) as info:
+        create("web")
+    e = info.value
+    assert type(e) is JailExistsError
+    assert isinstance(e, JailError) and isinstance(e, FileExistsError)
+    assert isinstance(e, OSError)
+    assert e.errno == errno.EEXIST
+    assert e.strerror == os.strerror(errno.EEXIST)
+    assert e.errmsg == 'jail "web" already exists'
+    assert e.operation == "jail_set"
+    assert e.args == (errno.EEXIST, os.strerror(errno.EEXIST))
+
+
+def test_str_reads_like_the_kernel_and_keeps_the_errno_name() -> None:
+    create("web")
+    with pytest.raises(JailError) as info:
+        create("web")
+    assert str(info.value) == 'jail_set: jail "web" already exists [EEXIST]'
+
+
+def test_a_missing_jail_is_a_filenotfounderror_too() -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        jailcore.jail_get("nosuch", ["jid"])
+    e = info.value
+    assert type(e) is JailNotFoundError
+    assert (e.errno, e.errmsg, e.operation) == (errno.ENOENT, 'jail "nosuch" not found', "jail_get")
+    assert str(e) == 'jail_get: jail "nosuch" not found [ENOENT]'
+
+
+def test_errmsg_is_none_when_the_kernel_gave_none_not_an_empty_string() -> None:
+    jid = create("web")
+    with pytest.raises(JailError) as info:
+        jailcore.jail_set({"jid": jid, "enforce_statfs": 3}, JailFlag.UPDATE)
+    e = info.value
+    assert type(e) is JailError
+    assert e.errno == errno.EINVAL
+    assert e.errmsg is None
+    assert e.operation == "jail_set"
+    # Without the kernel's message, str() falls back to strerror, errno name kept.
+    assert str(e) == "jail_set: Invalid argument [EINVAL]"
+
+
+def test_enametoolong_without_message_is_a_plain_jailerror() -> None:
+    jid = create("a")
+    create("a." + "c" * 200)
+    with pytest.raises(JailError) as info:
+        # Renaming the parent would make the child's full name 301 bytes long.
+        jailcore.jail_set({"jid": jid, "name": "p" * 100}, JailFlag.UPDATE)
+    e = info.value
+    assert type(e) is JailError
+    assert (e.errno, e.errmsg) == (errno.ENAMETOOLONG, None)
+    assert str(e) == f"jail_set: {os.strerror(errno.ENAMETOOLONG)} [ENAMETOOLONG]"
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "base"),
+    [
+        (errno.ENOENT, JailNotFoundError, FileNotFoundError),
+        (errno.EEXIST, JailExistsError, FileExistsError),
+        (errno.EPERM, JailPermissionError, PermissionError),
+        (errno.EACCES, JailPermissionError, PermissionError),
+        (errno.EINVAL, JailError, OSError),
+        (errno.EAGAIN, JailError, OSError),
+        (errno.EADDRINUSE, JailError, OSError),
+        (errno.EFBIG, JailError, OSError),
+    ],
+)
+def test_oserror_does_not_map_errno_to_subclasses_so_the_factory_does(
+    code: int, cls: type[JailError], base: type[OSError]
+) -> None:
+    e = jail_error(code, "msg", "jail_set")
+    assert type(e) is cls
+    assert isinstance(e, base) and isinstance(e, JailError)
+    assert (e.errno, e.strerror, e.errmsg, e.operation) == (
+        code, os.strerror(code), "msg", "jail_set")
+    assert str(e) == f"jail_set: msg [{errno.errorcode[code]}]"
+
+
+def test_an_empty_errmsg_is_none() -> None:
+    assert jail_error(errno.EINVAL, "", "jail_get").errmsg is None
+    assert jail_error(errno.EINVAL, None, "jail_get").errmsg is None
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        jail_error(errno.EEXIST, 'jail "web" already exists', "jail_set"),
+        jail_error(errno.ENOENT, "jail 7 is dying", "jail_get"),
+        jail_error(errno.EPERM, None, "jail_remove"),
+        jail_error(errno.EINVAL, None, "jail_attach"),
+        JailError(errno.EADDRINUSE, "IPv4 addresses clash", "jail_set"),
+    ],
+)
+def test_pickling_and_copying_keep_type_errno_and_errmsg(err: JailError) -> None:
+    for clone in (pickle.loads(pickle.dumps(err)), copy.copy(err), copy.deepcopy(err)):
+        assert type(clone) is type(err)
+        assert (clone.errno, clone.strerror, clone.errmsg, clone.operation) == (
+            err.errno, err.strerror, err.errmsg, err.operation)
+        assert str(clone) == str(err)
+
+
+def test_a_real_error_pickles_across_processes() -> None:
+    create("web")
+    with pytest.raises(JailExistsError) as info:
+        create("web")
+    clone = pickle.loads(pickle.dumps(info.value))
+    assert isinstance(clone, FileExistsError)
+    assert str(clone) == 'jail_set: jail "web" already exists [EEXIST]'
+
+
+def test_errors_carry_the_operation_that_failed() -> None:
+    with pytest.raises(JailError) as removing:
+        jailcore.jail_remove(42)
+    assert removing.value.operation == "jail_remove"
+    assert str(removing.value) == "jail_remove: Invalid argument [EINVAL]"
+    with pytest.raises(JailError) as attaching:
+        jailcore.jail_attach(42)
+    assert attaching.value.operation == "jail_attach"
+    assert attaching.value.errno == errno.EINVAL
+
+
+def test_errno_survives_when_caught_as_oserror() -> None:
+    try:
+        jailcore.jail_get(99, ["jid"])
+    except OSError as exc:
+        assert exc.errno == errno.ENOENT
+        assert isinstance(exc, JailError)
+        assert exc.errmsg == "jail 99 not found"
+    else:  # pragma: no cover
+        pytest.fail("no error")
