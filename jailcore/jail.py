@@ -321,6 +321,19 @@ class Jail:
         """The jails whose parent is this jail."""
         return [j for j in jails(("parent", "name", "path")) if j._values["parent"] == self._jid]
 
+    def descendants(self) -> list[Jail]:
+        """This jail's subtree: its children, their children and so on, in jid order."""
+        every = list(jails(("parent", "name", "path")))
+        parent_of = {j.jid: j._values["parent"] for j in every}
+        out = []
+        for j in every:
+            p = parent_of.get(j.jid, 0)
+            while p not in (0, self._jid):
+                p = parent_of.get(p, 0)
+            if p == self._jid:
+                out.append(j)
+        return out
+
     # -- changing
 
     def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:

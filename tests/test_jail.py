@@ -825,3 +825,17 @@ def test_repr_of_a_removed_jail_that_was_read_before() -> None:
     shown = repr(web)
     web.remove()
     assert repr(web) == shown == f"<Jail {web.jid} 'web' path='/'>"
+
+
+def test_descendants_lists_the_subtree_in_jid_order() -> None:
+    """descendants(): children, grandchildren..., not siblings or the jail itself."""
+    a = Jail.create(name="a", children__max=5)
+    b = Jail.create(name="a.b", children__max=2)
+    other = Jail.create(name="other")
+    c = Jail.create(name="a.b.c")
+    d = Jail.create(name="a.d")
+    assert a.descendants() == [b, c, d]
+    assert [j.name for j in a.descendants()] == ["a.b", "a.b.c", "a.d"]
+    assert b.descendants() == [c]
+    assert c.descendants() == []
+    assert other.descendants() == []
