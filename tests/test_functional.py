@@ -293,6 +293,10 @@ def _python(code: str, tmp_path: Path, *args: str) -> subprocess.CompletedProces
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     env = {"PATH": str(empty), "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    # A sanitizer run preloads its runtime: keep that, it spawns nothing.
+    for name in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if name in os.environ:
+            env[name] = os.environ[name]
     return subprocess.run([sys.executable, *args, "-c", code], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
 
