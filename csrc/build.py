@@ -24,6 +24,9 @@ def _version() -> str:
     return m.group(1)
 
 
+EXTENSION_SOURCES = ["csrc/kernel.c", "csrc/spawn.c"]
+
+
 def model_sources() -> list[str]:
     """The kernel model's C files (libjailmodel), relative to the project root, sorted."""
     model = os.path.join(HERE, "model")
@@ -32,7 +35,7 @@ def model_sources() -> list[str]:
 
 def c_sources() -> list[str]:
     """Every C file of jailcore's native code: the seam and the model."""
-    return ["csrc/kernel.c", *model_sources()]
+    return [*EXTENSION_SOURCES, *model_sources()]
 
 
 def cdef_text() -> str:
@@ -68,7 +71,7 @@ ffibuilder.set_source(
     # The model is its own shared library, libjailmodel.so, beside the extension
     # (setup.py builds it first): C programs and ctypes load it, and the extension
     # links to it, so that one process has one model host.
-    sources=["csrc/kernel.c"],
+    sources=EXTENSION_SOURCES,
     include_dirs=["csrc", "csrc/model"],
     define_macros=[("_GNU_SOURCE", "1")],
     extra_compile_args=extra_compile_args,

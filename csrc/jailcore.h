@@ -37,4 +37,42 @@ int jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, 
 int jc_kldload(int backend, const char *file, int *err);
 int jc_kldfind(int backend, const char *file, int *err);
 
+/* Starting a program inside a jail (spawn.c). */
+#define JC_STEP_PIPE 1
+#define JC_STEP_FORK 2
+#define JC_STEP_ATTACH 3
+#define JC_STEP_CHDIR 4
+#define JC_STEP_SETGROUPS 5
+#define JC_STEP_SETGID 6
+#define JC_STEP_SETUID 7
+#define JC_STEP_SIGNALS 8
+#define JC_STEP_FDS 9
+#define JC_STEP_EXEC 10
+
+struct jc_spawn {
+	int backend;
+	int jid;					 /* the jail to attach to; 0: none */
+	const char *const *paths;	/* candidate programs, NULL-terminated */
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;			 /* inside the jail; NULL: its root */
+	int set_ids;				 /* switch to groups, gid and uid below */
+	int ngroups;
+	const unsigned int *groups;
+	unsigned int gid;
+	unsigned int uid;
+	int fd_in, fd_out, fd_err;   /* -1: inherited as they are */
+	const int *keep;			 /* descriptors to pass, sorted */
+	int nkeep;
+	int close_fds;
+	int maxfd;
+};
+
+struct jc_spawn_error {
+	int step;
+	int err;
+};
+
+int jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e);
+
 #endif /* JAILCORE_H */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, overload
@@ -12,6 +13,7 @@ from jailcore import _backend, _iov
 from jailcore.errors import JailError, JailNotFoundError, jail_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import Access, Kind, all_params, spec
+from jailcore.process import JailProcess
 
 __all__ = [
     "DEFAULT_LIST_PARAMS",
@@ -354,6 +356,79 @@ class Jail:
     def attach(self) -> None:
         """Move this process into the jail.  One way: a process cannot leave a jail."""
         jail_attach(self._jid)
+
+    # -- running programs inside
+
+    def spawn(
+        self,
+        args: Any,
+        *,
+        stdin: Any = None,
+        stdout: Any = None,
+        stderr: Any = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        user: str | int | None = None,
+        host_user: str | int | None = None,
+        login: bool = False,
+        close_fds: bool = True,
+        pass_fds: Any = (),
+        **popen_kwargs: Any,
+    ) -> JailProcess:
+        """Start ``args`` inside the jail, as :class:`subprocess.Popen` would.
+
+        ``user`` is looked up in the jail's own ``etc/passwd`` and ``etc/group``,
+        ``host_user`` in the host's (jexec's ``-U`` and ``-u``); ``login=True``
+        gives the clean environment of ``jexec -l`` and starts in the user's home.
+        The working directory is the jail's root unless ``cwd`` (a path inside
+        the jail) says otherwise.  No shell is involved.
+        """
+        return JailProcess(
+            self, args, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd,
+            user=user, host_user=host_user, login=login, close_fds=close_fds,
+            pass_fds=pass_fds, **popen_kwargs,
+        )
+
+    def run(
+        self,
+        args: Any,
+        *,
+        input: Any = None,
+        capture_output: bool = False,
+        check: bool = False,
+        timeout: float | None = None,
+        text: bool = False,
+        **kwargs: Any,
+    ) -> subprocess.CompletedProcess[Any]:
+        """Run ``args`` inside the jail and wait, as :func:`subprocess.run` does:
+        a :class:`subprocess.CompletedProcess`, :class:`subprocess.CalledProcessError`
+        with ``check``, :class:`subprocess.TimeoutExpired` after ``timeout``."""
+        if input is not None:
+            if kwargs.get("stdin") is not None:
+                raise ValueError("stdin and input arguments may not both be used.")
+            kwargs["stdin"] = subprocess.PIPE
+        if capture_output:
+            if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+                raise ValueError(
+                    "stdout and stderr arguments may not be used with capture_output."
+                )
+            kwargs["stdout"] = subprocess.PIPE
+            kwargs["stderr"] = subprocess.PIPE
+        with self.spawn(args, text=text, **kwargs) as proc:
+            try:
+                out, err = proc.communicate(input, timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                exc.stdout, exc.stderr = proc.communicate()
+                raise
+            except BaseException:
+                proc.kill()
+                raise
+            code = proc.poll()
+            assert code is not None
+            if check and code:
+                raise subprocess.CalledProcessError(code, proc.args, output=out, stderr=err)
+        return subprocess.CompletedProcess(proc.args, code, out, err)
 
     # -- exporting
 

@@ -243,20 +243,31 @@ jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags)
 	return jid;
 }
 
+/* The jail's root directory as a path from the caller's own root; EACCES
+ * when the jail lies outside it. */
+static int
+jm_attach_root(const struct jm_host *h, int mypr, int slot, const char **rel)
+{
+	const char *mine = h->prisons[mypr].root, *root = h->prisons[slot].root;
+	size_t ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
+
+	if (ml > 0 && (strncmp(root, mine, ml) != 0 || (root[ml] != '/' && root[ml] != '\0')))
+		return EACCES;
+	*rel = root[ml] == '\0' ? "/" : root + ml;
+	return 0;
+}
+
 /* Move the calling process into prison `slot`: its root directory and
  * working directory become the jail's root, and it counts as a process of
  * the jail from now on. */
 int
 jm_do_attach(struct jm_host *h, int mypr, int slot)
 {
-	const char *mine = h->prisons[mypr].root, *root = h->prisons[slot].root;
-	size_t ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
 	const char *rel;
 	int err;
 
-	if (ml > 0 && (strncmp(root, mine, ml) != 0 || (root[ml] != '/' && root[ml] != '\0')))
-		return EACCES;
-	rel = root[ml] == '\0' ? "/" : root + ml;
+	if ((err = jm_attach_root(h, mypr, slot, &rel)) != 0)
+		return err;
 	if (chdir(rel) == -1)
 		return errno;
 	if (strcmp(rel, "/") != 0 && chroot(".") == -1)
@@ -264,6 +275,39 @@ jm_do_attach(struct jm_host *h, int mypr, int slot)
 	if ((err = jm_proc_attach(h, getpid(), slot)) != 0)
 		return err;
 	jm_settle(h);
+	return 0;
+}
+
+int
+jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
+{
+	struct jm_host *h = jm_lock();
+	const char *rel = NULL;
+	int mypr, s, err;
+
+	if (h == NULL)
+		return -1;
+	mypr = jm_caller_prison(h);
+	s = jid > 0 ? jm_find_child_jid(h, mypr, jid) : -1;
+	if (!jm_caller_privileged(h, mypr))
+		err = EPERM;
+	else if (pid <= 0)
+		err = ESRCH;
+	else if (s < 0 || h->prisons[s].state != JM_PRISON_STATE_ALIVE)
+		err = EINVAL;
+	else if ((err = jm_attach_root(h, mypr, s, &rel)) == 0 && strlen(rel) >= rootsize)
+		err = ENAMETOOLONG;
+	if (err == 0) {
+		strcpy(root, rel);
+		err = jm_proc_attach(h, (pid_t)pid, s);
+	}
+	if (err == 0)
+		jm_settle(h);
+	jm_unlock(h);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
 	return 0;
 }
 

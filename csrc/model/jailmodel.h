@@ -69,6 +69,12 @@ JAILMODEL_API int jailmodel_release(int jid);
 JAILMODEL_API int jailmodel_open(const char *path);
 /* The state file of the current host, or NULL for an anonymous one. */
 JAILMODEL_API const char *jailmodel_state_path(void);
+/* For a spawner: make process `pid` (a child that has not yet exec'd) a
+ * process of jail `jid`, with the checks of jail_attach(2) made for the
+ * caller, and write into `root` the path, from the caller's root, that the
+ * child must chroot(2) to.  The child then needs only async-signal-safe
+ * calls (chdir, chroot) to complete the attach. */
+JAILMODEL_API int jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize);
 /* The jid of the jail this process is attached to in the model (0: host). */
 JAILMODEL_API int jailmodel_current_jid(void);
 /* For crash tests: make this process SIGKILL itself at a point in the middle

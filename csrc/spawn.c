@@ -1,0 +1,274 @@
+/*
+ * spawn.c: start a program inside a jail.
+ *
+ * fork -> attach to the jail -> chdir -> setgroups, setgid, setuid (each
+ * checked) -> reset signal dispositions and mask -> arrange file descriptors
+ * -> execve.  Between fork and exec the child makes only async-signal-safe
+ * calls and allocates nothing: everything it needs (argument and environment
+ * vectors, candidate paths for the program, group list) was built by the
+ * parent.  A failing step is reported to the parent through a close-on-exec
+ * pipe as the step and its errno; an exec that succeeds closes the pipe.
+ *
+ * On the kernel backend the child calls jail_attach(2).  On the model, whose
+ * bookkeeping takes a lock, the parent registers the child with
+ * jailmodel_attach_pid() while the child waits on a pipe, then sends it the
+ * directory to chroot(2) to.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#if defined(__FreeBSD__)
+#include <sys/param.h>
+#include <sys/jail.h>
+#endif
+
+#include "jailcore.h"
+
+_Static_assert(sizeof(gid_t) == sizeof(unsigned int), "gid_t is an unsigned int");
+_Static_assert(sizeof(uid_t) == sizeof(unsigned int), "uid_t is an unsigned int");
+
+static void
+jc_report(int fd, int step, int err)
+{
+	struct jc_spawn_error e;
+	ssize_t n;
+
+	e.step = step;
+	e.err = err;
+	do
+		n = write(fd, &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	_exit(127);
+}
+
+static int
+jc_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)got;
+		got += (size_t)n;
+	}
+	return (int)got;
+}
+
+/* Close every descriptor in [lo, hi]. */
+static void
+jc_close_range(int lo, int hi, int maxfd)
+{
+	if (lo > hi)
+		return;
+#if defined(__FreeBSD__) || (defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34)))
+	if (close_range((unsigned int)lo, (unsigned int)hi, 0) == 0)
+		return;
+#endif
+	if (hi > maxfd)
+		hi = maxfd;
+	for (int fd = lo; fd <= hi; fd++)
+		(void)close(fd);
+}
+
+/* In the child: descriptors 0, 1, 2 from the given ones, the kept ones
+ * inheritable, the others closed when asked.  0 or an errno. */
+static int
+jc_child_fds(const struct jc_spawn *s, int errfd)
+{
+	int fds[3] = {s->fd_in, s->fd_out, s->fd_err};
+	int lo = 3;
+
+	/* Move sources that sit on 0..2 out of the way before any dup2. */
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0 && fds[i] < 3 && fds[i] != i) {
+			fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+			if (fds[i] == -1)
+				return errno;
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] == i) {
+			if (fcntl(i, F_SETFD, 0) == -1)
+				return errno;
+		} else if (fds[i] >= 0 && dup2(fds[i], i) == -1) {
+			return errno;
+		}
+	}
+	for (int k = 0; k < s->nkeep; k++)
+		if (s->keep[k] > 2 && fcntl(s->keep[k], F_SETFD, 0) == -1)
+			return errno;
+	if (!s->close_fds)
+		return 0;
+	/* keep[] is sorted; the error pipe stays open until exec closes it. */
+	for (int k = 0; k <= s->nkeep; k++) {
+		int next = k < s->nkeep ? s->keep[k] : INT32_MAX;
+
+		if (errfd >= lo && errfd < next) {
+			jc_close_range(lo, errfd - 1, s->maxfd);
+			lo = errfd + 1;
+		}
+		if (next == INT32_MAX)
+			break;
+		if (next >= lo) {
+			jc_close_range(lo, next - 1, s->maxfd);
+			lo = next + 1;
+		}
+	}
+	jc_close_range(lo, INT32_MAX, s->maxfd);
+	return 0;
+}
+
+static void
+jc_child(const struct jc_spawn *s, int errfd, int gofd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int err = 0;
+
+	if (s->jid > 0 && s->backend == JC_BACKEND_MODEL) {
+		char root[1024];
+		int n = jc_read_full(gofd, root, sizeof(root));
+
+		/* The parent sends the root path with its NUL, or nothing on failure. */
+		if (n <= 0 || root[n - 1] != '\0')
+			_exit(127);
+		if (chdir(root) == -1)
+			jc_report(errfd, JC_STEP_ATTACH, errno);
+		if (strcmp(root, "/") != 0 && chroot(".") == -1)
+			jc_report(errfd, JC_STEP_ATTACH, errno);
+	} else if (s->jid > 0) {
+#if defined(__FreeBSD__)
+		if (jail_attach(s->jid) == -1)
+			jc_report(errfd, JC_STEP_ATTACH, errno);
+#else
+		jc_report(errfd, JC_STEP_ATTACH, ENOSYS);
+#endif
+	}
+	if (chdir(s->cwd != NULL ? s->cwd : "/") == -1)
+		jc_report(errfd, JC_STEP_CHDIR, errno);
+	if (s->set_ids) {
+		if (setgroups(s->ngroups, (const gid_t *)s->groups) == -1)
+			jc_report(errfd, JC_STEP_SETGROUPS, errno);
+		if (setgid((gid_t)s->gid) == -1)
+			jc_report(errfd, JC_STEP_SETGID, errno);
+		if (setuid((uid_t)s->uid) == -1)
+			jc_report(errfd, JC_STEP_SETUID, errno);
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		jc_report(errfd, JC_STEP_SIGNALS, errno);
+	if ((err = jc_child_fds(s, errfd)) != 0)
+		jc_report(errfd, JC_STEP_FDS, err);
+	/* Like execvp: try each candidate; remember EACCES, go on past ENOENT. */
+	err = ENOENT;
+	for (int i = 0; s->paths[i] != NULL; i++) {
+		execve(s->paths[i], s->argv, s->envp);
+		if (errno == EACCES)
+			err = EACCES;
+		else if (errno != ENOENT && errno != ENOTDIR) {
+			err = errno;
+			break;
+		}
+	}
+	jc_report(errfd, JC_STEP_EXEC, err);
+}
+
+int
+jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
+{
+	int errpipe[2] = {-1, -1}, gopipe[2] = {-1, -1};
+	int model = s->jid > 0 && s->backend == JC_BACKEND_MODEL;
+	sigset_t all, old;
+	pid_t pid;
+	ssize_t n;
+
+	e->step = 0;
+	e->err = 0;
+	if (pipe(errpipe) == -1 || fcntl(errpipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(errpipe[1], F_SETFD, FD_CLOEXEC) == -1 ||
+	    (model && (pipe(gopipe) == -1 || fcntl(gopipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	               fcntl(gopipe[1], F_SETFD, FD_CLOEXEC) == -1))) {
+		e->step = JC_STEP_PIPE;
+		e->err = errno;
+		goto fail;
+	}
+	/* No signal handler may run in the child before it resets them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(errpipe[0]);
+		if (model)
+			close(gopipe[1]);
+		jc_child(s, errpipe[1], gopipe[0]);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		e->step = JC_STEP_FORK;
+		e->err = errno;
+		goto fail;
+	}
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	if (model) {
+		char root[1024];
+		size_t len;
+
+		close(gopipe[0]);
+		gopipe[0] = -1;
+		if (jailmodel_attach_pid((int)pid, s->jid, root, sizeof(root)) == -1) {
+			e->step = JC_STEP_ATTACH;
+			e->err = errno;
+			kill(pid, SIGKILL);
+			close(gopipe[1]);
+			gopipe[1] = -1;
+			while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+				;
+			goto fail;
+		}
+		len = strlen(root) + 1;
+		do
+			n = write(gopipe[1], root, len);
+		while (n == -1 && errno == EINTR);
+		close(gopipe[1]);
+		gopipe[1] = -1;
+	}
+	n = jc_read_full(errpipe[0], e, sizeof(*e));
+	close(errpipe[0]);
+	if (n == 0)
+		return (int)pid;
+	/* The child failed before exec and has exited: reap it. */
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(*e)) {
+		e->step = JC_STEP_EXEC;
+		e->err = EIO;
+	}
+	return -1;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (errpipe[i] >= 0)
+			close(errpipe[i]);
+		if (gopipe[i] >= 0)
+			close(gopipe[i]);
+	}
+	return -1;
+}

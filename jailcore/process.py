@@ -1,0 +1,263 @@
+"""Running programs inside jails, without jexec and without Python between fork and exec.
+
+:class:`JailProcess` is a :class:`subprocess.Popen` whose child is started by
+jailcore's C spawn helper: fork, attach to the jail, change directory, drop to
+the user's groups, gid and uid (each checked), reset signals, arrange file
+descriptors, exec.  Everything else (pipes, ``communicate``, ``wait``,
+timeouts, text mode) is Popen's own, so it behaves as subprocess users expect.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jailcore import _backend
+from jailcore.errors import jail_error
+
+if TYPE_CHECKING:
+    from jailcore.jail import Jail
+
+__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user"]
+
+#: PATH of ``login=True``: FreeBSD's default login class (``~/bin`` expanded).
+LOGIN_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:{home}/bin"
+#: Where a program without a slash is looked for when the environment has no PATH
+#: (execvp(3)'s default on FreeBSD).
+DEFAULT_PATH = "/usr/bin:/bin"
+
+_STEPS = {
+    1: "pipe",
+    2: "fork",
+    3: "jail_attach",
+    4: "chdir",
+    5: "setgroups",
+    6: "setgid",
+    7: "setuid",
+    8: "sigprocmask",
+    9: "file descriptors",
+    10: "execve",
+}
+
+Args = str | bytes | os.PathLike[str] | Sequence[str | bytes | os.PathLike[str]]
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the spawn helper switches to it."""
+
+    name: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    home: str
+    shell: str
+
+
+def _read_db(path: str) -> list[list[str]]:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise jail_error(exc.errno or errno.ENOENT, f"{path}: {exc.strerror}", "getpwnam") from None
+    return [ln.split(":") for ln in lines if ln and not ln.startswith("#")]
+
+
+def _jail_user(root: str, user: str | int) -> User:
+    """A user of the jail's own password and group files (as jexec -U does)."""
+    etc = os.path.join(root, "etc")
+    entry = None
+    for f in _read_db(os.path.join(etc, "passwd")):
+        if len(f) >= 7 and (f[0] == user if isinstance(user, str) else f[2] == str(user)):
+            entry = f
+            break
+    if entry is None:
+        raise jail_error(errno.ENOENT, f"no such user in the jail: {user}", "getpwnam")
+    name, uid, gid = entry[0], int(entry[2]), int(entry[3])
+    groups = [gid]
+    try:
+        for g in _read_db(os.path.join(etc, "group")):
+            if len(g) >= 4 and name in g[3].split(",") and int(g[2]) not in groups:
+                groups.append(int(g[2]))
+    except OSError:
+        pass
+    return User(name, uid, gid, tuple(groups), entry[5] or "/", entry[6] or "/bin/sh")
+
+
+def _host_user(user: str | int) -> User:
+    """A user of the host's databases (as jexec -u does, before attaching)."""
+    try:
+        pw = pwd.getpwuid(user) if isinstance(user, int) else pwd.getpwnam(user)
+    except KeyError:
+        raise jail_error(errno.ENOENT, f"no such user on the host: {user}", "getpwnam") from None
+    groups = [pw.pw_gid]
+    for g in os.getgrouplist(pw.pw_name, pw.pw_gid):
+        if g not in groups:
+            groups.append(g)
+    return User(pw.pw_name, pw.pw_uid, pw.pw_gid, tuple(groups), pw.pw_dir or "/",
+                pw.pw_shell or "/bin/sh")
+
+
+def resolve_user(jail: Jail, user: str | int | None, host_user: str | int | None,
+                 login: bool) -> User | None:
+    """The user a child switches to, as jexec decides it: ``user`` from the jail's
+    databases, ``host_user`` from the host's, and with ``login`` alone the host
+    entry of the real uid; None when the child keeps this process's identity."""
+    if user is not None and host_user is not None:
+        raise ValueError("user and host_user exclude each other (jexec's -U and -u)")
+    if user is not None:
+        return _jail_user(jail.path, user)
+    if host_user is not None:
+        return _host_user(host_user)
+    if login:
+        return _host_user(os.getuid())
+    return None
+
+
+def _environment(env: Mapping[str, str] | None, who: User | None, login: bool) -> dict[str, str]:
+    """The child's environment as jexec builds it, unless ``env`` is given."""
+    if env is not None:
+        return dict(env)
+    if login:
+        out = {k: v for k, v in os.environ.items() if k == "TERM"}
+        out["PATH"] = LOGIN_PATH.format(home=who.home if who else "")
+    else:
+        out = dict(os.environ)
+    if who is not None:
+        out.update(USER=who.name, HOME=who.home, SHELL=who.shell)
+    return out
+
+
+def _fsencode(value: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
+    return os.fsencode(value)
+
+
+class JailProcess(subprocess.Popen[Any]):
+    """A process started inside a jail; a :class:`subprocess.Popen` in every other way.
+
+    Made by :meth:`jailcore.Jail.spawn`.  ``jail`` is the jail it runs in.
+    """
+
+    jail: Jail
+
+    def __init__(
+        self,
+        jail: Jail,
+        args: Args,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        user: str | int | None = None,
+        host_user: str | int | None = None,
+        login: bool = False,
+        **popen_kwargs: Any,
+    ) -> None:
+        for forbidden in ("preexec_fn", "shell", "group", "extra_groups", "umask",
+                          "start_new_session", "process_group", "restore_signals"):
+            if popen_kwargs.get(forbidden) not in (None, False, -1):
+                raise TypeError(f"{forbidden} is not supported inside a jail")
+            popen_kwargs.pop(forbidden, None)
+        self.jail = jail
+        who = resolve_user(jail, user, host_user, login)
+        self._jc_user = who
+        if cwd is not None:
+            self._jc_cwd: bytes | None = _fsencode(cwd)
+        elif login and who is not None:
+            self._jc_cwd = _fsencode(who.home)
+        else:
+            self._jc_cwd = None
+        super().__init__(args, env=_environment(env, who, login), **popen_kwargs)
+
+    def _execute_child(
+        self, args: Any, executable: Any, preexec_fn: Any, close_fds: bool,
+        pass_fds: Sequence[int], cwd: Any, env: Mapping[str, str] | None,
+        startupinfo: Any, creationflags: Any, shell: bool,
+        p2cread: int, p2cwrite: int, c2pread: int, c2pwrite: int,
+        errread: int, errwrite: int, *rest: Any,
+    ) -> None:
+        try:
+            if isinstance(args, (str, bytes, os.PathLike)):
+                args = [args]
+            argv = [_fsencode(a) for a in args]
+            if not argv:
+                raise ValueError("args is empty: there is no program to run")
+            program = _fsencode(executable) if executable is not None else argv[0]
+            envb = {_fsencode(k): _fsencode(v) for k, v in (env or {}).items()}
+            self._spawn(program, argv, envb, close_fds, sorted(set(pass_fds)),
+                        p2cread, c2pwrite, errwrite)
+        finally:
+            if p2cread != -1 and p2cwrite != -1 and p2cread != getattr(self, "_devnull", None):
+                os.close(p2cread)
+            if c2pwrite != -1 and c2pread != -1 and c2pwrite != getattr(self, "_devnull", None):
+                os.close(c2pwrite)
+            if errwrite != -1 and errread != -1 and errwrite != getattr(self, "_devnull", None):
+                os.close(errwrite)
+            if hasattr(self, "_devnull"):
+                os.close(self._devnull)
+            self._closed_child_pipe_fds = True
+
+    def _spawn(self, program: bytes, argv: list[bytes], env: dict[bytes, bytes],
+               close_fds: bool, keep: list[int], fd_in: int, fd_out: int, fd_err: int) -> None:
+        ffi, lib = _backend.ffi, _backend.lib
+        if b"/" in program:
+            paths = [program]
+        else:
+            search = env.get(b"PATH", DEFAULT_PATH.encode())
+            paths = [os.path.join(d or b".", program) for d in search.split(b":")]
+        keepalive: list[Any] = []
+
+        def cstrings(items: list[bytes]) -> Any:
+            arr = ffi.new("char *[]", len(items) + 1)
+            for i, item in enumerate(items):
+                if b"\0" in item:
+                    raise ValueError(f"embedded NUL in {item!r}")
+                c = ffi.new("char[]", item)
+                keepalive.append(c)
+                arr[i] = c
+            return arr
+
+        s = ffi.new("struct jc_spawn *")
+        s.backend = _backend.BACKEND
+        s.jid = self.jail.jid
+        c_paths = cstrings(paths)
+        c_argv = cstrings(argv)
+        c_env = cstrings([k + b"=" + v for k, v in env.items()])
+        s.paths, s.argv, s.envp = c_paths, c_argv, c_env
+        c_cwd = ffi.new("char[]", self._jc_cwd) if self._jc_cwd is not None else ffi.NULL
+        s.cwd = c_cwd
+        who = self._jc_user
+        c_groups = ffi.new("unsigned int[]", list(who.groups) if who else [0])
+        if who is not None:
+            s.set_ids = 1
+            s.ngroups = len(who.groups)
+            s.groups = c_groups
+            s.gid = who.gid
+            s.uid = who.uid
+        s.fd_in, s.fd_out, s.fd_err = fd_in, fd_out, fd_err
+        c_keep = ffi.new("int[]", keep or [0])
+        s.keep = c_keep
+        s.nkeep = len(keep)
+        s.close_fds = 1 if close_fds else 0
+        s.maxfd = max(os.sysconf("SC_OPEN_MAX"), 256)
+        e = ffi.new("struct jc_spawn_error *")
+        pid = lib.jc_spawn(s, e)
+        if pid == -1:
+            raise self._failure(e.step, e.err, program)
+        self.pid = pid
+        self._child_created = True
+
+    def _failure(self, step: int, err: int, program: bytes) -> OSError:
+        name = _STEPS.get(step, "spawn")
+        if name == "jail_attach":
+            return jail_error(err, None, "jail_attach")
+        if name == "execve":
+            return OSError(err, os.strerror(err), os.fsdecode(program))
+        if name == "chdir" and self._jc_cwd is not None:
+            return OSError(err, f"chdir: {os.strerror(err)}", os.fsdecode(self._jc_cwd))
+        return OSError(err, f"{name}: {os.strerror(err)}")
+
