@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from jailcore import _backend, _iov
 from jailcore.errors import JailError, JailNotFoundError, jail_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import Access, Kind, all_params, spec
-from jailcore.process import JailProcess
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from jailcore.process import JailProcess
 
 __all__ = [
     "DEFAULT_LIST_PARAMS",
@@ -383,6 +386,8 @@ class Jail:
         The working directory is the jail's root unless ``cwd`` (a path inside
         the jail) says otherwise.  No shell is involved.
         """
+        from jailcore.process import JailProcess  # subprocess only when it is used
+
         return JailProcess(
             self, args, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd,
             user=user, host_user=host_user, login=login, close_fds=close_fds,
@@ -403,6 +408,8 @@ class Jail:
         """Run ``args`` inside the jail and wait, as :func:`subprocess.run` does:
         a :class:`subprocess.CompletedProcess`, :class:`subprocess.CalledProcessError`
         with ``check``, :class:`subprocess.TimeoutExpired` after ``timeout``."""
+        import subprocess
+
         if input is not None:
             if kwargs.get("stdin") is not None:
                 raise ValueError("stdin and input arguments may not both be used.")
