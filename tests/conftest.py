@@ -1,16 +1,18 @@
-"""Every test starts on a fresh model host."""
+"""Every test runs on a fresh model host of its own (jailcore's pytest plugin)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-import jailcore.model
+# The plugin is registered by jailcore's pytest11 entry point once installed;
+# importing the fixture here also serves a build made in place.
+from jailcore.testing import JailHost, jail_host
+
+__all__ = ["jail_host"]
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(autouse=True)
-def fresh_model_host() -> Iterator[None]:
-    jailcore.model.reset()
-    yield
-    jailcore.model.reset()
+def fresh_model_host(jail_host: JailHost) -> JailHost:
+    return jail_host

@@ -671,13 +671,15 @@ sys.stdin.read()
 def test_state_file_shared_by_unrelated_processes(tmp_path: Path) -> None:
     """A state file shared by unrelated processes: a jail made by one is seen by the other."""
     state = tmp_path / "host.jmstate"
+    mine = jailcore.model.state_path()  # the test's own host (jailcore's pytest plugin)
+    assert mine is not None and os.path.realpath(mine) != os.path.realpath(state)
     ret, err, msg, path = py_run(CREATE_SCRIPT, state)
     assert (ret, err, msg) == (1, 0, "")
     assert os.path.realpath(path) == os.path.realpath(state)
     assert state.exists()
     assert py_run(LIST_SCRIPT, state) == [[1, "shared"], [errno.ENOENT, "no jail after 1"]]
-    # this process still lives on its private host
-    assert jailcore.model.state_path() is None
+    # this process still lives on its own host
+    assert jailcore.model.state_path() == mine
     assert jail_list() == []
     jailcore.model.use_state_file(state)
     try:
@@ -732,9 +734,10 @@ def test_state_file_rejects_foreign_file(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus"
     bogus.write_bytes(b"not a jail model state file\n" * 200)
     jid = create(("name", "here"))
+    before = jailcore.model.state_path()
     with pytest.raises(OSError) as ei:
         jailcore.model.use_state_file(bogus)
     assert ei.value.errno == errno.EINVAL
-    assert jailcore.model.state_path() is None
+    assert jailcore.model.state_path() == before
     assert values("here", "jid") == {"jid": jid}
     assert bogus.read_bytes() == b"not a jail model state file\n" * 200
