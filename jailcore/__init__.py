@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from jailcore.call import JailCallError
 from jailcore.errors import (
     JailError,
     JailExistsError,
@@ -35,6 +36,7 @@ from jailcore.params import ParamSpec, describe
 __all__ = [
     "Features",
     "Jail",
+    "JailCallError",
     "JailDescriptor",
     "JailError",
     "JailExistsError",

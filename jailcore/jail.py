@@ -6,7 +6,7 @@ import errno
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from jailcore import _backend, _iov
 from jailcore.errors import JailError, JailNotFoundError, jail_error
@@ -16,7 +16,11 @@ from jailcore.params import Access, Kind, all_params, spec
 if TYPE_CHECKING:
     import subprocess
 
+    from jailcore.aio import AsyncJailProcess
     from jailcore.process import JailProcess
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "DEFAULT_LIST_PARAMS",
@@ -56,6 +60,15 @@ def _params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict
             raise TypeError(f"parameter {name!r} given twice")
         out[name] = v
     return out
+
+
+def _remove_quietly(jail: Jail) -> None:
+    """Remove ``jail``; one already gone is fine."""
+    try:
+        jail.remove()
+    except JailError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOENT):
+            raise
 
 
 # ---- the functional layer: the system calls, typed --------------------------------
@@ -422,6 +435,175 @@ class Jail:
             kwargs["stdout"] = subprocess.PIPE
             kwargs["stderr"] = subprocess.PIPE
         with self.spawn(args, text=text, **kwargs) as proc:
+            try:
+                out, err = proc.communicate(input, timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                exc.stdout, exc.stderr = proc.communicate()
+                raise
+            except BaseException:
+                proc.kill()
+                raise
+            code = proc.poll()
+            assert code is not None
+            if check and code:
+                raise subprocess.CalledProcessError(code, proc.args, output=out, stderr=err)
+        return subprocess.CompletedProcess(proc.args, code, out, err)
+
+    def call(self, func: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run ``func(*args, **kwargs)`` in a forked child attached to the jail.
+
+        The result comes back pickled over a pipe.  An exception raised by
+        ``func`` (or by the attach, such as :class:`JailError` EINVAL for a dying
+        jail) is raised here again, its ``__cause__`` an exception whose ``str``
+        is the child's traceback (as :mod:`concurrent.futures` does), with a note
+        saying where it came from on Python 3.11 and newer.  A child that dies
+        without reporting (a signal, ``os._exit``, ``sys.exit``, ``remove()`` of
+        the jail) raises :class:`~jailcore.call.JailCallError`, which also
+        reports a result or exception that cannot be pickled, by type name and
+        message.  This process is not attached and its state is not touched.
+
+        The child is a copy of this process (all its memory and descriptors),
+        and its report is unpickled here: call into jails whose processes you
+        trust not to tamper with it.  Output the child buffered on stdout and
+        stderr is flushed before it exits.
+        """
+        from jailcore.call import call_in_jail
+
+        return call_in_jail(self, func, args, kwargs)
+
+    async def spawn_async(
+        self,
+        args: Any,
+        *,
+        stdin: Any = None,
+        stdout: Any = None,
+        stderr: Any = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        user: str | int | None = None,
+        host_user: str | int | None = None,
+        login: bool = False,
+        close_fds: bool = True,
+        pass_fds: Any = (),
+        limit: int = 2**16,
+        **popen_kwargs: Any,
+    ) -> AsyncJailProcess:
+        """:meth:`spawn` for asyncio: an :class:`~jailcore.aio.AsyncJailProcess`,
+        used as :class:`asyncio.subprocess.Process` is (``await proc.wait()``,
+        ``await proc.communicate(input)``, stream pipes).
+
+        The keywords are those of :meth:`spawn`; ``limit`` is the buffer limit of
+        the :class:`asyncio.StreamReader` objects, as for
+        :func:`asyncio.create_subprocess_exec`.  Pipes carry bytes (no text
+        mode).  The exit is watched by the event loop (pidfd or kqueue), with
+        no thread.
+        """
+        from jailcore import aio
+
+        return await aio.spawn(
+            self, args, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd,
+            user=user, host_user=host_user, login=login, close_fds=close_fds,
+            pass_fds=pass_fds, limit=limit, **popen_kwargs,
+        )
+
+    async def run_async(
+        self,
+        args: Any,
+        *,
+        input: Any = None,
+        capture_output: bool = False,
+        check: bool = False,
+        timeout: float | None = None,
+        text: bool = False,
+        encoding: str | None = None,
+        errors: str | None = None,
+        **kwargs: Any,
+    ) -> subprocess.CompletedProcess[Any]:
+        """:meth:`run` for asyncio: run ``args`` inside the jail and wait without
+        blocking the event loop; a :class:`subprocess.CompletedProcess`,
+        :class:`subprocess.CalledProcessError` with ``check``,
+        :class:`subprocess.TimeoutExpired` (the child killed, the output read so
+        far attached) after ``timeout`` seconds.  ``text``, ``encoding`` and
+        ``errors`` decode the output and encode ``input`` as :meth:`run` does.
+        Cancelled, it kills the child.  Other keywords are :meth:`spawn_async`'s.
+        """
+        from jailcore import aio
+
+        return await aio.run(
+            self, args, input=input, capture_output=capture_output, check=check,
+            timeout=timeout, text=text, encoding=encoding, errors=errors, **kwargs,
+        )
+
+    # -- a jail for one command (jail -c ... command=...)
+
+    @classmethod
+    def spawn_ephemeral(
+        cls, args: Any, params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> JailProcess:
+        """Create a jail from ``params`` for the command ``args`` alone, as
+        ``jail -c ... command=...`` does: the jail lives exactly as long as its
+        processes and vanishes when the last one has exited and been reaped.
+
+        The jail is created persistent, the command spawned into it
+        (``kwargs`` are :meth:`spawn`'s), then ``persist`` is cleared.  If the
+        spawn fails the jail is removed and the error raised.  ``params`` has
+        dotted names as for :meth:`create` and may not set ``persist``.  The
+        returned :class:`~jailcore.process.JailProcess` has the jail as ``jail``.
+        """
+        p = _params(params, {})
+        for name in ("persist", "nopersist"):
+            if name in p:
+                raise ValueError(
+                    f"{name}: a jail for one command does not persist; it lives as "
+                    "long as its processes"
+                )
+        p["persist"] = True
+        jail = cls(jail_set(p, JailFlag.CREATE))
+        try:
+            proc = jail.spawn(args, **kwargs)
+        except BaseException:
+            _remove_quietly(jail)
+            raise
+        try:
+            jail.update(persist=False)
+        except BaseException:
+            _remove_quietly(jail)  # kills the command
+            proc.wait()
+            raise
+        return proc
+
+    @classmethod
+    def run_ephemeral(
+        cls,
+        args: Any,
+        params: Mapping[str, Any] | None = None,
+        *,
+        input: Any = None,
+        capture_output: bool = False,
+        check: bool = False,
+        timeout: float | None = None,
+        text: bool = False,
+        **kwargs: Any,
+    ) -> subprocess.CompletedProcess[Any]:
+        """:meth:`run` in a jail made for the command by :meth:`spawn_ephemeral`:
+        when this returns, the command has been reaped and the jail is gone
+        (unless a process the command left behind still runs in it).  On a
+        timeout the command is killed, as :meth:`run` does."""
+        import subprocess
+
+        if input is not None:
+            if kwargs.get("stdin") is not None:
+                raise ValueError("stdin and input arguments may not both be used.")
+            kwargs["stdin"] = subprocess.PIPE
+        if capture_output:
+            if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+                raise ValueError(
+                    "stdout and stderr arguments may not be used with capture_output."
+                )
+            kwargs["stdout"] = subprocess.PIPE
+            kwargs["stderr"] = subprocess.PIPE
+        with cls.spawn_ephemeral(args, params, text=text, **kwargs) as proc:
             try:
                 out, err = proc.communicate(input, timeout=timeout)
             except subprocess.TimeoutExpired as exc:

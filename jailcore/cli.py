@@ -1,0 +1,458 @@
+"""The ``jailcore`` command: jls, jexec and jail(8)-style commands over jailcore.
+
+    jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]
+    jailcore create NAME [param=value ...]
+    jailcore set JAIL param=value ...
+    jailcore rm JAIL ...
+    jailcore exec [-l] [-u user | -U user] [-d dir] JAIL [command ...]
+    jailcore params [name ...]
+    jailcore tour [--real]
+
+Values are written as jail(8) takes them: ``persist`` or ``nopersist`` for a
+boolean (or ``allow.mount=false``), comma lists for addresses, ``new``,
+``inherit`` and ``disable`` for jailsys parameters.  Errors go to standard
+error in FreeBSD's words; the exit status is 1 on error, as jls and jexec do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from jailcore.errors import JailError
+from jailcore.flags import JailFlag, JailSys
+from jailcore.jail import Jail, jail_get, jails
+from jailcore.params import Access, Kind, ParamSpec, all_params, spec
+
+PROG = "jailcore"
+LIBXO_VERSION = "3"
+
+
+class CommandError(Exception):
+    """An error to report on standard error, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: {message}\n")
+
+
+# ---- values, the way jail(8) and libjail import them ----------------------------
+
+
+def import_value(s: ParamSpec, text: str | None) -> Any:
+    """The Python value of a jail(8)-style text value for parameter ``s``
+    (``None``: the name alone, a boolean set to true)."""
+    k = s.kind
+    if k is Kind.BOOL:
+        if text is None:
+            return True
+        low = text.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+        try:
+            return int(low, 10) != 0
+        except ValueError:
+            raise CommandError(f"{s.name}: unknown boolean value \"{text}\"") from None
+    if text is None:
+        text = ""
+    if k is Kind.JAILSYS:
+        try:
+            return JailSys.parse(int(text, 10) if text.strip().lstrip("-").isdigit() else text)
+        except (ValueError, TypeError):
+            raise CommandError(f"{s.name}: unknown jailsys value \"{text}\"") from None
+    if k in (Kind.INT, Kind.UINT, Kind.LONG, Kind.ULONG, Kind.INT64, Kind.UINT64):
+        try:
+            return int(text.strip(), 10)
+        except ValueError:
+            raise CommandError(f"{s.name}: non-integer value \"{text}\"") from None
+    if k in (Kind.IPV4, Kind.IPV6):
+        if text in ("", "-"):
+            return ()
+        family = ipaddress.IPv4Address if k is Kind.IPV4 else ipaddress.IPv6Address
+        out = []
+        for part in text.split(","):
+            try:
+                out.append(family(part.strip()))
+            except ValueError:
+                kind = "IPv4" if k is Kind.IPV4 else "IPv6"
+                raise CommandError(f"{s.name}: not an {kind} address: {part.strip()}") from None
+        return tuple(out)
+    if k is Kind.KEY:
+        return text if text else None
+    return text
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+    """``param=value`` words (a bare ``param`` is a boolean) to dotted parameters."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        try:
+            s = spec(name)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        value = import_value(s, text if eq else None)
+        if s.kind is Kind.BOOL and s.nobool:
+            out[s.base] = not value
+        else:
+            out[name] = value
+    return out
+
+
+def export_text(s: ParamSpec, value: Any) -> str:
+    """libjail's text for a value: decimal numbers, true/false, jailsys names,
+    comma-joined addresses."""
+    if s.kind is Kind.BOOL:
+        return "true" if value else "false"
+    if s.kind in (Kind.IPV4, Kind.IPV6):
+        return ",".join(str(a) for a in value)
+    if s.kind is Kind.KEYVALUE:
+        return "\n".join(f"{k}={v}" for k, v in value.items())
+    if s.kind is Kind.KEY:
+        return "" if value is None else str(value)
+    if s.kind is Kind.OPAQUE:
+        return bytes(value).hex()
+    return str(value)
+
+
+# ---- ls: jls ----------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _sorted_all() -> list[str]:
+    names = list(all_params())
+    return sorted(names, key=lambda n: ("." in n, n))
+
+
+def _jail_key(text: str) -> int | str:
+    return int(text) if text.isdigit() and int(text) != 0 else text
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    flags = int(JailFlag.DYING) if args.dying else 0
+    params: list[str] = []
+    for p in args.params:
+        params.extend(_sorted_all() if p == "all" else [p])
+    mode = args.mode
+    if mode in ("n", "s", "h") and not params:
+        params = _sorted_all()
+    if params and mode == "default":
+        mode = "values"
+    if mode in ("default", "v"):
+        names = ["jid", "name", "host.hostname", "path", "ip4.addr", "ip6.addr"]
+        if mode == "v":
+            names += ["dying", "cpuset.id"]
+    else:
+        names = list(dict.fromkeys(params))
+    try:
+        specs = {n: spec(n) for n in names}
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.jail is not None:
+        rows = [_get_one(_jail_key(args.jail), names, flags)[1]]
+    else:
+        rows = [j._values for j in jails(names, dying=args.dying)]
+    if args.json:
+        objs = [_json_row(mode, specs, r, args.show_names) for r in rows]
+        print(json.dumps({"__version": LIBXO_VERSION, "jail-information": {"jail": objs}}))
+        return 0
+    out = sys.stdout
+    if mode == "default":
+        if args.show_names:
+            out.write(" JID             IP Address      Hostname                      Path\n")
+        else:
+            out.write("   JID  IP Address      Hostname                      Path\n")
+        for r in rows:
+            ip = str(r["ip4.addr"][0]) if r["ip4.addr"] else ""
+            lead = f" {r['name']:<15} " if args.show_names else f"{r['jid']:6d}  "
+            out.write(f"{lead}{ip:<15.15} {r['host.hostname']:<29.29} {r['path']:.74}\n")
+        return 0
+    if mode == "v":
+        out.write("   JID  Hostname                      Path\n"
+                  "        Name                          State\n"
+                  "        CPUSetID\n"
+                  "        IP Address(es)\n")
+        for r in rows:
+            state = "DYING" if r["dying"] else "ACTIVE"
+            out.write(f"{r['jid']:6d}  {r['host.hostname']:<29.29} {r['path']:.74}\n")
+            out.write(f"        {r['name']:<29.29} {state}\n")
+            out.write(f"        {r['cpuset.id']}\n")
+            for a in (*r["ip4.addr"], *r["ip6.addr"]):
+                out.write(f"        {a}\n")
+        return 0
+    if mode == "h":
+        out.write(" ".join(names) + "\n")
+    quote = args.quote or mode == "s"
+    for r in rows:
+        words = []
+        for n in names:
+            s = specs[n]
+            if mode == "s" and (s.access is Access.READ_ONLY or _inherited(n, r, specs)):
+                continue
+            words.append(_word(s, r[n], mode in ("n", "s"), quote))
+        out.write(" ".join(words) + "\n")
+    return 0
+
+
+def _get_one(key: int | str, names: list[str], flags: int) -> tuple[int, dict[str, Any]]:
+    from jailcore import _iov
+
+    return _iov.jail_get(key, names, flags)
+
+
+def _inherited(name: str, row: dict[str, Any], specs: dict[str, ParamSpec]) -> bool:
+    """jls -s skips X.y when X is a jailsys parameter that is not "new"."""
+    parent = name.rsplit(".", 1)[0] if "." in name else None
+    if parent is None:
+        return False
+    try:
+        ps = specs.get(parent) or spec(parent)
+    except ValueError:
+        return False
+    if ps.kind is not Kind.JAILSYS:
+        return False
+    value = row.get(parent)
+    if value is None:
+        key: int | str = row["jid"] if "jid" in row else row["name"]
+        value = jail_get(key, [parent])[parent]
+    return bool(value != JailSys.NEW)
+
+
+def _word(s: ParamSpec, value: Any, with_name: bool, quote: bool) -> str:
+    if s.kind is Kind.BOOL and with_name:
+        return s.bool_name(bool(value))
+    text = export_text(s, value)
+    empty_array = s.kind in (Kind.IPV4, Kind.IPV6) and not value
+    if empty_array:
+        text = "" if with_name else ('""' if quote else "-")
+    elif text == "" or (quote and any(c in text for c in ' "\t\n')):
+        text = _quote(text)
+    return f"{s.name}={text}" if with_name else text
+
+
+def _json_row(mode: str, specs: dict[str, ParamSpec], r: dict[str, Any],
+              show_names: bool) -> dict[str, Any]:
+    if mode == "default":
+        ip = str(r["ip4.addr"][0]) if r["ip4.addr"] else ""
+        obj: dict[str, Any] = {"name": r["name"]} if show_names else {"jid": r["jid"]}
+        obj.update(ipv4=ip, hostname=r["host.hostname"], path=r["path"])
+        return obj
+    if mode == "v":
+        return {
+            "jid": r["jid"], "hostname": r["host.hostname"], "path": r["path"],
+            "name": r["name"], "state": "DYING" if r["dying"] else "ACTIVE",
+            "cpusetid": r["cpuset.id"],
+            "ipv4_addrs": [str(a) for a in r["ip4.addr"]],
+            "ipv6_addrs": [str(a) for a in r["ip6.addr"]],
+        }
+    out: dict[str, Any] = {}
+    for n, s in specs.items():
+        if mode == "s" and (s.access is Access.READ_ONLY or _inherited(n, r, specs)):
+            continue
+        out[n] = s.export(r[n])
+    return out
+
+
+# ---- create, set, rm ------------------------------------------------------------
+
+
+def _find(text: str) -> Jail:
+    return Jail.get(_jail_key(text))
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    params = parse_assignments(args.params)
+    if "name" in params:
+        raise CommandError("name: give the name once, as the first argument")
+    jail = Jail.create({"name": args.name, **params})
+    print(f"{args.name}: created (jid {jail.jid})")
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    params = parse_assignments(args.params)
+    if not params:
+        raise CommandError("set: no parameters to change")
+    _find(args.jail).update(params)
+    print(f"{args.jail}: updated")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    status = 0
+    for text in args.jails:
+        try:
+            _find(text).remove()
+            print(f"{text}: removed")
+        except JailError as exc:
+            _report(args.cmd, exc)
+            status = 1
+    return status
+
+
+# ---- exec: jexec ----------------------------------------------------------------
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    """As jexec: attach this very process and exec the command (no fork)."""
+    from jailcore.process import LOGIN_PATH, _environment, resolve_user
+
+    if args.user is not None and args.host_user is not None:
+        raise CommandError("-u and -U exclude each other")
+    jail = _find(args.jail)
+    who = resolve_user(jail, args.user, args.host_user, args.login)
+    env = _environment(None, who, args.login)
+    jail.attach()
+    steps: list[tuple[str, Any, Any]] = [("chdir", os.chdir, "/")]
+    if who is not None:
+        steps += [("setgroups", os.setgroups, list(who.groups)), ("setgid", os.setgid, who.gid),
+                  ("setuid", os.setuid, who.uid)]
+    if args.dir is not None:
+        steps.append(("chdir", os.chdir, args.dir))
+    elif args.login and who is not None:
+        steps.append(("chdir", os.chdir, who.home))
+    for what, call, arg in steps:
+        try:
+            call(arg)
+        except OSError as exc:
+            shown = f" {arg}" if what == "chdir" else ""
+            raise CommandError(f"{what}:{shown}: {exc.strerror}") from None
+    command = list(args.argv) or [env.get("SHELL", "/bin/sh"), "-i"]
+    env.setdefault("PATH", LOGIN_PATH.format(home=who.home if who else ""))
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as exc:
+        raise CommandError(f"execvp: {command[0]}: {exc.strerror}") from None
+
+
+# ---- params ---------------------------------------------------------------------
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    names = args.names or _sorted_all()
+    rows = []
+    for n in names:
+        try:
+            s = spec(n)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        rows.append((n, s.fmt, s.access.value, s.description))
+    w1 = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    w3 = max(len(r[2]) for r in rows)
+    for r in rows:
+        print(f"{r[0]:<{w1}}  {r[1]:<{w2}}  {r[2]:<{w3}}  {r[3]}".rstrip())
+    return 0
+
+
+# ---- the command line -------------------------------------------------------------
+
+
+def _report(command: str, exc: BaseException) -> None:
+    if isinstance(exc, JailError):
+        text = exc.errmsg or f"{exc.operation}: {exc.strerror}"
+    elif isinstance(exc, OSError):
+        text = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+    else:
+        text = str(exc)
+    print(f"{PROG} {command}: {text}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="FreeBSD jails through their system calls.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    ls = sub.add_parser("ls", add_help=False, help="list jails, as jls(8)",
+                        usage="jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]")
+    ls.add_argument("--help", action="help", help="show this help and exit")
+    ls.add_argument("-d", "-a", dest="dying", action="store_true", help="include dying jails")
+    ls.add_argument("-j", dest="jail", metavar="jail", help="only this jail (jid or name)")
+    ls.add_argument("-N", dest="show_names", action="store_true",
+                    help="show names instead of jids in the default mode")
+    ls.add_argument("-q", dest="quote", action="store_true",
+                    help="quote values with spaces or quotes, and empty ones")
+    for flag, mode, what in (("-h", "h", "a header line, then values (all parameters)"),
+                             ("-n", "n", "name=value pairs (all parameters)"),
+                             ("-s", "s", "name=value pairs that jail(8) could set again"),
+                             ("-v", "v", "the verbose summary")):
+        ls.add_argument(flag, dest="mode", action="store_const", const=mode, help=what)
+    ls.add_argument("--json", action="store_true",
+                    help="JSON shaped like `jls --libxo json`")
+    ls.add_argument("params", nargs="*", metavar="param", help="parameters to show, or all")
+    ls.set_defaults(mode="default", func=cmd_ls)
+
+    cr = sub.add_parser("create", help="create a jail, as jail -c")
+    cr.add_argument("name")
+    cr.add_argument("params", nargs="*", metavar="param=value")
+    cr.set_defaults(func=cmd_create)
+
+    st = sub.add_parser("set", help="change parameters of a jail, as jail -m")
+    st.add_argument("jail", help="jid or name")
+    st.add_argument("params", nargs="+", metavar="param=value")
+    st.set_defaults(func=cmd_set)
+
+    rm = sub.add_parser("rm", help="remove jails, as jail -r")
+    rm.add_argument("jails", nargs="+", metavar="jail")
+    rm.set_defaults(func=cmd_rm)
+
+    ex = sub.add_parser("exec", help="run a command in a jail, as jexec(8)",
+                        usage="jailcore exec [-l] [-u user | -U user] [-d dir] jail [command ...]")
+    ex.add_argument("-l", dest="login", action="store_true",
+                    help="a clean environment, as a login would give")
+    ex.add_argument("-u", dest="host_user", metavar="user",
+                    help="the user, from the host's password database")
+    ex.add_argument("-U", dest="user", metavar="user",
+                    help="the user, from the jail's password database")
+    ex.add_argument("-d", dest="dir", metavar="dir", help="the working directory in the jail")
+    ex.add_argument("jail")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="command")
+    ex.set_defaults(func=cmd_exec)
+
+    pa = sub.add_parser("params", help="the parameters the kernel offers")
+    pa.add_argument("names", nargs="*", metavar="name")
+    pa.set_defaults(func=cmd_params)
+
+    tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")
+    tour.add_argument("--real", action="store_true",
+                      help="on FreeBSD, use the real kernel (it refuses without)")
+    tour.set_defaults(func=cmd_tour)
+    return p
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    from jailcore.tour import tour
+
+    return tour(real=args.real)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CommandError as exc:
+        print(f"{PROG} {args.cmd}: {exc}", file=sys.stderr)
+        return 1
+    except (JailError, OSError) as exc:
+        _report(args.cmd, exc)
+        return 1
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:
+        print(f"{PROG} {args.cmd}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
