@@ -147,13 +147,12 @@ jm_jail_get_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	} else if ((err = jm_opt_copy(o, "lastjid", &jid, sizeof(jid))) == 0) {
 		int best = -1;
 
-		for (int t = 1; t < h->g.nprisons_hint; t++) {
+		for (int i = jm_index_after(h, jid); i < h->g.nbyjid && best < 0; i++) {
+			int t = h->byjid[i];
 			const struct jm_prison *p = &h->prisons[t];
 
-			if (!p->used || p->jid <= jid || !jm_is_descendant(h, t, mypr) ||
-			    (p->state != JM_PRISON_STATE_ALIVE && !dying_ok))
-				continue;
-			if (best < 0 || p->jid < h->prisons[best].jid)
+			if (jm_is_descendant(h, t, mypr) &&
+			    (p->state == JM_PRISON_STATE_ALIVE || dying_ok))
 				best = t;
 		}
 		if (best < 0) {

@@ -92,10 +92,9 @@
 
 /* ---- limits of the model's host ----------------------------------------- */
 
-#define JM_MAXPRISONS 1024 /* slots, prison0 included */
+#define JM_MAXPRISONS 10240 /* slots, prison0 included */
 #define JM_MAXPROCS 4096   /* attached processes */
 #define JM_NMODULES 8      /* loadable modules, see jm_modules[] */
-#define JM_UNDO_ARENA (24u * 1024u * 1024u)
 
 /* Module indexes. */
 enum {
@@ -136,6 +135,10 @@ struct jm_prison {
 	int32_t holds;    /* lingering references (jailmodel_hold) */
 	int32_t sysv[3];  /* sysvmsg, sysvsem, sysvshm: JM_JAIL_SYS_* */
 	int32_t owned;    /* owning descriptors were handed out */
+	int32_t nchild;   /* direct children, any state */
+	int32_t ndesc;    /* all descendants, any state (children.cur) */
+	int32_t nproc;    /* attached processes */
+	int32_t pending;  /* queued for jm_settle */
 	uint32_t desc_serial; /* names the descriptor file, 0: none yet */
 	uint64_t hostid;
 	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 */
@@ -174,12 +177,18 @@ struct jm_globals {
 	int32_t nprocs_hint;    /* highest proc entry in use + 1 */
 	int32_t nprisons_hint;  /* highest prison slot in use + 1 */
 	int32_t nowned;         /* prisons with owning descriptors */
+	int32_t nbyjid;         /* entries of byjid[] */
+	int32_t npending;       /* entries of pending[] */
 };
 
 struct jm_undo_rec {
 	uint32_t offset; /* of the saved bytes within struct jm_host */
 	uint32_t len;
 };
+
+/* Room for a change that touches every prison (removing the host's whole
+ * tree) and the tables besides. */
+#define JM_UNDO_ARENA (JM_MAXPRISONS * (sizeof(struct jm_prison) + 64) + (8u << 20))
 
 struct jm_undo {
 	uint32_t active;  /* a change is in progress */
@@ -189,8 +198,10 @@ struct jm_undo {
 	unsigned char arena[JM_UNDO_ARENA];
 };
 
+#define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
+
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 1
+#define JM_LAYOUT 2
 
 struct jm_host {
 	uint64_t magic;
@@ -203,6 +214,10 @@ struct jm_host {
 	struct jm_globals g;
 	struct jm_prison prisons[JM_MAXPRISONS];
 	struct jm_proc procs[JM_MAXPROCS];
+	int32_t byjid[JM_MAXPRISONS];      /* slots of every prison but prison0, by jid */
+	int32_t pending[JM_MAXPRISONS];    /* slots jm_settle must look at */
+	uint64_t slot_used[JM_BITMAP_WORDS];
+	uint64_t cpuset_used[JM_BITMAP_WORDS];
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
 	struct jm_undo undo;
 };
@@ -234,8 +249,19 @@ int jm_caller_is_root(void);
 /* Process table. */
 int jm_proc_attach(struct jm_host *h, pid_t pid, int slot);
 int jm_prison_nprocs(struct jm_host *h, int slot);
-/* Liveness: make prisons dying and free them as references disappear. */
+/* Liveness: make prisons dying and free them as references disappear.
+ * jm_pend() queues a prison that may have lost its last reference; jm_settle()
+ * looks at the queued ones only, so its cost follows the change, not the host. */
+void jm_pend(struct jm_host *h, int slot);
 void jm_settle(struct jm_host *h);
+/* The jid index and the tables that go with a prison's life. */
+void jm_prison_link(struct jm_host *h, int slot);   /* a new prison, jid and parent set */
+void jm_prison_unlink(struct jm_host *h, int slot); /* before it is freed */
+void jm_prison_renumber(struct jm_host *h, int slot, int jid);
+/* Position in byjid[] of the first prison whose jid is greater than `jid`. */
+int jm_index_after(const struct jm_host *h, int jid);
+int jm_alloc_slot(struct jm_host *h);
+int jm_alloc_cpuset(struct jm_host *h);
 
 /* ---- prison.c: tree helpers --------------------------------------------- */
 

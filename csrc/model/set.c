@@ -567,19 +567,6 @@ jm_host_propagate(struct jm_host *h, int slot)
 	}
 }
 
-static int
-jm_new_cpuset(const struct jm_host *h)
-{
-	for (int id = 2;; id++) {
-		int used = 0;
-
-		for (int s = 0; s < h->g.nprisons_hint && !used; s++)
-			used = h->prisons[s].used && h->prisons[s].cpuset_id == id;
-		if (!used)
-			return id;
-	}
-}
-
 /* get_next_prid: the next automatic jid, or 0 when none is free. */
 static int
 jm_next_prid(struct jm_host *h)
@@ -620,21 +607,6 @@ jm_next_deadid(struct jm_host *h)
 		}
 	}
 	return 0;
-}
-
-static int
-jm_free_slot(struct jm_host *h)
-{
-	for (int s = 1; s < JM_MAXPRISONS; s++) {
-		if (!h->prisons[s].used) {
-			if (s >= h->g.nprisons_hint) {
-				jm_save_globals(h);
-				h->g.nprisons_hint = s + 1;
-			}
-			return s;
-		}
-	}
-	return -1;
 }
 
 /* The full name of a jail named `comp` under `ppr`; ENAMETOOLONG if it
@@ -887,8 +859,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 				err = EAGAIN;
 				goto out;
 			}
-			jm_save_prison(h, deadpr);
-			h->prisons[deadpr].jid = deadid;
+			jm_prison_renumber(h, deadpr, deadid);
 		}
 		if (r->jid == 0 && (r->jid = jm_next_prid(h)) == 0) {
 			jm_opt_error(o, "no available jail IDs");
@@ -1021,7 +992,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	if (created) {
 		const struct jm_prison *pp = &h->prisons[ppr];
 
-		slot = jm_free_slot(h);
+		slot = jm_alloc_slot(h);
 		if (slot < 0) {
 			jm_opt_error(o, "no available jail IDs");
 			err = EAGAIN;
@@ -1045,7 +1016,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		np->devfs_ruleset = pp->devfs_ruleset;
 		np->osreldate = r->got_osreldate ? r->osreldate : pp->osreldate;
 		strcpy(np->osrelease, r->osrelease != NULL ? r->osrelease : pp->osrelease);
-		np->cpuset_id = jm_new_cpuset(h);
+		np->cpuset_id = jm_alloc_cpuset(h);
 		np->allow = JM_JAIL_DEFAULT_ALLOW & pp->allow;
 		np->flags = JM_PR_HOST | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
 		strcpy(np->hostuuid, JM_DEFAULT_HOSTUUID);
@@ -1085,6 +1056,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		}
 		for (int m = 0; m < 3; m++)
 			np->sysv[m] = JM_JAIL_SYS_DISABLE;
+		jm_prison_link(h, slot);
 		pr = slot;
 	}
 	np = &h->prisons[pr];
@@ -1216,6 +1188,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		memcpy(iov[2 * r->desc_pos + 1].iov_base, &fd, sizeof(fd));
 	}
 	/* A jail that lost its last reference (nopersist) dies now. */
+	jm_pend(h, pr);
 	jm_settle(h);
 	err = 0;
 out:

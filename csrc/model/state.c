@@ -354,10 +354,20 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 		jm_save_globals(h);
 		h->g.nprocs_hint++;
 	}
+	if (h->procs[free_idx].pid == pid) {
+		/* Moving on from another jail: that one loses a process. */
+		int old = h->procs[free_idx].prison;
+
+		jm_save_prison(h, old);
+		h->prisons[old].nproc--;
+		jm_pend(h, old);
+	}
 	jm_save(h, &h->procs[free_idx], sizeof(h->procs[free_idx]));
 	h->procs[free_idx].pid = (int32_t)pid;
 	h->procs[free_idx].prison = slot;
 	h->procs[free_idx].gen = h->prisons[slot].gen;
+	jm_save_prison(h, slot);
+	h->prisons[slot].nproc++;
 	if (pid == getpid()) {
 		jm_self_slot = slot;
 		jm_self_gen = h->prisons[slot].gen;
@@ -369,12 +379,7 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 int
 jm_prison_nprocs(struct jm_host *h, int slot)
 {
-	int n = 0;
-
-	for (int i = 0; i < h->g.nprocs_hint; i++)
-		if (h->procs[i].pid != 0 && h->procs[i].prison == slot)
-			n++;
-	return n;
+	return h->prisons[slot].nproc;
 }
 
 int
@@ -425,6 +430,11 @@ jm_sweep(struct jm_host *h)
 			continue;
 		if ((kill(p->pid, 0) == -1 && errno == ESRCH) ||
 		    !h->prisons[p->prison].used || h->prisons[p->prison].gen != p->gen) {
+			if (h->prisons[p->prison].used && h->prisons[p->prison].gen == p->gen) {
+				jm_save_prison(h, p->prison);
+				h->prisons[p->prison].nproc--;
+				jm_pend(h, p->prison);
+			}
 			jm_save(h, p, sizeof(*p));
 			p->pid = 0;
 			changed = 1;
@@ -465,6 +475,7 @@ jm_prison_free(struct jm_host *h, int slot)
 	uint32_t gen = pr->gen;
 
 	jm_desc_forget(h, slot);
+	jm_prison_unlink(h, slot);
 	jm_save_prison(h, slot);
 	memset(pr, 0, sizeof(*pr));
 	pr->gen = gen + 1;
@@ -475,38 +486,45 @@ jm_prison_free(struct jm_host *h, int slot)
 }
 
 void
+jm_pend(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	if (slot <= 0 || !pr->used || pr->pending || h->g.npending >= JM_MAXPRISONS)
+		return;
+	jm_save_prison(h, slot);
+	pr->pending = 1;
+	jm_save_globals(h);
+	jm_save(h, &h->pending[h->g.npending], sizeof(h->pending[0]));
+	h->pending[h->g.npending++] = slot;
+}
+
+/* A prison without processes, children or persist dies; a dying one without
+ * lingering references too is freed, and its parent is looked at next. */
+void
 jm_settle(struct jm_host *h)
 {
-	int nchild[JM_MAXPRISONS], nproc[JM_MAXPRISONS];
-	int changed;
+	while (h->g.npending > 0) {
+		int s;
+		struct jm_prison *pr;
 
-	do {
-		int n = h->g.nprisons_hint;
-
-		changed = 0;
-		memset(nchild, 0, sizeof(int) * (size_t)n);
-		memset(nproc, 0, sizeof(int) * (size_t)n);
-		for (int s = 1; s < n; s++)
-			if (h->prisons[s].used)
-				nchild[h->prisons[s].parent]++;
-		for (int i = 0; i < h->g.nprocs_hint; i++)
-			if (h->procs[i].pid != 0)
-				nproc[h->procs[i].prison]++;
-		for (int s = 1; s < n; s++) {
-			struct jm_prison *pr = &h->prisons[s];
-
-			if (!pr->used || nchild[s] != 0 || nproc[s] != 0)
-				continue;
-			if (pr->state == JM_PRISON_STATE_ALIVE && !(pr->flags & JM_PR_PERSIST)) {
-				jm_prison_die(h, s);
-				changed = 1;
-			}
-			if (pr->state == JM_PRISON_STATE_DYING && pr->holds == 0) {
-				jm_prison_free(h, s);
-				changed = 1;
-			}
+		jm_save_globals(h);
+		s = h->pending[--h->g.npending];
+		pr = &h->prisons[s];
+		if (!pr->used || !pr->pending)
+			continue;
+		jm_save_prison(h, s);
+		pr->pending = 0;
+		if (pr->nchild != 0 || pr->nproc != 0)
+			continue;
+		if (pr->state == JM_PRISON_STATE_ALIVE && !(pr->flags & JM_PR_PERSIST))
+			jm_prison_die(h, s);
+		if (pr->state == JM_PRISON_STATE_DYING && pr->holds == 0) {
+			jm_save_prison(h, s);
+			pr->pending = 0;
+			jm_prison_free(h, s);
 		}
-	} while (changed);
+	}
 }
 
 int
@@ -545,6 +563,7 @@ jailmodel_release(int jid)
 	else {
 		jm_save_prison(h, s);
 		h->prisons[s].holds--;
+		jm_pend(h, s);
 		jm_settle(h);
 	}
 	jm_unlock(h);
@@ -576,6 +595,8 @@ jm_host_init(struct jm_host *h)
 	}
 	memset(h->procs, 0, sizeof(h->procs[0]) * (size_t)nprocs);
 	memset(&h->g, 0, sizeof(h->g));
+	memset(h->slot_used, 0, sizeof(h->slot_used));
+	memset(h->cpuset_used, 0, sizeof(h->cpuset_used));
 	h->epoch++;
 	h->g.version = 15;
 	h->g.enforce_statfs = 2;

@@ -90,6 +90,8 @@ jm_prison0_init(struct jm_host *h)
 	p0->enforce_statfs = 0;
 	p0->devfs_ruleset = 0;
 	p0->cpuset_id = 1;
+	h->slot_used[0] |= 1;
+	h->cpuset_used[0] |= (uint64_t)1 << 1;
 	for (int m = 0; m < 3; m++)
 		p0->sysv[m] = JM_JAIL_SYS_NEW;
 	jm_host_release_strings(h, p0);
@@ -174,29 +176,45 @@ jm_depth_below(const struct jm_host *h, int slot, int ancestor)
 int
 jm_children_cur(const struct jm_host *h, int slot)
 {
-	int n = 0;
-
-	for (int s = 1; s < h->g.nprisons_hint; s++)
-		if (h->prisons[s].used && jm_is_descendant(h, s, slot))
-			n++;
-	return n;
+	return h->prisons[slot].ndesc;
 }
 
 int
 jm_has_children(const struct jm_host *h, int slot)
 {
-	for (int s = 1; s < h->g.nprisons_hint; s++)
-		if (h->prisons[s].used && h->prisons[s].parent == slot)
-			return 1;
-	return 0;
+	return h->prisons[slot].nchild > 0;
+}
+
+/* Position in byjid[] of the first prison with a jid >= `jid`. */
+static int
+jm_index_lower(const struct jm_host *h, int jid)
+{
+	int lo = 0, hi = h->g.nbyjid;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (h->prisons[h->byjid[mid]].jid < jid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+jm_index_after(const struct jm_host *h, int jid)
+{
+	return jid == INT32_MAX ? h->g.nbyjid : jm_index_lower(h, jid + 1);
 }
 
 int
 jm_find_jid(const struct jm_host *h, int jid)
 {
-	for (int s = 1; s < h->g.nprisons_hint; s++)
-		if (h->prisons[s].used && h->prisons[s].jid == jid)
-			return s;
+	int pos = jm_index_lower(h, jid);
+
+	if (pos < h->g.nbyjid && h->prisons[h->byjid[pos]].jid == jid)
+		return h->byjid[pos];
 	return -1;
 }
 
@@ -206,6 +224,123 @@ jm_find_child_jid(const struct jm_host *h, int top, int jid)
 	int s = jm_find_jid(h, jid);
 
 	return s >= 0 && jm_is_descendant(h, s, top) ? s : -1;
+}
+
+static void
+jm_index_insert(struct jm_host *h, int slot)
+{
+	int n = h->g.nbyjid, pos = jm_index_lower(h, h->prisons[slot].jid);
+
+	jm_save_globals(h);
+	jm_save(h, &h->byjid[pos], sizeof(h->byjid[0]) * (size_t)(n - pos + 1));
+	memmove(&h->byjid[pos + 1], &h->byjid[pos], sizeof(h->byjid[0]) * (size_t)(n - pos));
+	h->byjid[pos] = slot;
+	h->g.nbyjid = n + 1;
+}
+
+static void
+jm_index_delete(struct jm_host *h, int slot)
+{
+	int n = h->g.nbyjid, pos = jm_index_lower(h, h->prisons[slot].jid);
+
+	if (pos >= n || h->byjid[pos] != slot)
+		return;
+	jm_save_globals(h);
+	jm_save(h, &h->byjid[pos], sizeof(h->byjid[0]) * (size_t)(n - pos));
+	memmove(&h->byjid[pos], &h->byjid[pos + 1], sizeof(h->byjid[0]) * (size_t)(n - pos - 1));
+	h->g.nbyjid = n - 1;
+}
+
+static void
+jm_bit(struct jm_host *h, uint64_t *map, int bit, int on)
+{
+	uint64_t *w = &map[bit / 64], m = (uint64_t)1 << (bit % 64);
+
+	if (bit < 0 || bit >= (int)(JM_BITMAP_WORDS * 64) || ((*w & m) != 0) == (on != 0))
+		return;
+	jm_save(h, w, sizeof(*w));
+	if (on)
+		*w |= m;
+	else
+		*w &= ~m;
+}
+
+static int
+jm_first_clear(const uint64_t *map, int from)
+{
+	for (int i = from / 64; i < (int)JM_BITMAP_WORDS; i++) {
+		uint64_t w = map[i];
+
+		if (i == from / 64)
+			w |= ((uint64_t)1 << (from % 64)) - 1;
+		if (w != ~(uint64_t)0)
+			for (int b = 0; b < 64; b++)
+				if (!(w & ((uint64_t)1 << b)))
+					return i * 64 + b;
+	}
+	return -1;
+}
+
+int
+jm_alloc_slot(struct jm_host *h)
+{
+	int s = jm_first_clear(h->slot_used, 1);
+
+	if (s < 1 || s >= JM_MAXPRISONS)
+		return -1;
+	if (s >= h->g.nprisons_hint) {
+		jm_save_globals(h);
+		h->g.nprisons_hint = s + 1;
+	}
+	return s;
+}
+
+int
+jm_alloc_cpuset(struct jm_host *h)
+{
+	return jm_first_clear(h->cpuset_used, 2);
+}
+
+void
+jm_prison_link(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	jm_bit(h, h->slot_used, slot, 1);
+	jm_bit(h, h->cpuset_used, pr->cpuset_id, 1);
+	jm_index_insert(h, slot);
+	jm_save_prison(h, pr->parent);
+	h->prisons[pr->parent].nchild++;
+	for (int a = pr->parent; a >= 0; a = h->prisons[a].parent) {
+		jm_save_prison(h, a);
+		h->prisons[a].ndesc++;
+	}
+}
+
+void
+jm_prison_unlink(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	jm_index_delete(h, slot);
+	jm_bit(h, h->slot_used, slot, 0);
+	jm_bit(h, h->cpuset_used, pr->cpuset_id, 0);
+	jm_save_prison(h, pr->parent);
+	h->prisons[pr->parent].nchild--;
+	for (int a = pr->parent; a >= 0; a = h->prisons[a].parent) {
+		jm_save_prison(h, a);
+		h->prisons[a].ndesc--;
+	}
+	jm_pend(h, pr->parent);
+}
+
+void
+jm_prison_renumber(struct jm_host *h, int slot, int jid)
+{
+	jm_index_delete(h, slot);
+	jm_save_prison(h, slot);
+	h->prisons[slot].jid = jid;
+	jm_index_insert(h, slot);
 }
 
 const char *
@@ -227,10 +362,11 @@ jm_find_name(const struct jm_host *h, int top, const char *name)
 {
 	int dead = -1;
 
-	for (int s = 1; s < h->g.nprisons_hint; s++) {
+	for (int i = 0; i < h->g.nbyjid; i++) {
+		int s = h->byjid[i];
 		const struct jm_prison *pr = &h->prisons[s];
 
-		if (!pr->used || !jm_is_descendant(h, s, top) ||
+		if (!jm_is_descendant(h, s, top) ||
 		    strcmp(jm_relative_name(h, s, top), name) != 0)
 			continue;
 		if (pr->state == JM_PRISON_STATE_ALIVE)
@@ -268,18 +404,17 @@ jm_prison_die(struct jm_host *h, int slot)
 	jm_save_prison(h, slot);
 	pr->state = JM_PRISON_STATE_DYING;
 	pr->flags &= ~JM_PR_PERSIST;
+	jm_pend(h, slot);
 }
 
 void
 jm_prison_remove(struct jm_host *h, int slot)
 {
-	int n = h->g.nprisons_hint;
-
-	for (int s = 1; s < n; s++) {
+	for (int i = 0; i < h->g.nbyjid; i++) {
+		int s = h->byjid[i];
 		const struct jm_prison *pr = &h->prisons[s];
 
-		if (pr->used && pr->state == JM_PRISON_STATE_ALIVE &&
-		    (s == slot || jm_is_descendant(h, s, slot)))
+		if (pr->state == JM_PRISON_STATE_ALIVE && (s == slot || jm_is_descendant(h, s, slot)))
 			jm_prison_die(h, s);
 	}
 	for (int i = 0; i < h->g.nprocs_hint; i++) {
