@@ -29,6 +29,10 @@ int jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, 
 int jc_kldload(int backend, const char *file, int *err);
 int jc_kldfind(int backend, const char *file, int *err);
 
+/* A prepared jail_get: copy the template iovec, whose value entries hold
+ * offsets into one buffer, and make them pointers into `base`. */
+void jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char *base);
+
 /* Starting a program inside a jail (spawn.c). */
 #define JC_STEP_PIPE 1
 #define JC_STEP_FORK 2

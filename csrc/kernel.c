@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jailcore.h"
 
@@ -228,4 +229,16 @@ jc_kldfind(int backend, const char *file, int *err)
 	(void)file;
 	JC_ENOSYS();
 #endif
+}
+
+void
+jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char *base)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		dst[i].iov_len = tmpl[i].iov_len;
+		if (i % 2 == 0)
+			dst[i].iov_base = tmpl[i].iov_base;
+		else
+			dst[i].iov_base = tmpl[i].iov_len > 0 ? base + (uintptr_t)tmpl[i].iov_base : NULL;
+	}
 }

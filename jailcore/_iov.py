@@ -19,6 +19,7 @@ from jailcore._backend import ffi
 from jailcore.errors import JailError, jail_error
 from jailcore.flags import JailFlag
 from jailcore.params import Access, Kind, ParamSpec, spec
+from jailcore.params import on_clear as params_on_clear
 
 ERRMSG_LEN = 1024
 ARRAY_GUESS = 16  # addresses tried before asking the kernel for the size
@@ -163,7 +164,20 @@ def key_pair(key: int | str | Mapping[str, Any]) -> tuple[str, bytes]:
 def jail_get(
     key: int | str | Mapping[str, Any], names: Iterable[str], flags: int = 0
 ) -> tuple[int, dict[str, Any]]:
-    """One jail_get(2) of every name in ``names``; (jid, {name: value})."""
+    """One jail_get(2) of every name in ``names``; (jid, {name: value}).
+
+    Keys by jid, name or lastjid go through a prepared query (see below)."""
+    if key_pair(key)[0] in ("jid", "name", "lastjid"):
+        return prepared_get(key, tuple(names), flags)
+    return _jail_get(key, names, flags)
+
+
+def _jail_get(
+    key: int | str | Mapping[str, Any], names: Iterable[str], flags: int = 0,
+    guess: bool = True,
+) -> tuple[int, dict[str, Any]]:
+    """jail_get(2) with one buffer per value, negotiating address buffers
+    (``guess``: first try with room for ARRAY_GUESS addresses)."""
     kname, kdata = key_pair(key)
     wanted = list(dict.fromkeys(names))
     specs = [spec(n) for n in wanted]
@@ -188,7 +202,10 @@ def jail_get(
         else:
             i = b.add_buffer(slot, s.size)
         index[slot] = i
-    jid, lengths = _get_with_arrays(b, arrays, flags)
+    if not guess:
+        for i, _s in arrays:
+            b.resize(i, 0)
+    jid, lengths = _get_with_arrays(b, arrays, flags, guess)
     values: dict[str, Any] = {}
     for s in specs:
         i = index[_slot(s)]
@@ -205,16 +222,19 @@ def _slot(s: ParamSpec) -> str:
 
 
 def _get_with_arrays(
-    b: IovecBuilder, arrays: list[tuple[int, ParamSpec]], flags: int
+    b: IovecBuilder, arrays: list[tuple[int, ParamSpec]], flags: int, guess: bool = True
 ) -> tuple[int, list[int]]:
-    """The call, growing address buffers as jailparam_get does when they are too small."""
+    """The call, growing address buffers as jailparam_get does when they are too small
+    (``guess`` False: the guess already failed, start with the size query)."""
     for attempt in range(ARRAY_RETRIES + 1):
-        try:
-            jid, _, lengths = b.call("jail_get", flags)
-            return jid, lengths
-        except JailError as exc:
-            if not arrays or exc.errno != errno.EINVAL or exc.errmsg or attempt == ARRAY_RETRIES:
-                raise
+        if guess or attempt > 0:
+            try:
+                jid, _, lengths = b.call("jail_get", flags)
+                return jid, lengths
+            except JailError as exc:
+                if (not arrays or exc.errno != errno.EINVAL or exc.errmsg
+                        or attempt == ARRAY_RETRIES):
+                    raise
         # Too small (or resized meanwhile): ask for the sizes, then allow some slack.
         for i, _s in arrays:
             b.resize(i, 0)
@@ -223,3 +243,140 @@ def _get_with_arrays(
             b.resize(i, sizes[i] + ARRAY_SLACK * s.size)
     raise AssertionError("unreachable")
 
+
+
+# ---- prepared queries ------------------------------------------------------------
+#
+# Reading the same names again and again (Jail.get, jails()) is the hot path.  A
+# plan is made once per (key kind, names): the parameter names in one immutable
+# C block, a template iovec whose value entries hold offsets into one buffer,
+# and a decoder per value.  A call then costs one buffer, one iovec copied from
+# the template in C, the system call, and the decoding.  Plans are immutable, so
+# threads share them; each call has its own buffer.
+
+
+class _GetPlan:
+    __slots__ = ("_decoders", "_keep", "_key_off", "_key_size", "_n", "_size", "_tmpl",
+                 "has_arrays")
+
+    def __init__(self, kname: str, key_size: int, specs: list[ParamSpec]) -> None:
+        names: list[bytes] = [kname.encode()]
+        sizes: list[int] = [key_size]
+        self._decoders: list[tuple[str, int, int, int, bool, Any]] = []
+        slots: dict[str, int] = {kname: 0} if kname in ("jid", "name") else {}
+        for s in specs:
+            slot = _slot(s)
+            if slot not in slots:
+                if s.is_array:
+                    size = ARRAY_GUESS * s.size
+                elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
+                    size = max(s.size, 1)
+                else:
+                    size = s.size
+                slots[slot] = len(names)
+                names.append(slot.encode("utf-8", "surrogateescape"))
+                sizes.append(size)
+            elif slot == kname and kname == "name":
+                sizes[0] = max(sizes[0], s.size)
+        names.append(b"errmsg")
+        sizes.append(ERRMSG_LEN)
+        self._n = 2 * len(names)
+        blob = ffi.new("char[]", b"\0".join(names) + b"\0")
+        tmpl = ffi.new("struct iovec[]", self._n)
+        offsets = []
+        pos = noff = 0
+        for i, (name, size) in enumerate(zip(names, sizes, strict=True)):
+            tmpl[2 * i].iov_base = blob + noff
+            tmpl[2 * i].iov_len = len(name) + 1
+            noff += len(name) + 1
+            tmpl[2 * i + 1].iov_base = ffi.cast("void *", pos)
+            tmpl[2 * i + 1].iov_len = size
+            offsets.append(pos)
+            pos += (size + 7) & ~7
+        self._keep = blob
+        self._tmpl = tmpl
+        self._size = pos
+        self._key_off = offsets[0]
+        self._key_size = sizes[0]
+        self.has_arrays = any(s.is_array for s in specs)
+        for s in specs:
+            i = slots[_slot(s)]
+            fixed, decode = _fast_decoder(s)
+            self._decoders.append((s.name, 2 * i + 1, offsets[i], sizes[i], fixed, decode))
+
+    def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
+        buf = ffi.new("char[]", self._size)
+        ffi.memmove(buf + self._key_off, kdata, min(len(kdata), self._key_size))
+        iov = ffi.new("struct iovec[]", self._n)
+        _backend.lib.jc_iov_rebase(iov, self._tmpl, self._n, buf)
+        jid, err = _backend.jail_get(iov, self._n, flags)
+        if jid == -1:
+            msg = ffi.string(buf + (self._size - ERRMSG_LEN)).decode(
+                "utf-8", "surrogateescape") or None
+            raise jail_error(err, msg, "jail_get")
+        raw = ffi.buffer(buf, self._size)[:]
+        values: dict[str, Any] = {}
+        for name, vi, off, size, fixed, decode in self._decoders:
+            # Variable-length values report their length in the iovec.
+            values[name] = decode(raw, off, size if fixed else iov[vi].iov_len)
+        return jid, values
+
+
+_INT = struct.Struct("i")
+
+
+def _fast_decoder(s: ParamSpec) -> tuple[bool, Any]:
+    """(fixed length, decoder from a position in the call's buffer) of one
+    parameter: the common kinds without a copy, the rest by ParamSpec.decode."""
+    k = s.kind
+    unpack = _INT.unpack_from
+    if k is Kind.BOOL:
+        if s.nobool:
+            return True, lambda raw, off, n: unpack(raw, off)[0] == 0
+        return True, lambda raw, off, n: unpack(raw, off)[0] != 0
+    if k is Kind.INT:
+        return True, lambda raw, off, n: unpack(raw, off)[0]
+    if k is Kind.STRING:
+        def text(raw: bytes, off: int, n: int) -> str:
+            end = raw.find(b"\0", off, off + n)
+            return raw[off : end if end >= 0 else off + n].decode("utf-8", "surrogateescape")
+
+        return True, text
+    fixed = not (s.is_array or k in (Kind.KEY, Kind.OPAQUE))
+    return fixed, lambda raw, off, n: s.decode(raw[off : off + n])
+
+
+_plans: dict[tuple[str, tuple[str, ...]], _GetPlan] = {}
+
+
+def prepared_get(
+    key: int | str | Mapping[str, Any], names: tuple[str, ...], flags: int = 0
+) -> tuple[int, dict[str, Any]]:
+    """jail_get(2) of ``names`` through a cached plan; the same as :func:`jail_get`."""
+    kname, kdata = key_pair(key)
+    plan = _plans.get((kname, names))
+    if plan is None:
+        specs = [spec(n) for n in dict.fromkeys(names)]
+        ksize = spec("name").size if kname == "name" else len(kdata)
+        if kname == "name" and len(kdata) > ksize:
+            return _jail_get(key, names, flags)
+        plan = _GetPlan(kname, ksize, specs)
+        if len(_plans) > 256:
+            _plans.clear()
+        _plans[(kname, names)] = plan
+    elif kname == "name" and len(kdata) > plan._key_size:
+        return _jail_get(key, names, flags)
+    try:
+        return plan.call(kdata, flags)
+    except JailError as exc:
+        # Addresses beyond the guess: negotiate the sizes, as jail_get does.
+        if plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg:
+            return _jail_get(key, names, flags, guess=False)
+        raise
+
+
+def clear_plans() -> None:
+    _plans.clear()
+
+
+params_on_clear.append(clear_plans)

@@ -18,7 +18,7 @@ import errno
 import ipaddress
 import struct
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -351,12 +351,18 @@ _all: tuple[str, ...] | None = None
 _lock = threading.Lock()
 
 
+#: Called by clear_cache(): caches built on specs (the prepared queries) register here.
+on_clear: list[Callable[[], None]] = []
+
+
 def clear_cache() -> None:
     """Forget every discovered parameter (the next use discovers them again)."""
     global _all
     with _lock:
         _cache.clear()
         _all = None
+    for forget in on_clear:
+        forget()
 
 
 def _oidfmt(mib: list[int]) -> tuple[int, str] | None:
