@@ -201,7 +201,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 2
+#define JM_LAYOUT 3
 
 struct jm_host {
 	uint64_t magic;
@@ -210,6 +210,7 @@ struct jm_host {
 	pthread_mutex_t lock;   /* process-shared, robust */
 	uint32_t initialized;
 	uint32_t epoch;         /* bumped by every reset */
+	uint32_t owner_uid;     /* the host's own superuser besides root: its creator */
 	char descdir[JM_MAXPATHLEN]; /* where descriptor files live; "" until needed */
 	struct jm_globals g;
 	struct jm_prison prisons[JM_MAXPRISONS];

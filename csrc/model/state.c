@@ -63,6 +63,7 @@ jm_host_create(struct jm_host *h)
 		return r;
 	h->layout = JM_LAYOUT;
 	h->size = (uint32_t)sizeof(*h);
+	h->owner_uid = (uint32_t)geteuid();
 	jm_host_init(h);
 	h->initialized = 1;
 	__atomic_store_n(&h->magic, JM_MAGIC, __ATOMIC_RELEASE);
@@ -328,10 +329,16 @@ jm_unlock(struct jm_host *h)
 
 /* ---- processes ---------------------------------------------------------- */
 
+/* Privilege, as the model decides it: root, and the user who made the host,
+ * so that a user's own tests can manage jails without being root; every
+ * other uid is unprivileged. */
 int
 jm_caller_is_root(void)
 {
-	return geteuid() == 0;
+	uid_t euid = geteuid();
+	const struct jm_host *h = jm_h;
+
+	return euid == 0 || (h != NULL && euid == (uid_t)h->owner_uid);
 }
 
 int

@@ -219,3 +219,40 @@ def test_env_state_file_shared_by_unrelated_processes(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code2], env=env, capture_output=True,
                          text=True, timeout=60, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "2"
+
+
+def test_the_user_who_made_a_host_manages_its_jails_without_root() -> None:
+    """The model's superusers are root and the host's creator, so a user's own tests
+    run without root; any other uid stays unprivileged on that host."""
+    r_fd, w_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setuid(1000)
+            jailcore.model.use_state_file(None)  # a host made by uid 1000
+            jid = create(("name", "mine"))
+            r = get(("jid", I(jid)), "name", "persist")
+            os.write(w_fd, f"{jid} {r.str('name')} {r.int('persist')}".encode())
+        finally:
+            os._exit(0)
+    os.close(w_fd)
+    os.waitpid(pid, 0)
+    out = os.read(r_fd, 100).decode()
+    os.close(r_fd)
+    assert out == "1 mine 1"
+
+
+def test_a_host_made_by_root_refuses_other_uids() -> None:
+    r_fd, w_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setuid(1000)
+            ret = jail_set([("name", "x"), ("persist", None)], JAIL_CREATE)
+            os.write(w_fd, f"{ret.ret} {ret.errno}".encode())
+        finally:
+            os._exit(0)
+    os.close(w_fd)
+    os.waitpid(pid, 0)
+    assert os.read(r_fd, 100).decode() == f"-1 {errno.EPERM}"
+    os.close(r_fd)
