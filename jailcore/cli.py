@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 from jailcore.errors import JailError
 from jailcore.flags import JailFlag, JailSys
-from jailcore.jail import Jail, jail_get, jails
+from jailcore.jail import Jail, jails
 from jailcore.params import Access, Kind, ParamSpec, all_params, spec
 
 PROG = "jailcore"
@@ -125,8 +125,16 @@ def export_text(s: ParamSpec, value: Any) -> str:
 # ---- ls: jls ----------------------------------------------------------------------
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _quoted(text: str, quote: bool) -> str:
+    """jls's quoted_print: an empty value is always ``""``; under ``-q`` a value
+    holding a quote, a space or a tab is put between the quotes it does not contain."""
+    if not text:
+        return '""'
+    if not quote:
+        return text
+    qc = ('"' if "'" in text else "'" if '"' in text
+          else '"' if " " in text or "\t" in text else "")
+    return f"{qc}{text}{qc}"
 
 
 def _sorted_all() -> list[str]:
@@ -158,12 +166,23 @@ def cmd_ls(args: argparse.Namespace) -> int:
         specs = {n: spec(n) for n in names}
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    # jls -s skips X.y when X is a jailsys parameter that is not "new": it reads X too.
+    parents = {n: n.split(".", 1)[0] for n in names
+               if mode == "s" and "." in n and _is_jailsys(n.split(".", 1)[0])}
+    query = list(dict.fromkeys([*names, *parents.values()]))
     if args.jail is not None:
-        rows = [_get_one(_jail_key(args.jail), names, flags)[1]]
+        rows = [_get_one(_jail_key(args.jail), query, flags)[1]]
     else:
-        rows = [j._values for j in jails(names, dying=args.dying)]
+        rows = [j._values for j in jails(query, dying=args.dying)]
+
+    def shown(r: dict[str, Any]) -> list[str]:
+        if mode != "s":
+            return names
+        return [n for n in names if specs[n].access is not Access.READ_ONLY
+                and (n not in parents or r[parents[n]] == JailSys.NEW)]
+
     if args.json:
-        objs = [_json_row(mode, specs, r, args.show_names) for r in rows]
+        objs = [_json_row(mode, specs, r, args.show_names, shown(r)) for r in rows]
         print(json.dumps({"__version": LIBXO_VERSION, "jail-information": {"jail": objs}}))
         return 0
     out = sys.stdout
@@ -194,12 +213,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         out.write(" ".join(names) + "\n")
     quote = args.quote or mode == "s"
     for r in rows:
-        words = []
-        for n in names:
-            s = specs[n]
-            if mode == "s" and (s.access is Access.READ_ONLY or _inherited(n, r, specs)):
-                continue
-            words.append(_word(s, r[n], mode in ("n", "s"), quote))
+        words = [_word(specs[n], r[n], mode in ("n", "s"), quote) for n in shown(r)]
         out.write(" ".join(words) + "\n")
     return 0
 
@@ -210,38 +224,27 @@ def _get_one(key: int | str, names: list[str], flags: int) -> tuple[int, dict[st
     return _iov.jail_get(key, names, flags)
 
 
-def _inherited(name: str, row: dict[str, Any], specs: dict[str, ParamSpec]) -> bool:
-    """jls -s skips X.y when X is a jailsys parameter that is not "new"."""
-    parent = name.rsplit(".", 1)[0] if "." in name else None
-    if parent is None:
-        return False
+def _is_jailsys(name: str) -> bool:
     try:
-        ps = specs.get(parent) or spec(parent)
+        return spec(name).kind is Kind.JAILSYS
     except ValueError:
         return False
-    if ps.kind is not Kind.JAILSYS:
-        return False
-    value = row.get(parent)
-    if value is None:
-        key: int | str = row["jid"] if "jid" in row else row["name"]
-        value = jail_get(key, [parent])[parent]
-    return bool(value != JailSys.NEW)
 
 
 def _word(s: ParamSpec, value: Any, with_name: bool, quote: bool) -> str:
     if s.kind is Kind.BOOL and with_name:
         return s.bool_name(bool(value))
-    text = export_text(s, value)
-    empty_array = s.kind in (Kind.IPV4, Kind.IPV6) and not value
-    if empty_array:
-        text = "" if with_name else ('""' if quote else "-")
-    elif text == "" or (quote and any(c in text for c in ' "\t\n')):
-        text = _quote(text)
+    zero_length = ((s.kind in (Kind.IPV4, Kind.IPV6) and not value)
+                   or (s.kind is Kind.KEY and value is None))
+    if zero_length:  # jls's special_print
+        text = '""' if quote else "" if with_name else "-"
+    else:
+        text = _quoted(export_text(s, value), quote)
     return f"{s.name}={text}" if with_name else text
 
 
 def _json_row(mode: str, specs: dict[str, ParamSpec], r: dict[str, Any],
-              show_names: bool) -> dict[str, Any]:
+              show_names: bool, names: list[str]) -> dict[str, Any]:
     if mode == "default":
         ip = str(r["ip4.addr"][0]) if r["ip4.addr"] else ""
         obj: dict[str, Any] = {"name": r["name"]} if show_names else {"jid": r["jid"]}
@@ -256,10 +259,11 @@ def _json_row(mode: str, specs: dict[str, ParamSpec], r: dict[str, Any],
             "ipv6_addrs": [str(a) for a in r["ip6.addr"]],
         }
     out: dict[str, Any] = {}
-    for n, s in specs.items():
-        if mode == "s" and (s.access is Access.READ_ONLY or _inherited(n, r, specs)):
-            continue
-        out[n] = s.export(r[n])
+    for n in names:
+        s = specs[n]
+        # jls emits a "no" boolean (nodying) as true under its own name, whatever its value.
+        nobool_quirk = mode in ("n", "s") and s.kind is Kind.BOOL and s.nobool
+        out[n] = True if nobool_quirk else s.export(r[n])
     return out
 
 
@@ -438,14 +442,18 @@ def cmd_tour(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (jailcore ls | head): stop quietly, as jls does on SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except CommandError as exc:
         print(f"{PROG} {args.cmd}: {exc}", file=sys.stderr)
         return 1
     except (JailError, OSError) as exc:
         _report(args.cmd, exc)
-        return 1
-    except BrokenPipeError:
         return 1
     except KeyboardInterrupt:
         return 130

@@ -7,7 +7,6 @@ kernel unless asked with ``--real``, and removes what it made.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 
@@ -98,4 +97,3 @@ def tour(real: bool = False) -> int:
                     web.remove()
                 except JailError:
                     pass
-            os.chdir("/")
