@@ -32,6 +32,9 @@ int jc_kldfind(int backend, const char *file, int *err);
 /* A prepared jail_get: copy the template iovec, whose value entries hold
  * offsets into one buffer, and make them pointers into `base`. */
 void jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char *base);
+/* Point n iovec entries at consecutive pieces of `blob`, of lengths lens[]
+ * (a zero length gets a NULL base). */
+void jc_iov_pack(struct iovec *iov, unsigned int n, char *blob, const size_t *lens);
 
 /* Starting a program inside a jail (spawn.c). */
 #define JC_STEP_PIPE 1

@@ -242,3 +242,15 @@ jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char 
 			dst[i].iov_base = tmpl[i].iov_len > 0 ? base + (uintptr_t)tmpl[i].iov_base : NULL;
 	}
 }
+
+void
+jc_iov_pack(struct iovec *iov, unsigned int n, char *blob, const size_t *lens)
+{
+	size_t off = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		iov[i].iov_len = lens[i];
+		iov[i].iov_base = lens[i] > 0 ? blob + off : NULL;
+		off += lens[i];
+	}
+}

@@ -26,82 +26,86 @@ ARRAY_GUESS = 16  # addresses tried before asking the kernel for the size
 ARRAY_SLACK = 5  # spare addresses after a size query, as libjail allows
 ARRAY_RETRIES = 5
 
-_NO_VALUE = ffi.NULL
+_INT = struct.Struct("i")
+
+_ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
 
 
 class IovecBuilder:
-    """Name/value pairs for one jail_set(2) or jail_get(2) call."""
+    """Name/value pairs for one jail_set(2) or jail_get(2) call.
 
-    __slots__ = ("_keep", "_names", "_sizes", "_values")
+    At call time every name and value goes into one buffer, which the iovec
+    array points into (set up in C); values the kernel writes back are read
+    from that same buffer.
+    """
+
+    __slots__ = ("_blob", "_data", "_names", "_offsets", "_sizes")
 
     def __init__(self) -> None:
         self._names: list[bytes] = []
-        self._values: list[Any] = []
+        self._data: list[bytes] = []
         self._sizes: list[int] = []
-        self._keep: list[Any] = []
+        self._offsets: list[int] = []
+        self._blob: Any = None
 
     def __len__(self) -> int:
         return len(self._names)
 
     def add(self, name: str, data: bytes | None) -> int:
         """An input pair; ``None`` is a value of length zero.  Returns its index."""
-        if data is None or len(data) == 0:
-            buf = _NO_VALUE
-            size = 0
-        else:
-            buf = ffi.new("char[]", len(data))
-            ffi.memmove(buf, data, len(data))
-            size = len(data)
-        return self._append(name, buf, size)
+        data = data or b""
+        return self._append(name, data, len(data))
 
     def add_buffer(self, name: str, size: int, fill: bytes = b"") -> int:
         """An output pair: a zeroed buffer of ``size`` bytes (``fill`` first)."""
-        if size == 0:
-            return self._append(name, _NO_VALUE, 0)
-        buf = ffi.new("char[]", size)
-        if fill:
-            ffi.memmove(buf, fill, min(len(fill), size))
-        return self._append(name, buf, size)
+        return self._append(name, fill[:size], size)
 
     def resize(self, index: int, size: int) -> None:
-        """Give an output pair a new zeroed buffer."""
-        self._values[index] = ffi.new("char[]", size) if size else _NO_VALUE
+        """Give an output pair a new zeroed buffer of ``size`` bytes."""
+        self._data[index] = b""
         self._sizes[index] = size
 
-    def _append(self, name: str, buf: Any, size: int) -> int:
-        self._names.append(name.encode("utf-8", "surrogateescape"))
-        self._values.append(buf)
+    def _append(self, name: str, data: bytes, size: int) -> int:
+        self._names.append(name.encode("utf-8", "surrogateescape") + b"\0")
+        self._data.append(data)
         self._sizes.append(size)
         return len(self._names) - 1
 
     def call(self, operation: str, flags: int) -> tuple[int, Any, list[int]]:
-        """Make the call: (jid, the iovec array, returned lengths).  Raises JailError."""
-        n = len(self._names)
-        iov = ffi.new("struct iovec[]", 2 * n + 2)
-        keep = []
-        for i in range(n):
-            name = ffi.new("char[]", self._names[i])
-            keep.append(name)
-            iov[2 * i].iov_base = name
-            iov[2 * i].iov_len = len(self._names[i]) + 1
-            iov[2 * i + 1].iov_base = self._values[i]
-            iov[2 * i + 1].iov_len = self._sizes[i]
-        errname = ffi.new("char[]", b"errmsg")
-        errbuf = ffi.new("char[]", ERRMSG_LEN)
-        iov[2 * n].iov_base = errname
-        iov[2 * n].iov_len = 7
-        iov[2 * n + 1].iov_base = errbuf
-        iov[2 * n + 1].iov_len = ERRMSG_LEN
+        """Make the call: (jid, the iovec array, the value lengths after it).
+        Raises JailError."""
+        parts: list[bytes] = []
+        lens: list[int] = []
+        offsets: list[int] = []
+        off = 0
+        for name, data, size in zip(self._names, self._data, self._sizes, strict=True):
+            parts.append(name)
+            parts.append(data if len(data) == size else data.ljust(size, b"\0"))
+            lens.append(len(name))
+            lens.append(size)
+            offsets.append(off + len(name))
+            off += len(name) + size
+        parts.append(_ERRMSG_PAIR)
+        lens.append(7)
+        lens.append(ERRMSG_LEN)
+        n = len(lens)
+        blob = ffi.new("char[]", b"".join(parts))
+        iov = ffi.new("struct iovec[]", n)
+        _backend.lib.jc_iov_pack(iov, n, blob, ffi.new("size_t[]", lens))
+        self._blob = blob
+        self._offsets = offsets
         fn = _backend.jail_set if operation == "jail_set" else _backend.jail_get
-        jid, err = fn(iov, 2 * n + 2, int(flags))
+        jid, err = fn(iov, n, int(flags))
         if jid == -1:
-            msg = ffi.string(errbuf).decode("utf-8", "surrogateescape") or None
+            msg = ffi.string(blob + off + 7).decode("utf-8", "surrogateescape") or None
             raise jail_error(err, msg, operation)
-        return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(n)]
+        return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(len(self._names))]
 
     def value(self, index: int, length: int) -> bytes:
-        buf = self._values[index]
-        return b"" if buf == _NO_VALUE or length == 0 else ffi.unpack(buf, length)
+        """Bytes the last call left in value ``index`` (``length`` of them)."""
+        if length == 0 or self._blob is None:
+            return b""
+        return bytes(ffi.unpack(self._blob + self._offsets[index], length))
 
 
 # ---- jail_set ------------------------------------------------------------------
@@ -146,6 +150,10 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
 
 def key_pair(key: int | str | Mapping[str, Any]) -> tuple[str, bytes]:
     """The key pair of a jail_get(2): a jid, a name, or ``{"lastjid": n}``/``{"desc": fd}``."""
+    if type(key) is int:
+        return "jid", _INT.pack(key)
+    if type(key) is dict and len(key) == 1 and "lastjid" in key:
+        return "lastjid", _INT.pack(int(key["lastjid"]))
     if isinstance(key, bool):
         raise TypeError("a jail is named by its jid (int) or name (str), not a bool")
     if isinstance(key, int):
@@ -167,8 +175,9 @@ def jail_get(
     """One jail_get(2) of every name in ``names``; (jid, {name: value}).
 
     Keys by jid, name or lastjid go through a prepared query (see below)."""
-    if key_pair(key)[0] in ("jid", "name", "lastjid"):
-        return prepared_get(key, tuple(names), flags)
+    kname, kdata = key_pair(key)
+    if kname in ("jid", "name", "lastjid"):
+        return _prepared(key, kname, kdata, tuple(names), flags)
     return _jail_get(key, names, flags)
 
 
@@ -314,15 +323,12 @@ class _GetPlan:
             msg = ffi.string(buf + (self._size - ERRMSG_LEN)).decode(
                 "utf-8", "surrogateescape") or None
             raise jail_error(err, msg, "jail_get")
-        raw = ffi.buffer(buf, self._size)[:]
+        raw = ffi.buffer(buf, self._size - ERRMSG_LEN)[:]
         values: dict[str, Any] = {}
         for name, vi, off, size, fixed, decode in self._decoders:
             # Variable-length values report their length in the iovec.
             values[name] = decode(raw, off, size if fixed else iov[vi].iov_len)
         return jid, values
-
-
-_INT = struct.Struct("i")
 
 
 def _fast_decoder(s: ParamSpec) -> tuple[bool, Any]:
@@ -354,6 +360,12 @@ def prepared_get(
 ) -> tuple[int, dict[str, Any]]:
     """jail_get(2) of ``names`` through a cached plan; the same as :func:`jail_get`."""
     kname, kdata = key_pair(key)
+    return _prepared(key, kname, kdata, names, flags)
+
+
+def _prepared(
+    key: Any, kname: str, kdata: bytes, names: tuple[str, ...], flags: int
+) -> tuple[int, dict[str, Any]]:
     plan = _plans.get((kname, names))
     if plan is None:
         specs = [spec(n) for n in dict.fromkeys(names)]

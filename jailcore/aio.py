@@ -69,6 +69,7 @@ class AsyncJailProcess:
 
     @property
     def pid(self) -> int:
+        """The process id."""
         return self._popen.pid
 
     @property

@@ -463,10 +463,11 @@ class Jail:
         reports a result or exception that cannot be pickled, by type name and
         message.  This process is not attached and its state is not touched.
 
-        The child is a copy of this process (all its memory and descriptors),
-        and its report is unpickled here: call into jails whose processes you
-        trust not to tamper with it.  Output the child buffered on stdout and
-        stderr is flushed before it exits.
+        The child is a copy of this process made by :func:`os.fork` (all its
+        memory and descriptors, only the calling thread), and its report is
+        unpickled here: call into jails whose processes you trust not to
+        tamper with it, and mind what fork means in a threaded program.  Output
+        the child buffered on stdout and stderr is flushed before it exits.
         """
         from jailcore.call import call_in_jail
 

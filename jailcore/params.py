@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import errno
+import functools
 import ipaddress
 import struct
 import threading
@@ -214,11 +215,9 @@ class ParamSpec:
         if k is Kind.KEY:
             return None if not data else _text(data)
         if k is Kind.IPV4:
-            return tuple(ipaddress.IPv4Address(data[i : i + 4]) for i in range(0, len(data), 4))
+            return _addresses_of(data, 4)
         if k is Kind.IPV6:
-            return tuple(
-                ipaddress.IPv6Address(data[i : i + 16]) for i in range(0, len(data), 16)
-            )
+            return _addresses_of(data, 16)
         return bytes(data)
 
     def export(self, value: Any) -> Any:
@@ -307,6 +306,14 @@ def _decode_keyvalue(text: str) -> dict[str, str]:
             k, _, v = line.partition("=")
             out[k] = v
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _addresses_of(data: bytes, size: int) -> tuple[Any, ...]:
+    """Address objects of a packed array (cached: a jail's addresses are read
+    again and again, and the objects are immutable)."""
+    cls = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+    return tuple(cls(data[i : i + size]) for i in range(0, len(data), size))
 
 
 def _addresses(value: Any, cls: type[Any]) -> list[Any]:
