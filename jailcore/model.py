@@ -15,6 +15,7 @@ and hold references that keep a removed jail dying.
 
 from __future__ import annotations
 
+import errno
 import os
 
 from jailcore import params as _params
@@ -132,7 +133,12 @@ def use_state_file(path: str | os.PathLike[str] | None) -> None:
         _check(lib.jailmodel_open(ffi.NULL), "use_state_file")
     else:
         p = os.fspath(path)
-        _check(lib.jailmodel_open(p.encode()), "use_state_file", p)
+        if lib.jailmodel_open(p.encode()) == -1:
+            err = ffi.errno
+            if err == errno.EINVAL:
+                raise OSError(err, "not a state file of this jailcore model (foreign, of "
+                              "another version, or corrupted): refused", p)
+            raise OSError(err, os.strerror(err), p)
     _params.clear_cache()
 
 

@@ -87,6 +87,73 @@ jm_map_anonymous(void)
 	return h;
 }
 
+static int
+jm_str_ok(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/* Whether a mapped file holds a host this model can trust: the tables within
+ * their bounds, every index pointing at a prison in use, every string ended.
+ * A corrupted or foreign file fails here and is refused (EINVAL). */
+static int
+jm_host_valid(const struct jm_host *h)
+{
+	const struct jm_globals *g = &h->g;
+
+	if (g->version != 14 && g->version != 15)
+		return 0;
+	if (g->nprisons_hint < 1 || g->nprisons_hint > JM_MAXPRISONS ||
+	    g->nprocs_hint < 0 || g->nprocs_hint > JM_MAXPROCS ||
+	    g->nbyjid < 0 || g->nbyjid >= JM_MAXPRISONS ||
+	    g->npending < 0 || g->npending > JM_MAXPRISONS ||
+	    g->nowned < 0 || g->nowned > JM_MAXPRISONS)
+		return 0;
+	if (h->undo.active && (h->undo.used > sizeof(h->undo.arena) ||
+	    h->undo.nrec > h->undo.used / sizeof(struct jm_undo_rec)))
+		return 0;
+	if (!jm_str_ok(h->descdir, sizeof(h->descdir)) || !h->prisons[0].used ||
+	    h->prisons[0].parent != -1)
+		return 0;
+	for (int s = 0; s < g->nprisons_hint; s++) {
+		const struct jm_prison *pr = &h->prisons[s];
+
+		if (!pr->used)
+			continue;
+		if ((s > 0 && (pr->parent < 0 || pr->parent >= g->nprisons_hint ||
+		               !h->prisons[pr->parent].used)) ||
+		    pr->state < JM_PRISON_STATE_INVALID || pr->state > JM_PRISON_STATE_DYING ||
+		    pr->ip4_count > JM_MAX_AF_IPS || pr->ip6_count > JM_MAX_AF_IPS ||
+		    !jm_str_ok(pr->name, sizeof(pr->name)) || !jm_str_ok(pr->path, sizeof(pr->path)) ||
+		    !jm_str_ok(pr->root, sizeof(pr->root)) ||
+		    !jm_str_ok(pr->hostname, sizeof(pr->hostname)) ||
+		    !jm_str_ok(pr->domainname, sizeof(pr->domainname)) ||
+		    !jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) ||
+		    !jm_str_ok(pr->osrelease, sizeof(pr->osrelease)) ||
+		    !jm_str_ok(pr->meta, sizeof(pr->meta)) || !jm_str_ok(pr->env, sizeof(pr->env)))
+			return 0;
+		/* The parent chain ends at prison0 (no cycle). */
+		for (int a = pr->parent, depth = 0; a > 0; a = h->prisons[a].parent)
+			if (++depth > JM_MAXPRISONS || a >= g->nprisons_hint)
+				return 0;
+	}
+	for (int i = 0; i < g->nbyjid; i++) {
+		int s = h->byjid[i];
+
+		if (s <= 0 || s >= g->nprisons_hint || !h->prisons[s].used ||
+		    (i > 0 && h->prisons[h->byjid[i - 1]].jid >= h->prisons[s].jid))
+			return 0;
+	}
+	for (int i = 0; i < g->npending; i++)
+		if (h->pending[i] < 0 || h->pending[i] >= JM_MAXPRISONS)
+			return 0;
+	for (int i = 0; i < g->nprocs_hint; i++)
+		if (h->procs[i].pid != 0 &&
+		    (h->procs[i].prison < 0 || h->procs[i].prison >= g->nprisons_hint))
+			return 0;
+	return 1;
+}
+
 static struct jm_host *
 jm_map_file(const char *path)
 {
@@ -124,8 +191,8 @@ jm_map_file(const char *path)
 			goto fail;
 		}
 	} else if (h->magic != JM_MAGIC || h->layout != JM_LAYOUT ||
-	    h->size != (uint32_t)sizeof(*h) || h->initialized != 1) {
-		errno = EINVAL;
+	    h->size != (uint32_t)sizeof(*h) || h->initialized != 1 || !jm_host_valid(h)) {
+		errno = EINVAL; /* foreign, of another layout, or corrupted */
 		goto fail;
 	}
 	flock(fd, LOCK_UN);

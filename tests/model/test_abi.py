@@ -256,3 +256,59 @@ def test_a_host_made_by_root_refuses_other_uids() -> None:
     os.waitpid(pid, 0)
     assert os.read(r_fd, 100).decode() == f"-1 {errno.EPERM}"
     os.close(r_fd)
+
+
+def _host_file_with_jails(path: Path) -> None:
+    jailcore.model.use_state_file(path)
+    try:
+        create(("name", "a"), ("children.max", I(2)))
+        create(("name", "a.b"))
+    finally:
+        jailcore.model.use_state_file(None)
+
+
+def test_corrupted_state_file_is_refused(tmp_path: Path) -> None:
+    """A host whose contents break the model's invariants (here: a name without
+    its NUL) is refused with EINVAL, never mapped and trusted."""
+    import mmap
+
+    path = tmp_path / "host"
+    _host_file_with_jails(path)
+    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:
+        i = mm.find(b"a.b\0")
+        assert i > 0
+        mm[i : i + 256] = b"x" * 256
+    before = jailcore.model.state_path()
+    with pytest.raises(OSError) as exc:
+        jailcore.model.use_state_file(path)
+    assert exc.value.errno == errno.EINVAL
+    assert "corrupted" in exc.value.strerror
+    assert exc.value.filename == str(path)
+    assert jailcore.model.state_path() == before
+
+
+def test_truncated_and_zeroed_state_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "host"
+    _host_file_with_jails(path)
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+    with pytest.raises(OSError) as exc:
+        jailcore.model.use_state_file(path)
+    assert exc.value.errno == errno.EINVAL
+    zeroed = tmp_path / "zeroed"
+    with open(zeroed, "wb") as f:
+        f.truncate(size)
+    with pytest.raises(OSError) as exc:
+        jailcore.model.use_state_file(zeroed)
+    assert exc.value.errno == errno.EINVAL
+
+
+def test_intact_state_file_is_accepted_again(tmp_path: Path) -> None:
+    path = tmp_path / "host"
+    _host_file_with_jails(path)
+    jailcore.model.use_state_file(path)
+    try:
+        assert get(("name", "a.b"), "jid").ret == 2
+    finally:
+        jailcore.model.use_state_file(None)
