@@ -130,6 +130,31 @@ jc_child_fds(const struct jc_spawn *s, int errfd)
 	return 0;
 }
 
+/* Read the parent's message, a string with its NUL, into buf.  Stop at the NUL,
+ * not at end of file: a sibling child forked by another thread at the same time
+ * holds a copy of the pipe's write end until it execs, so end of file may come
+ * only after that child (itself maybe waiting for its own message) goes on.
+ * Its length with the NUL, or 0 on end of file or error before one arrived. */
+static int
+jc_read_message(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		for (size_t i = got; i < got + (size_t)n; i++)
+			if (buf[i] == '\0')
+				return (int)(i + 1);
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 static void
 jc_child(const struct jc_spawn *s, int errfd, int gofd)
 {
@@ -139,10 +164,8 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd)
 
 	if (s->jid > 0 && s->backend == JC_BACKEND_MODEL) {
 		char root[1024];
-		int n = jc_read_full(gofd, root, sizeof(root));
-
 		/* The parent sends the root path with its NUL, or nothing on failure. */
-		if (n <= 0 || root[n - 1] != '\0')
+		if (jc_read_message(gofd, root, sizeof(root)) == 0)
 			_exit(127);
 		if (chdir(root) == -1)
 			jc_report(errfd, JC_STEP_ATTACH, errno);
@@ -202,10 +225,9 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 
 	e->step = 0;
 	e->err = 0;
-	if (pipe(errpipe) == -1 || fcntl(errpipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(errpipe[1], F_SETFD, FD_CLOEXEC) == -1 ||
-	    (model && (pipe(gopipe) == -1 || fcntl(gopipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
-	               fcntl(gopipe[1], F_SETFD, FD_CLOEXEC) == -1))) {
+	/* pipe2: close-on-exec from the start, or a fork by another thread in
+	 * between could hand these to a program for good. */
+	if (pipe2(errpipe, O_CLOEXEC) == -1 || (model && pipe2(gopipe, O_CLOEXEC) == -1)) {
 		e->step = JC_STEP_PIPE;
 		e->err = errno;
 		goto fail;

@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "jailcore_params",
+    "jailcore_badinput",
 ]
 # No sphinx.ext.intersphinx: the docs build without network access.
 

@@ -148,25 +148,47 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
 # ---- jail_get -------------------------------------------------------------------
 
 
+def _key_int(kname: str, value: Any) -> bytes:
+    """A key's C int: ValueError (not struct.error or OverflowError) when it
+    does not fit."""
+    try:
+        n = int(value)
+    except OverflowError:
+        raise ValueError(f"{kname}: {value!r} is not a C int") from None
+    if not -(2**31) <= n < 2**31:
+        raise ValueError(f"{kname}: {n} is out of range for a C int")
+    return _INT.pack(n)
+
+
 def key_pair(key: int | str | Mapping[str, Any]) -> tuple[str, bytes]:
     """The key pair of a jail_get(2): a jid, a name, or ``{"lastjid": n}``/``{"desc": fd}``."""
     if type(key) is int:
-        return "jid", _INT.pack(key)
+        if -(2**31) <= key < 2**31:
+            return "jid", _INT.pack(key)
+        return "jid", _key_int("jid", key)
     if type(key) is dict and len(key) == 1 and "lastjid" in key:
-        return "lastjid", _INT.pack(int(key["lastjid"]))
+        return "lastjid", _key_int("lastjid", key["lastjid"])
     if isinstance(key, bool):
         raise TypeError("a jail is named by its jid (int) or name (str), not a bool")
     if isinstance(key, int):
-        return "jid", struct.pack("i", key)
+        return "jid", _key_int("jid", key)
     if isinstance(key, str):
-        return "name", key.encode("utf-8", "surrogateescape") + b"\0"
+        return "name", _key_name(key)
     if isinstance(key, Mapping) and len(key) == 1:
         (k, v), = key.items()
         if k in ("jid", "lastjid", "desc"):
-            return k, struct.pack("i", int(v))
+            return k, _key_int(k, v)
         if k == "name":
-            return k, str(v).encode("utf-8", "surrogateescape") + b"\0"
+            return k, _key_name(str(v))
     raise TypeError(f"a jail_get key is a jid, a name or {{'lastjid': n}}, not {key!r}")
+
+
+def _key_name(name: str) -> bytes:
+    data = name.encode("utf-8", "surrogateescape")
+    if b"\0" in data:
+        # The kernel would read the name up to the NUL: another jail's.
+        raise ValueError(f"name: a NUL character cannot be part of a jail name: {name!r}")
+    return data + b"\0"
 
 
 def jail_get(

@@ -62,6 +62,19 @@ def _params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict
     return out
 
 
+def _c_int(value: Any, what: str) -> int:
+    """``value`` as a C int (a jid, flags): TypeError, naming ``what``, for what
+    is not an integer (a bool, a float, a str: never truncated or parsed),
+    ValueError for one out of range."""
+    if type(value) is not int:
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise TypeError(f"{what}: expected an int, not {type(value).__name__}")
+        value = int(value.__index__())
+    if not -(2**31) <= value < 2**31:
+        raise ValueError(f"{what}: {value} is out of range for a C int")
+    return int(value)
+
+
 def _remove_quietly(jail: Jail) -> None:
     """Remove ``jail``; one already gone is fine."""
     try:
@@ -80,7 +93,7 @@ def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE)
     Booleans are sent by name (``False`` as the ``no`` form); every value is
     encoded by the type the kernel gives the parameter.
     """
-    return _iov.jail_set(params, int(flags))
+    return _iov.jail_set(params, _c_int(flags, "flags"))
 
 
 def jail_get(
@@ -90,19 +103,19 @@ def jail_get(
     or ``{"lastjid": n}``), all in one call."""
     if isinstance(names, str):
         names = [names]
-    return _iov.jail_get(key, names, int(flags))[1]
+    return _iov.jail_get(key, names, _c_int(flags, "flags"))[1]
 
 
 def jail_attach(jid: int) -> None:
     """jail_attach(2): move this process into jail ``jid``.  There is no way back."""
-    ret, err = _backend.jail_attach(int(jid))
+    ret, err = _backend.jail_attach(_c_int(jid, "jid"))
     if ret == -1:
         raise jail_error(err, None, "jail_attach")
 
 
 def jail_remove(jid: int) -> None:
     """jail_remove(2): remove jail ``jid`` and its descendants, killing their processes."""
-    ret, err = _backend.jail_remove(int(jid))
+    ret, err = _backend.jail_remove(_c_int(jid, "jid"))
     if ret == -1:
         raise jail_error(err, None, "jail_remove")
 
@@ -211,7 +224,7 @@ class Jail:
     __slots__ = ("__weakref__", "_jid", "_values")
 
     def __init__(self, jid: int, values: Mapping[str, Any] | None = None) -> None:
-        self._jid = int(jid)
+        self._jid = _c_int(jid, "jid")
         self._values: dict[str, Any] = dict(values or {})
 
     # -- finding and making jails
@@ -370,7 +383,10 @@ class Jail:
         jail_remove(self._jid)
 
     def attach(self) -> None:
-        """Move this process into the jail.  One way: a process cannot leave a jail."""
+        """Move this process into the jail.  One way: a process cannot leave a
+        jail, and no jailcore API takes it back out.  To work inside the jail and
+        carry on outside it, use :meth:`call` or :meth:`spawn`, which attach a
+        child (see :doc:`security`)."""
         jail_attach(self._jid)
 
     # -- running programs inside
@@ -437,9 +453,12 @@ class Jail:
         with self.spawn(args, text=text, **kwargs) as proc:
             try:
                 out, err = proc.communicate(input, timeout=timeout)
-            except subprocess.TimeoutExpired as exc:
+            except subprocess.TimeoutExpired:
+                # As subprocess.run does on POSIX: communicate() already put the
+                # output so far into the exception; a grandchild that keeps the
+                # pipes open must not hold the caller past its timeout.
                 proc.kill()
-                exc.stdout, exc.stderr = proc.communicate()
+                proc.wait()
                 raise
             except BaseException:
                 proc.kill()
@@ -607,9 +626,12 @@ class Jail:
         with cls.spawn_ephemeral(args, params, text=text, **kwargs) as proc:
             try:
                 out, err = proc.communicate(input, timeout=timeout)
-            except subprocess.TimeoutExpired as exc:
+            except subprocess.TimeoutExpired:
+                # As subprocess.run does on POSIX: communicate() already put the
+                # output so far into the exception; a grandchild that keeps the
+                # pipes open must not hold the caller past its timeout.
                 proc.kill()
-                exc.stdout, exc.stderr = proc.communicate()
+                proc.wait()
                 raise
             except BaseException:
                 proc.kill()
@@ -810,7 +832,9 @@ class JailDescriptor:
         return Jail(jid)
 
     def attach(self) -> None:
-        """jail_attach_jd(2): move this process into the jail.  One way."""
+        """jail_attach_jd(2): move this process into the jail.  One way: a process
+        cannot leave a jail, and no jailcore API takes it back out (see
+        :doc:`security`)."""
         _need_descriptors("jail_attach_jd")
         ret, err = _backend.jail_attach_jd(self.fileno())
         if ret == -1:

@@ -531,6 +531,9 @@ def spec(name: str) -> ParamSpec:
         raise TypeError(f"a parameter name is a str, not {type(name).__name__}")
     found = _cache.get(name)
     if found is None:
+        if "\0" in name:
+            # The kernel reads a name up to its first NUL: "persist\0x" would be persist.
+            raise ValueError(f"unknown parameter: {name!r} (a name cannot contain a NUL)")
         found = _discover(name)
         global _all
         with _lock:

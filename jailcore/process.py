@@ -167,6 +167,8 @@ class JailProcess(subprocess.Popen[Any]):
         self._jc_user = who
         if cwd is not None:
             self._jc_cwd: bytes | None = _fsencode(cwd)
+            if b"\0" in self._jc_cwd:
+                raise ValueError(f"embedded NUL in cwd {self._jc_cwd!r}")
         elif login and who is not None:
             self._jc_cwd = _fsencode(who.home)
         else:
@@ -188,6 +190,10 @@ class JailProcess(subprocess.Popen[Any]):
                 raise ValueError("args is empty: there is no program to run")
             program = _fsencode(executable) if executable is not None else argv[0]
             envb = {_fsencode(k): _fsencode(v) for k, v in (env or {}).items()}
+            if any(b"=" in k for k in envb):
+                raise ValueError("illegal environment variable name")  # as subprocess says
+            if any(fd < 0 for fd in pass_fds):
+                raise ValueError("bad value(s) in fds_to_keep")  # as subprocess says
             self._spawn(program, argv, envb, close_fds, sorted(set(pass_fds)),
                         p2cread, c2pwrite, errwrite)
         finally:

@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,12 +60,46 @@ def shared_host(directory: str) -> Iterator[dict[str, str]]:
         return
     import jailcore.model
 
+    previous = jailcore.model.state_path()
+    if previous is not None:  # e.g. jailcore's pytest plugin gives each test one
+        yield {"JAILCORE_MODEL_STATE": previous}
+        return
     state = os.path.join(directory, "host.jmstate")
     jailcore.model.use_state_file(state)
     try:
         yield {"JAILCORE_MODEL_STATE": state}
     finally:
-        jailcore.model.use_state_file(None)
+        jailcore.model.use_state_file(previous)
+
+
+def populate_root(root: str, programs: list[str]) -> str | None:
+    """Copy ``programs`` (host paths) into the jail root ``root`` at the same paths,
+    with the shared libraries they need (found with ldd) and the run-time linker, so
+    that a chrooted jail can run them.  None when done, else why it could not be."""
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        return "no ldd on this host to find the programs' libraries"
+    needed: set[str] = set()
+    for prog in programs:
+        if not os.path.exists(prog):
+            return f"{prog} is not on this host"
+        needed.add(prog)
+        out = subprocess.run([ldd, prog], capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            for word in line.replace("=>", " ").split():
+                if word.startswith("/"):
+                    needed.add(word)
+    needed.update(p for p in ("/libexec/ld-elf.so.1",) if os.path.exists(p))
+    for src in sorted(needed):
+        dst = os.path.join(root, src.lstrip("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if not os.path.exists(dst):
+            shutil.copy2(os.path.realpath(src), dst)
+    for dirpath, dirnames, _ in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+    os.chmod(root, 0o755)
+    return None
 
 
 # A Python child that lists its open descriptors (os.fstat on each, so that the
