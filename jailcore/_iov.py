@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import errno
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from jailcore import _backend
 from jailcore._backend import ffi
-from jailcore.errors import JailError, jail_error
+from jailcore.errors import JailError, JailNotFoundError, jail_error
 from jailcore.flags import JailFlag
 from jailcore.params import Access, Kind, ParamSpec, spec
 from jailcore.params import on_clear as params_on_clear
@@ -340,6 +340,10 @@ class _GetPlan:
         ffi.memmove(buf + self._key_off, kdata, min(len(kdata), self._key_size))
         iov = ffi.new("struct iovec[]", self._n)
         _backend.lib.jc_iov_rebase(iov, self._tmpl, self._n, buf)
+        return self.decode_call(buf, iov, flags)
+
+    def decode_call(self, buf: Any, iov: Any, flags: int) -> tuple[int, dict[str, Any]]:
+        """The system call on a prepared buffer, and its values decoded."""
         jid, err = _backend.jail_get(iov, self._n, flags)
         if jid == -1:
             msg = ffi.string(buf + (self._size - ERRMSG_LEN)).decode(
@@ -372,6 +376,35 @@ def _fast_decoder(s: ParamSpec) -> tuple[bool, Any]:
         return True, text
     fixed = not (s.is_array or k in (Kind.KEY, Kind.OPAQUE))
     return fixed, lambda raw, off, n: s.decode(raw[off : off + n])
+
+
+def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every visible jail in jid order, with ``names`` read in one jail_get(2)
+    each (keyed by ``lastjid``, as jls does).  One buffer and one iovec serve the
+    whole walk: each value is decoded before the next call overwrites it."""
+    plan = _plans.get(("lastjid", names))
+    if plan is None:
+        plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
+        _plans[("lastjid", names)] = plan
+    buf = ffi.new("char[]", plan._size)
+    iov = ffi.new("struct iovec[]", plan._n)
+    last = 0
+    while True:
+        _backend.lib.jc_iov_rebase(iov, plan._tmpl, plan._n, buf)  # lengths back to size
+        _INT.pack_into(ffi.buffer(buf, 4 + plan._key_off), plan._key_off, last)
+        try:
+            jid, values = plan.decode_call(buf, iov, flags)
+        except JailNotFoundError:
+            return
+        except JailError as exc:
+            if not (plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg):
+                raise
+            try:
+                jid, values = _jail_get({"lastjid": last}, names, flags, guess=False)
+            except JailNotFoundError:
+                return
+        yield jid, values
+        last = jid
 
 
 _plans: dict[tuple[str, tuple[str, ...]], _GetPlan] = {}

@@ -689,16 +689,10 @@ def jails(
 ) -> Iterator[Jail]:
     """Every jail this process can see, in jid order, as :class:`Jail` objects
     carrying ``params`` (one jail_get(2) per jail, with all of them in it)."""
-    names = ["jid", *[n for n in params if n != "jid"]]
+    names = ("jid", *[n for n in params if n != "jid"])
     flags = JailFlag.DYING if dying else 0
-    last = 0
-    while True:
-        try:
-            jid, values = _iov.jail_get({"lastjid": last}, names, int(flags))
-        except JailNotFoundError:
-            return
+    for jid, values in _iov.iterate(names, int(flags)):
         yield Jail(jid, values)
-        last = jid
 
 
 # ---- descriptors (FreeBSD 15) -----------------------------------------------------
