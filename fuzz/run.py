@@ -11,7 +11,7 @@ Harnesses (fuzz/README.md):
   py  py_encoders_fuzzer.py: atheris over the Python layer's encoders.
 
 Each starts from its seed corpus in fuzz/corpus/<harness>/ (read only: new
-inputs go to a scratch directory, kept under build/fuzz/) and fails the run
+inputs go to a scratch directory that is removed afterwards) and fails the run
 on any crash, sanitizer or leak report, or hang (-timeout).  Artifacts
 (crash-*, leak-*, timeout-*) land in build/fuzz/artifacts/; replay one with
 ``build/fuzz/jail_iov_fuzzer FILE`` or ``python fuzz/py_encoders_fuzzer.py FILE``
@@ -30,7 +30,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-OUT = os.path.join(ROOT, "build", "fuzz")
+# The fuzzer binary, its dictionary and the artifacts (FUZZ_OUT to move them);
+# scratch corpora and the model's TMPDIR go to a fresh system temp directory,
+# out of reach of the tox environments that remove build/.
+OUT = os.environ.get("FUZZ_OUT") or os.path.join(ROOT, "build", "fuzz")
 C_FUZZER = os.path.join(OUT, "jail_iov_fuzzer")
 
 SAN_ENV = {
@@ -62,6 +65,7 @@ def libfuzzer_args(seconds: int, scratch: str, seeds: str, extra: list[str]) -> 
 def run(cmd: list[str], env: dict[str, str], tmp: str, cwd: str | None = None) -> int:
     print("+", " ".join(cmd), flush=True)
     full = {**os.environ, **env, "TMPDIR": tmp}  # the model's descriptor dirs go there
+    os.makedirs(os.path.join(OUT, "artifacts"), exist_ok=True)
     return subprocess.run(cmd, env=full, cwd=cwd).returncode
 
 
@@ -71,20 +75,20 @@ def fuzz_c(seconds: int, tmp: str, cc: str) -> int:
     rc = run([C_FUZZER], {"FUZZ_DUMP_DICT": dict_path}, tmp)
     if rc != 0:
         return rc
-    scratch = tempfile.mkdtemp(prefix="corpus-c-", dir=OUT)
+    scratch = tempfile.mkdtemp(prefix="corpus-c-", dir=tmp)
     args = libfuzzer_args(seconds, scratch, os.path.join(HERE, "corpus", "jail_iov"),
                           [f"-dict={dict_path}", "-max_len=4096"])
     return run([C_FUZZER, *args], SAN_ENV, tmp)
 
 
 def fuzz_py(seconds: int, tmp: str) -> int:
-    scratch = tempfile.mkdtemp(prefix="corpus-py-", dir=OUT)
+    scratch = tempfile.mkdtemp(prefix="corpus-py-", dir=tmp)
     args = libfuzzer_args(seconds, scratch, os.path.join(HERE, "corpus", "py_encoders"),
                           ["-max_len=2048"])
-    # Run from build/fuzz so that the jailcore imported is the installed one
+    # Run from the temp directory so that the jailcore imported is the installed one
     # (or, with FUZZ_FROM_TREE=1, the source tree's in-place build).
     return run([sys.executable, os.path.join(HERE, "py_encoders_fuzzer.py"), *args], {},
-               tmp, cwd=OUT)
+               tmp, cwd=tmp)
 
 
 def main() -> int:
@@ -97,7 +101,7 @@ def main() -> int:
     a = ap.parse_args()
     seconds = a.seconds or int(os.environ.get("FUZZ_SECONDS", "0") or 0) or (8 if a.quick else 60)
     os.makedirs(OUT, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="tmp-", dir=OUT)
+    tmp = tempfile.mkdtemp(prefix="jailcore-fuzz-")
     failed = []
     try:
         for name in ("c", "py"):
@@ -110,8 +114,6 @@ def main() -> int:
                 failed.append(name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for d in glob.glob(os.path.join(OUT, "corpus-*")):
-            shutil.rmtree(d, ignore_errors=True)
     ran = 2 if a.only is None else 1
     print(f"fuzz: {ran - len(failed)} passed, {len(failed)} failed", flush=True)
     return 1 if failed else 0

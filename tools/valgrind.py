@@ -125,6 +125,11 @@ def parse_log(path: Path) -> list[Report]:
             cur, in_stack = None, False
             continue
         frame = _FRAME.match(body)
+        if body.startswith("Warning:"):
+            cur, in_stack = None, False  # one line, and no blank line after it
+            continue
+        if cur is not None and not body[0].isspace():
+            cur = None  # a record's further parts are indented; this starts a new one
         if cur is None:
             if frame or body.startswith((" ", "HEAP SUMMARY", "LEAK SUMMARY", "ERROR SUMMARY",
                                          "Memcheck,", "Copyright", "Using Valgrind",
@@ -142,7 +147,7 @@ def parse_log(path: Path) -> list[Report]:
             cur.frames.append(frame.group(1))
         elif not frame and cur.frames:
             in_stack = False  # "Address ... was alloc'd at": a second stack, not the error's
-    return [r for r in reports if r.frames and not r.title.startswith("Warning:")]
+    return [r for r in reports if r.frames]
 
 
 def pytest_args(full: bool, extra: list[str]) -> list[str]:
