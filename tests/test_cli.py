@@ -530,9 +530,11 @@ def jexec(*args: str, env: dict[str, str] | None = None, input: str | None = Non
     e = dict(os.environ if env is None else env)
     e["JAILCORE_MODEL_STATE"] = os.environ["JAILCORE_MODEL_STATE"]
     e["PYTHONPATH"] = ROOT
+    # Not from the project's root: `python -m` puts the current directory first on
+    # sys.path, where the sources' jailcore/ would shadow the jailcore under test.
     return subprocess.run([sys.executable, "-m", "jailcore", "exec", *args], env=e,
-                          input=input, capture_output=True, text=True, timeout=60, cwd=cwd,
-                          check=False)
+                          input=input, capture_output=True, text=True, timeout=60,
+                          cwd=cwd if cwd is not None else "/", check=False)
 
 
 @pytest.fixture
@@ -750,7 +752,7 @@ def test_closed_pipe_ends_quietly() -> None:
     try:
         done = subprocess.run([sys.executable, "-m", "jailcore", "params"], stdout=w,
                               stderr=subprocess.PIPE, text=True, timeout=60, check=False,
-                              env={**os.environ, "PYTHONPATH": ROOT})
+                              env={**os.environ, "PYTHONPATH": ROOT}, cwd="/")
     finally:
         os.close(w)
     assert (done.returncode, done.stderr) == (1, "")
@@ -759,12 +761,12 @@ def test_closed_pipe_ends_quietly() -> None:
 def test_python_m_jailcore(capsys: pytest.CaptureFixture[str]) -> None:
     ok(capsys, "create", "web", "host.hostname=web.example", "ip4.addr=10.0.0.1")
     env = {**os.environ, "PYTHONPATH": ROOT}
-    done = subprocess.run([sys.executable, "-m", "jailcore", "ls"], env=env,
+    done = subprocess.run([sys.executable, "-m", "jailcore", "ls"], env=env, cwd="/",
                           capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == LS_HEADER + row(1, "10.0.0.1", "web.example")
     done = subprocess.run([sys.executable, "-m", "jailcore", "rm", "web", "nosuch"], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+                          cwd="/", capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "web: removed\n", 'jailcore rm: jail "nosuch" not found\n')
     assert list(jailcore.jails()) == []
