@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+if os.environ.get("JAILCORE_SANITIZER_RUN"):
+    # tools/sanitize.py: this process has the ASan runtime; the programs the tests
+    # start must not (Python ones get it back through sys.executable's wrapper).
+    os.environ.pop("LD_PRELOAD", None)
 
 # The plugin is registered by jailcore's pytest11 entry point once installed;
 # importing the fixture here also serves a build made in place.

@@ -15,6 +15,7 @@ Leak detection is off: CPython does not free everything at exit.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -79,7 +80,27 @@ def main(argv: list[str]) -> int:
         ).rstrip(":")
         print(f"sanitize: LD_PRELOAD={env['LD_PRELOAD']}", flush=True)
         preflight(env)
-        cmd = [sys.executable, "-m", "pytest", "--capture=sys", *argv]
+        # Python processes need the runtime preloaded; the programs the tests run
+        # inside jails must not get it (it cannot start in a chroot without
+        # /proc).  So pytest and every Python it starts (through sys.executable)
+        # go through a wrapper that preloads, and tests/conftest.py drops
+        # LD_PRELOAD from the environment that other programs inherit.
+        wrapper = os.path.join(os.path.dirname(sys.executable), "python-sanitized")
+        src = os.path.join(logs, "wrapper.c")
+        with open(src, "w", encoding="utf-8") as f:
+            # A program, not a shell script: a shell would add PWD, SHLVL and _ to
+            # the environment; this adds only what it must and keeps argv[0], so
+            # that sys.executable names the wrapper.
+            f.write("#include <stdlib.h>\n#include <unistd.h>\n"
+                    "int main(int argc, char **argv) {\n"
+                    "    (void)argc;\n"
+                    f"    setenv(\"LD_PRELOAD\", {json.dumps(env['LD_PRELOAD'])}, 1);\n"
+                    "    setenv(\"JAILCORE_SANITIZER_RUN\", \"1\", 1);\n"
+                    f"    execv({json.dumps(sys.executable)}, argv);\n"
+                    "    return 127;\n}\n")
+        subprocess.run([os.environ.get("CC", "gcc"), "-O1", "-o", wrapper, src], check=True)
+        env.pop("LD_PRELOAD")
+        cmd = [wrapper, "-m", "pytest", "--capture=sys", *argv]
         proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
         assert proc.stderr is not None
         reports = 0

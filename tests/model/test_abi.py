@@ -99,8 +99,11 @@ def test_c_program_links_and_drives_the_model(tmp_path: Path) -> None:
     src.write_text(textwrap.dedent(C_PROGRAM))
     lib = Path(jailcore.model.library_path())
     exe = tmp_path / "prog"
+    # Under tools/sanitize.py the library is instrumented: the program links the
+    # sanitizer runtimes itself, as any program using such a library must.
+    sanitize = ["-fsanitize=address,undefined"] if os.environ.get("JAILCORE_SANITIZER_RUN") else []
     subprocess.run(
-        ["cc", "-Wall", "-Wextra", "-Werror", "-I", str(HEADER.parent), str(src),
+        ["cc", "-Wall", "-Wextra", "-Werror", *sanitize, "-I", str(HEADER.parent), str(src),
          f"-L{lib.parent}", "-ljailmodel", f"-Wl,-rpath,{lib.parent}", "-o", str(exe)],
         check=True,
     )
