@@ -437,37 +437,13 @@ class Jail:
         """Run ``args`` inside the jail and wait, as :func:`subprocess.run` does:
         a :class:`subprocess.CompletedProcess`, :class:`subprocess.CalledProcessError`
         with ``check``, :class:`subprocess.TimeoutExpired` after ``timeout``."""
-        import subprocess
+        from jailcore.process import run_to_completion
 
-        if input is not None:
-            if kwargs.get("stdin") is not None:
-                raise ValueError("stdin and input arguments may not both be used.")
-            kwargs["stdin"] = subprocess.PIPE
-        if capture_output:
-            if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
-                raise ValueError(
-                    "stdout and stderr arguments may not be used with capture_output."
-                )
-            kwargs["stdout"] = subprocess.PIPE
-            kwargs["stderr"] = subprocess.PIPE
-        with self.spawn(args, text=text, **kwargs) as proc:
-            try:
-                out, err = proc.communicate(input, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                # As subprocess.run does on POSIX: communicate() already put the
-                # output so far into the exception; a grandchild that keeps the
-                # pipes open must not hold the caller past its timeout.
-                proc.kill()
-                proc.wait()
-                raise
-            except BaseException:
-                proc.kill()
-                raise
-            code = proc.poll()
-            assert code is not None
-            if check and code:
-                raise subprocess.CalledProcessError(code, proc.args, output=out, stderr=err)
-        return subprocess.CompletedProcess(proc.args, code, out, err)
+        return run_to_completion(
+            lambda **kw: self.spawn(args, text=text, **kw),
+            input=input, capture_output=capture_output, check=check, timeout=timeout,
+            kwargs=kwargs,
+        )
 
     def call(self, func: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """Run ``func(*args, **kwargs)`` in a forked child attached to the jail.
@@ -610,37 +586,13 @@ class Jail:
         when this returns, the command has been reaped and the jail is gone
         (unless a process the command left behind still runs in it).  On a
         timeout the command is killed, as :meth:`run` does."""
-        import subprocess
+        from jailcore.process import run_to_completion
 
-        if input is not None:
-            if kwargs.get("stdin") is not None:
-                raise ValueError("stdin and input arguments may not both be used.")
-            kwargs["stdin"] = subprocess.PIPE
-        if capture_output:
-            if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
-                raise ValueError(
-                    "stdout and stderr arguments may not be used with capture_output."
-                )
-            kwargs["stdout"] = subprocess.PIPE
-            kwargs["stderr"] = subprocess.PIPE
-        with cls.spawn_ephemeral(args, params, text=text, **kwargs) as proc:
-            try:
-                out, err = proc.communicate(input, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                # As subprocess.run does on POSIX: communicate() already put the
-                # output so far into the exception; a grandchild that keeps the
-                # pipes open must not hold the caller past its timeout.
-                proc.kill()
-                proc.wait()
-                raise
-            except BaseException:
-                proc.kill()
-                raise
-            code = proc.poll()
-            assert code is not None
-            if check and code:
-                raise subprocess.CalledProcessError(code, proc.args, output=out, stderr=err)
-        return subprocess.CompletedProcess(proc.args, code, out, err)
+        return run_to_completion(
+            lambda **kw: cls.spawn_ephemeral(args, params, text=text, **kw),
+            input=input, capture_output=capture_output, check=check, timeout=timeout,
+            kwargs=kwargs,
+        )
 
     # -- exporting
 

@@ -13,7 +13,7 @@ import errno
 import os
 import pwd
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from jailcore.errors import jail_error
 if TYPE_CHECKING:
     from jailcore.jail import Jail
 
-__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user"]
+__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user", "run_to_completion"]
 
 #: PATH of ``login=True``: FreeBSD's default login class (``~/bin`` expanded).
 LOGIN_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:{home}/bin"
@@ -267,3 +267,44 @@ class JailProcess(subprocess.Popen[Any]):
             return OSError(err, f"chdir: {os.strerror(err)}", os.fsdecode(self._jc_cwd))
         return OSError(err, f"{name}: {os.strerror(err)}")
 
+
+
+def run_to_completion(
+    spawn: Callable[..., JailProcess],
+    *,
+    input: Any,
+    capture_output: bool,
+    check: bool,
+    timeout: float | None,
+    kwargs: dict[str, Any],
+) -> subprocess.CompletedProcess[Any]:
+    """What :func:`subprocess.run` does after choosing the program: the pipes that
+    ``input`` and ``capture_output`` ask for, ``communicate``, the timeout, the
+    check.  ``spawn(**popen_kwargs)`` starts the process."""
+    if input is not None:
+        if kwargs.get("stdin") is not None:
+            raise ValueError("stdin and input arguments may not both be used.")
+        kwargs["stdin"] = subprocess.PIPE
+    if capture_output:
+        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
+        kwargs["stdout"] = subprocess.PIPE
+        kwargs["stderr"] = subprocess.PIPE
+    with spawn(**kwargs) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # As subprocess.run does on POSIX: communicate() already put the output
+            # so far into the exception; a grandchild that keeps the pipes open
+            # must not hold the caller past its timeout.
+            proc.kill()
+            proc.wait()
+            raise
+        except BaseException:
+            proc.kill()
+            raise
+        code = proc.poll()
+        assert code is not None
+        if check and code:
+            raise subprocess.CalledProcessError(code, proc.args, output=out, stderr=err)
+    return subprocess.CompletedProcess(proc.args, code, out, err)
