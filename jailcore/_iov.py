@@ -27,6 +27,7 @@ ARRAY_SLACK = 5  # spare addresses after a size query, as libjail allows
 ARRAY_RETRIES = 5
 
 _INT = struct.Struct("i")
+_CREATE = int(JailFlag.CREATE)
 
 _ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
 
@@ -39,13 +40,12 @@ class IovecBuilder:
     from that same buffer.
     """
 
-    __slots__ = ("_blob", "_data", "_names", "_offsets", "_sizes")
+    __slots__ = ("_blob", "_data", "_names", "_sizes")
 
     def __init__(self) -> None:
         self._names: list[bytes] = []
         self._data: list[bytes] = []
         self._sizes: list[int] = []
-        self._offsets: list[int] = []
         self._blob: Any = None
 
     def __len__(self) -> int:
@@ -74,38 +74,38 @@ class IovecBuilder:
     def call(self, operation: str, flags: int) -> tuple[int, Any, list[int]]:
         """Make the call: (jid, the iovec array, the value lengths after it).
         Raises JailError."""
+        names, sizes = self._names, self._sizes
         parts: list[bytes] = []
-        lens: list[int] = []
-        offsets: list[int] = []
-        off = 0
-        for name, data, size in zip(self._names, self._data, self._sizes, strict=True):
+        for name, data, size in zip(names, self._data, sizes, strict=True):
             parts.append(name)
             parts.append(data if len(data) == size else data.ljust(size, b"\0"))
-            lens.append(len(name))
-            lens.append(size)
-            offsets.append(off + len(name))
-            off += len(name) + size
         parts.append(_ERRMSG_PAIR)
-        lens.append(7)
-        lens.append(ERRMSG_LEN)
+        lens = [x for pair in zip(map(len, names), sizes, strict=True) for x in pair]
+        lens += (7, ERRMSG_LEN)
         n = len(lens)
         blob = ffi.new("char[]", b"".join(parts))
         iov = ffi.new("struct iovec[]", n)
         _backend.lib.jc_iov_pack(iov, n, blob, ffi.new("size_t[]", lens))
         self._blob = blob
-        self._offsets = offsets
-        fn = _backend.jail_set if operation == "jail_set" else _backend.jail_get
-        jid, err = fn(iov, n, int(flags))
+        if operation == "jail_set":
+            jid, err = _backend.jail_set(iov, n, int(flags))
+        else:
+            jid, err = _backend.jail_get(iov, n, int(flags))
         if jid == -1:
-            msg = ffi.string(blob + off + 7).decode("utf-8", "surrogateescape") or None
+            msg = ffi.string(blob + (sum(lens) - ERRMSG_LEN)).decode(
+                "utf-8", "surrogateescape") or None
             raise jail_error(err, msg, operation)
-        return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(len(self._names))]
+        if operation == "jail_set":
+            return jid, iov, list(sizes)  # jail_set writes no length back
+        return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(len(names))]
 
     def value(self, index: int, length: int) -> bytes:
         """Bytes the last call left in value ``index`` (``length`` of them)."""
         if length == 0 or self._blob is None:
             return b""
-        return bytes(ffi.unpack(self._blob + self._offsets[index], length))
+        off = sum(len(nm) + sz for nm, sz in zip(self._names[:index], self._sizes, strict=False))
+        off += len(self._names[index])
+        return bytes(ffi.unpack(self._blob + off, length))
 
 
 # ---- jail_set ------------------------------------------------------------------
@@ -141,7 +141,7 @@ def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
 
 def jail_set(params: Mapping[str, Any], flags: int) -> int:
     """jail_set(2) with ``params``; returns the jid."""
-    b = encode_params(params, creating=bool(flags & JailFlag.CREATE))
+    b = encode_params(params, creating=bool(int(flags) & _CREATE))
     return b.call("jail_set", flags)[0]
 
 
