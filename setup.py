@@ -20,6 +20,14 @@ MODEL_LIBRARY = "libjailmodel.so"
 class BuildExtWithModel(build_ext):
     """Build libjailmodel.so next to the extension, then the extension against it."""
 
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        # A sanitizer build keeps its objects apart: distutils does not notice a
+        # change of flags, and would link the other build's objects.
+        sanitize = os.environ.get("JAILCORE_SANITIZE", "")
+        if sanitize:
+            self.build_temp = f"{self.build_temp}-sanitize-{sanitize.replace(',', '-')}"
+
     def run(self) -> None:
         self._build_model()
         super().run()
