@@ -27,10 +27,24 @@ class BuildExtWithModel(build_ext):
         sanitize = os.environ.get("JAILCORE_SANITIZE", "")
         if sanitize:
             self.build_temp = f"{self.build_temp}-sanitize-{sanitize.replace(',', '-')}"
+        # And when the flags changed since the last build here, link again: the
+        # shared objects on disk may be the other kind, and newer than these objects.
+        self._stamp = os.path.join(os.path.dirname(self.build_temp), ".jailcore-sanitize")
+        try:
+            with open(self._stamp, encoding="utf-8") as f:
+                previous = f.read()
+        except OSError:
+            previous = None
+        if previous != sanitize:
+            self.force = True
+        self._sanitize = sanitize
 
     def run(self) -> None:
         self._build_model()
         super().run()
+        os.makedirs(os.path.dirname(self._stamp), exist_ok=True)
+        with open(self._stamp, "w", encoding="utf-8") as f:
+            f.write(self._sanitize)
 
     def _build_model(self) -> None:
         out_dir = os.path.dirname(self.get_ext_fullpath("jailcore._native"))
