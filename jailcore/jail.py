@@ -311,6 +311,18 @@ class Jail:
             self._fetch([name], JailFlag.DYING)
         return self._values[name]
 
+    def __getitem__(self, name: str) -> Any:
+        """A parameter's value: the one this object carries (read by :func:`jails`,
+        :meth:`get` or a property), else read now and kept."""
+        if name not in self._values:
+            self._fetch([name])
+        return self._values[name]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The parameter values this object carries, as of when they were read."""
+        return dict(self._values)
+
     @property
     def name(self) -> str:
         """The jail's name, relative to this process's jail."""

@@ -191,3 +191,24 @@ def test_listing_from_inside_a_jail_is_its_subtree_with_relative_names() -> None
         return [(j.jid, j.name, j.parent) for j in jailcore.jails(("name", "parent"))]
 
     assert result_in_child(body) == [[2, "b", 0], [3, "b.c", 2]]
+
+
+def test_listed_jails_carry_their_values_without_another_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """jails(params) yields jails whose values are read in the listing: indexing and
+    .values answer from them; a name not carried is read on demand."""
+    import jailcore._backend as backend
+
+    Jail.create(name="a", host__hostname="ha")
+    Jail.create(name="b", host__hostname="hb")
+    listed = list(jailcore.jails(("name", "host.hostname")))
+    calls = []
+    real = backend.jail_get
+    monkeypatch.setattr(backend, "jail_get", lambda *a: calls.append(a) or real(*a))
+    assert [(j["name"], j["host.hostname"]) for j in listed] == [("a", "ha"), ("b", "hb")]
+    assert listed[0].values == {"jid": listed[0].jid, "name": "a", "host.hostname": "ha"}
+    assert calls == []
+    assert listed[0]["persist"] is True
+    assert len(calls) == 1
+    assert listed[0].values["persist"] is True
