@@ -40,13 +40,14 @@ class IovecBuilder:
     from that same buffer.
     """
 
-    __slots__ = ("_blob", "_data", "_names", "_sizes")
+    __slots__ = ("_blob", "_data", "_names", "_offsets", "_sizes")
 
     def __init__(self) -> None:
         self._names: list[bytes] = []
         self._data: list[bytes] = []
         self._sizes: list[int] = []
         self._blob: Any = None
+        self._offsets: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self._names)
@@ -87,6 +88,7 @@ class IovecBuilder:
         iov = ffi.new("struct iovec[]", n)
         _backend.lib.jc_iov_pack(iov, n, blob, ffi.new("size_t[]", lens))
         self._blob = blob
+        self._offsets = None
         if operation == "jail_set":
             jid, err = _backend.jail_set(iov, n, int(flags))
         else:
@@ -103,9 +105,13 @@ class IovecBuilder:
         """Bytes the last call left in value ``index`` (``length`` of them)."""
         if length == 0 or self._blob is None:
             return b""
-        off = sum(len(nm) + sz for nm, sz in zip(self._names[:index], self._sizes, strict=False))
-        off += len(self._names[index])
-        return bytes(ffi.unpack(self._blob + off, length))
+        if self._offsets is None:  # where each value starts, worked out once
+            offsets, off = [], 0
+            for name, size in zip(self._names, self._sizes, strict=True):
+                offsets.append(off + len(name))
+                off += len(name) + size
+            self._offsets = offsets
+        return bytes(ffi.unpack(self._blob + self._offsets[index], length))
 
 
 # ---- jail_set ------------------------------------------------------------------
