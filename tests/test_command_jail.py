@@ -10,7 +10,6 @@ import errno
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 import jailcore
-from jailcore import Jail, JailError, JailNotFoundError, _backend, jails
+from jailcore import Jail, JailError, JailNotFoundError, jails
+from jailcore.testing import kernel_skip_reason
 
 # No root needed on the model: the user who made its host is a superuser there, and
 # these jails have path "/", so attaching needs no chroot(2).
@@ -26,18 +26,7 @@ from jailcore import Jail, JailError, JailNotFoundError, _backend, jails
 SH = "/bin/sh"
 
 
-def kernel_missing() -> str | None:
-    missing = []
-    if not sys.platform.startswith("freebsd"):
-        missing.append(f"this is {sys.platform}, not FreeBSD")
-    if os.geteuid() != 0:
-        missing.append("not root")
-    if _backend.NAME != "kernel":
-        missing.append(f"the backend is {_backend.NAME!r}")
-    return "needs a real FreeBSD kernel as root: " + "; ".join(missing) if missing else None
-
-
-KERNEL_MISSING = kernel_missing()
+KERNEL_MISSING = kernel_skip_reason()
 needs_kernel = pytest.mark.skipif(KERNEL_MISSING is not None, reason=str(KERNEL_MISSING))
 
 

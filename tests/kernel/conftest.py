@@ -8,27 +8,16 @@ with a random suffix, and remove what they create.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from jailcore import _backend
+from jailcore.testing import kernel_skip_reason
 
 
 def why_not_here() -> str | None:
     """Why the kernel tests cannot run in this process, or None when they can."""
-    missing = []
-    if not sys.platform.startswith("freebsd"):
-        missing.append(f"this is {sys.platform}, not FreeBSD")
-    if os.geteuid() != 0:
-        missing.append(f"euid is {os.geteuid()}, not root")
-    if _backend.NAME != "kernel":
-        missing.append(f"jailcore's backend is {_backend.NAME!r}, not 'kernel'")
-    if not missing:
-        return None
-    return "needs a real FreeBSD kernel as root with the kernel backend: " + "; ".join(missing)
+    return kernel_skip_reason()
 
 
 @pytest.fixture(autouse=True)
