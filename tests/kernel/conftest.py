@@ -15,11 +15,6 @@ import pytest
 from jailcore.testing import kernel_skip_reason
 
 
-def why_not_here() -> str | None:
-    """Why the kernel tests cannot run in this process, or None when they can."""
-    return kernel_skip_reason()
-
-
 @pytest.fixture(autouse=True)
 def fresh_model_host() -> Iterator[None]:
     """Overrides tests/conftest.py's fixture: the model is not touched here."""
@@ -28,6 +23,6 @@ def fresh_model_host() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def only_on_freebsd_as_root() -> None:
-    reason = why_not_here()
+    reason = kernel_skip_reason()
     if reason is not None:
         pytest.skip(reason)
