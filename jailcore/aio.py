@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from jailcore.process import run_pipes
+
 if TYPE_CHECKING:
     from jailcore.jail import Jail
     from jailcore.process import JailProcess
@@ -311,10 +313,8 @@ async def run(
 ) -> subprocess.CompletedProcess[Any]:
     """The body of :meth:`jailcore.Jail.run_async`."""
     text_mode = bool(text or encoding or errors or kwargs.pop("universal_newlines", False))
+    run_pipes(input, capture_output, kwargs)
     if input is not None:
-        if kwargs.get("stdin") is not None:
-            raise ValueError("stdin and input arguments may not both be used.")
-        kwargs["stdin"] = subprocess.PIPE
         if text_mode:
             if not isinstance(input, str):
                 raise TypeError(f"input is text in text mode, not {type(input).__name__}")
@@ -323,11 +323,6 @@ async def run(
             raise TypeError("input is bytes unless text=True")
         else:
             input = bytes(input)
-    if capture_output:
-        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
-            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
-        kwargs["stdout"] = subprocess.PIPE
-        kwargs["stderr"] = subprocess.PIPE
     proc = await spawn(jail, args, **kwargs)
     out = bytearray()
     err = bytearray()

@@ -23,7 +23,7 @@ from jailcore.errors import jail_error
 if TYPE_CHECKING:
     from jailcore.jail import Jail
 
-__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user", "run_to_completion"]
+__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user", "run_pipes", "run_to_completion"]
 
 #: PATH of ``login=True``: FreeBSD's default login class (``~/bin`` expanded).
 LOGIN_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:{home}/bin"
@@ -269,6 +269,20 @@ class JailProcess(subprocess.Popen[Any]):
 
 
 
+def run_pipes(input: Any, capture_output: bool, kwargs: dict[str, Any]) -> None:
+    """Set in ``kwargs`` the pipes that :func:`subprocess.run`'s ``input`` and
+    ``capture_output`` ask for, refusing them together with explicit ones as it does."""
+    if input is not None:
+        if kwargs.get("stdin") is not None:
+            raise ValueError("stdin and input arguments may not both be used.")
+        kwargs["stdin"] = subprocess.PIPE
+    if capture_output:
+        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
+        kwargs["stdout"] = subprocess.PIPE
+        kwargs["stderr"] = subprocess.PIPE
+
+
 def run_to_completion(
     spawn: Callable[..., JailProcess],
     *,
@@ -281,15 +295,7 @@ def run_to_completion(
     """What :func:`subprocess.run` does after choosing the program: the pipes that
     ``input`` and ``capture_output`` ask for, ``communicate``, the timeout, the
     check.  ``spawn(**popen_kwargs)`` starts the process."""
-    if input is not None:
-        if kwargs.get("stdin") is not None:
-            raise ValueError("stdin and input arguments may not both be used.")
-        kwargs["stdin"] = subprocess.PIPE
-    if capture_output:
-        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
-            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
-        kwargs["stdout"] = subprocess.PIPE
-        kwargs["stderr"] = subprocess.PIPE
+    run_pipes(input, capture_output, kwargs)
     with spawn(**kwargs) as proc:
         try:
             out, err = proc.communicate(input, timeout=timeout)
