@@ -38,9 +38,21 @@ def c_sources() -> list[str]:
     return [*EXTENSION_SOURCES, *model_sources()]
 
 
-def cdef_text() -> str:
-    with open(os.path.join(HERE, "cdef.h"), encoding="utf-8") as f:
+def _read(*path: str) -> str:
+    with open(os.path.join(HERE, *path), encoding="utf-8") as f:
         return f.read()
+
+
+def model_declarations() -> str:
+    """The declarations of the model's public header, its JAILMODEL_API functions."""
+    decls = re.findall(r"^JAILMODEL_API\s+(.*?;)", _read("model", "jailmodel.h"), re.S | re.M)
+    return "\n".join(decls) + "\n"
+
+
+def cdef_text() -> str:
+    """cdef.h (what only cffi needs), jc_api.h (shared with the compiler) and the
+    model's ABI from jailmodel.h: each declaration written once."""
+    return _read("cdef.h") + _read("jc_api.h") + model_declarations()
 
 
 VERSION = _version()
