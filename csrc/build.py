@@ -24,7 +24,7 @@ def _version() -> str:
     return m.group(1)
 
 
-EXTENSION_SOURCES = ["csrc/kernel.c", "csrc/spawn.c"]
+EXTENSION_SOURCES = ["csrc/kernel.c", "csrc/prepared.c", "csrc/spawn.c"]
 
 
 def model_sources() -> list[str]:

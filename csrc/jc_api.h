@@ -11,27 +11,84 @@
 const char *jc_version(void);
 int jc_has_jaildesc(int backend);
 
-/* The seam: syscall-shaped, errno captured in C into *err (0 on success). */
-int jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags, int *err);
-int jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags, int *err);
-int jc_jail_attach(int backend, int jid, int *err);
-int jc_jail_remove(int backend, int jid, int *err);
-int jc_jail_attach_jd(int backend, int fd, int *err);
-int jc_jail_remove_jd(int backend, int fd, int *err);
+/* The seam: syscall-shaped; on failure errno is the call's (ffi.errno). */
+int jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags);
+int jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags);
+int jc_jail_attach(int backend, int jid);
+int jc_jail_remove(int backend, int jid);
+int jc_jail_attach_jd(int backend, int fd);
+int jc_jail_remove_jd(int backend, int fd);
 int jc_sysctl(int backend, const int *name, unsigned int namelen, void *oldp,
-              size_t *oldlenp, const void *newp, size_t newlen, int *err);
+              size_t *oldlenp, const void *newp, size_t newlen);
 int jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp,
-                    const void *newp, size_t newlen, int *err);
-int jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, int *err);
-int jc_kldload(int backend, const char *file, int *err);
-int jc_kldfind(int backend, const char *file, int *err);
+                    const void *newp, size_t newlen);
+int jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep);
+int jc_kldload(int backend, const char *file);
+int jc_kldfind(int backend, const char *file);
 
-/* A prepared jail_get: copy the template iovec, whose value entries hold
- * offsets into one buffer, and make them pointers into `base`. */
-void jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char *base);
 /* Point n iovec entries at consecutive pieces of `blob`, of lengths lens[]
  * (a zero length gets a NULL base). */
 void jc_iov_pack(struct iovec *iov, unsigned int n, char *blob, const size_t *lens);
+
+/* Prepared calls (prepared.c): the iovec of a call through a plan, made once
+ * per set of names in Python, laid out around the values; the call itself
+ * then goes through jc_jail_set or jc_jail_get. */
+#define JC_PREPARED_MAX_SLOTS 256
+#define JC_PREPARED_INVALID -2
+#define JC_ERRMSG_LEN 1024
+
+/* How a jail_set value travels.  The values come in one buffer, each followed
+ * by a NUL, with their lengths (without that NUL) in lens[]. */
+#define JC_SET_RAW 0       /* the bytes as they are (none: no value) */
+#define JC_SET_STRING 1    /* text, sent with its NUL; none inside, shorter than size */
+#define JC_SET_BOOL 2      /* one byte picking the name: 0 name, 1 alt; no value */
+#define JC_SET_OPTIONAL 3  /* as RAW, but the pair is left out when it is empty */
+
+struct jc_set_slot {
+    const char *name;
+    size_t name_len;   /* with its NUL */
+    const char *alt;   /* JC_SET_BOOL: the other form (nopersist for persist) */
+    size_t alt_len;
+    unsigned int kind;
+    unsigned int size; /* JC_SET_STRING: the kernel's buffer, NUL included (0: no limit) */
+};
+
+/* Lay out the pairs of nslots values in iov, which has room for 2 * nslots + 2
+ * entries followed by JC_ERRMSG_LEN bytes, where the errmsg pair points (zeroed).
+ * Returns the number of entries, or JC_PREPARED_INVALID when a value breaks a
+ * rule checked here (the caller's general path then explains it). */
+int jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
+               const char *values, const unsigned int *lens);
+
+/* How a jail_get value comes back.  Slot 0 is the key. */
+#define JC_GET_FIXED 0     /* read where the kernel wrote it */
+#define JC_GET_STRING 1    /* copied, up to its NUL, into the strings area */
+
+struct jc_get_slot {
+    const char *name;
+    size_t name_len;     /* with its NUL */
+    unsigned int kind;
+    unsigned int offset; /* of the value's buffer in the call's buffer */
+    unsigned int size;   /* of that buffer */
+};
+
+/* The call's buffer: the iovec (2 * nslots + 2 entries) at its start, the
+ * value buffers, the lengths, the strings and the error message. */
+struct jc_get_plan {
+    const struct jc_get_slot *slots;
+    unsigned int nslots;
+    unsigned int lengths; /* nslots + 1 uint32: each returned iov_len, then the
+                             strings' total length (without the last NUL) */
+    unsigned int strings; /* each string and a NUL */
+    unsigned int errmsg;  /* JC_ERRMSG_LEN bytes */
+};
+
+/* Copy the key into slot 0 and lay out the iovec at the start of buf (NULL:
+ * the key does not fit).  jc_get_gather, after the call, fills the lengths
+ * and the strings. */
+struct iovec *jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key,
+                         unsigned int key_len);
+void jc_get_gather(const struct jc_get_plan *plan, char *buf);
 
 /* Starting a program inside a jail (spawn.c). */
 #define JC_STEP_PIPE 1

@@ -2,9 +2,9 @@
  * kernel.c: the seam between jailcore and the two backends.
  *
  * Every jc_* function takes the backend (JC_BACKEND_KERNEL: FreeBSD's libc;
- * JC_BACKEND_MODEL: the kernel model), makes exactly one call, and stores the
- * errno of that call in *err before anything else can change it (0 on
- * success).  cffi releases the GIL around each of these calls.
+ * JC_BACKEND_MODEL: the kernel model), makes exactly one call and returns at
+ * once, so errno is that call's.  cffi releases the GIL around each of these
+ * calls and saves errno right after it, in the same thread, for ffi.errno.
  *
  * On FreeBSD the kernel calls are libc's; the jail descriptor calls of
  * FreeBSD 15 are called directly when the headers have them and looked up
@@ -31,16 +31,9 @@
 #endif
 #endif
 
-#define JC_RESULT(call)                       \
-	do {                                  \
-		int r_ = (call);              \
-		*err = r_ == -1 ? errno : 0;  \
-		return r_;                    \
-	} while (0)
-
 #define JC_ENOSYS()            \
 	do {                   \
-		*err = ENOSYS; \
+		errno = ENOSYS; \
 		return -1;     \
 	} while (0)
 
@@ -71,12 +64,12 @@ jc_has_jaildesc(int backend)
 }
 
 int
-jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags, int *err)
+jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_set(iov, niov, flags));
+		return jailmodel_jail_set(iov, niov, flags);
 #if defined(__FreeBSD__)
-	JC_RESULT(jail_set(iov, niov, flags));
+	return jail_set(iov, niov, flags);
 #else
 	(void)iov, (void)niov, (void)flags;
 	JC_ENOSYS();
@@ -84,12 +77,12 @@ jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags, int *e
 }
 
 int
-jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags, int *err)
+jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_get(iov, niov, flags));
+		return jailmodel_jail_get(iov, niov, flags);
 #if defined(__FreeBSD__)
-	JC_RESULT(jail_get(iov, niov, flags));
+	return jail_get(iov, niov, flags);
 #else
 	(void)iov, (void)niov, (void)flags;
 	JC_ENOSYS();
@@ -97,12 +90,12 @@ jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags, int *e
 }
 
 int
-jc_jail_attach(int backend, int jid, int *err)
+jc_jail_attach(int backend, int jid)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_attach(jid));
+		return jailmodel_jail_attach(jid);
 #if defined(__FreeBSD__)
-	JC_RESULT(jail_attach(jid));
+	return jail_attach(jid);
 #else
 	(void)jid;
 	JC_ENOSYS();
@@ -110,12 +103,12 @@ jc_jail_attach(int backend, int jid, int *err)
 }
 
 int
-jc_jail_remove(int backend, int jid, int *err)
+jc_jail_remove(int backend, int jid)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_remove(jid));
+		return jailmodel_jail_remove(jid);
 #if defined(__FreeBSD__)
-	JC_RESULT(jail_remove(jid));
+	return jail_remove(jid);
 #else
 	(void)jid;
 	JC_ENOSYS();
@@ -124,25 +117,25 @@ jc_jail_remove(int backend, int jid, int *err)
 
 #if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC
 static int
-jc_call_fd_fn(const char *name, int fd, int *err)
+jc_call_fd_fn(const char *name, int fd)
 {
 	jc_fd_fn fn = jc_lookup_fd_fn(name);
 
 	if (fn == NULL)
 		JC_ENOSYS();
-	JC_RESULT(fn(fd));
+	return fn(fd);
 }
 #endif
 
 int
-jc_jail_attach_jd(int backend, int fd, int *err)
+jc_jail_attach_jd(int backend, int fd)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_attach_jd(fd));
+		return jailmodel_jail_attach_jd(fd);
 #if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
-	JC_RESULT(jail_attach_jd(fd));
+	return jail_attach_jd(fd);
 #elif defined(__FreeBSD__)
-	return jc_call_fd_fn("jail_attach_jd", fd, err);
+	return jc_call_fd_fn("jail_attach_jd", fd);
 #else
 	(void)fd;
 	JC_ENOSYS();
@@ -150,14 +143,14 @@ jc_jail_attach_jd(int backend, int fd, int *err)
 }
 
 int
-jc_jail_remove_jd(int backend, int fd, int *err)
+jc_jail_remove_jd(int backend, int fd)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_jail_remove_jd(fd));
+		return jailmodel_jail_remove_jd(fd);
 #if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
-	JC_RESULT(jail_remove_jd(fd));
+	return jail_remove_jd(fd);
 #elif defined(__FreeBSD__)
-	return jc_call_fd_fn("jail_remove_jd", fd, err);
+	return jc_call_fd_fn("jail_remove_jd", fd);
 #else
 	(void)fd;
 	JC_ENOSYS();
@@ -166,12 +159,12 @@ jc_jail_remove_jd(int backend, int fd, int *err)
 
 int
 jc_sysctl(int backend, const int *name, unsigned int namelen, void *oldp, size_t *oldlenp,
-          const void *newp, size_t newlen, int *err)
+          const void *newp, size_t newlen)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_sysctl(name, namelen, oldp, oldlenp, newp, newlen));
+		return jailmodel_sysctl(name, namelen, oldp, oldlenp, newp, newlen);
 #if defined(__FreeBSD__)
-	JC_RESULT(sysctl(name, namelen, oldp, oldlenp, newp, newlen));
+	return sysctl(name, namelen, oldp, oldlenp, newp, newlen);
 #else
 	(void)name, (void)namelen, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
 	JC_ENOSYS();
@@ -180,12 +173,12 @@ jc_sysctl(int backend, const int *name, unsigned int namelen, void *oldp, size_t
 
 int
 jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp, const void *newp,
-                size_t newlen, int *err)
+                size_t newlen)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_sysctlbyname(name, oldp, oldlenp, newp, newlen));
+		return jailmodel_sysctlbyname(name, oldp, oldlenp, newp, newlen);
 #if defined(__FreeBSD__)
-	JC_RESULT(sysctlbyname(name, oldp, oldlenp, newp, newlen));
+	return sysctlbyname(name, oldp, oldlenp, newp, newlen);
 #else
 	(void)name, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
 	JC_ENOSYS();
@@ -193,12 +186,12 @@ jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp, cons
 }
 
 int
-jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, int *err)
+jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_sysctlnametomib(name, mibp, sizep));
+		return jailmodel_sysctlnametomib(name, mibp, sizep);
 #if defined(__FreeBSD__)
-	JC_RESULT(sysctlnametomib(name, mibp, sizep));
+	return sysctlnametomib(name, mibp, sizep);
 #else
 	(void)name, (void)mibp, (void)sizep;
 	JC_ENOSYS();
@@ -206,12 +199,12 @@ jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep, int 
 }
 
 int
-jc_kldload(int backend, const char *file, int *err)
+jc_kldload(int backend, const char *file)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_kldload(file));
+		return jailmodel_kldload(file);
 #if defined(__FreeBSD__)
-	JC_RESULT(kldload(file));
+	return kldload(file);
 #else
 	(void)file;
 	JC_ENOSYS();
@@ -219,28 +212,16 @@ jc_kldload(int backend, const char *file, int *err)
 }
 
 int
-jc_kldfind(int backend, const char *file, int *err)
+jc_kldfind(int backend, const char *file)
 {
 	if (backend == JC_BACKEND_MODEL)
-		JC_RESULT(jailmodel_kldfind(file));
+		return jailmodel_kldfind(file);
 #if defined(__FreeBSD__)
-	JC_RESULT(kldfind(file));
+	return kldfind(file);
 #else
 	(void)file;
 	JC_ENOSYS();
 #endif
-}
-
-void
-jc_iov_rebase(struct iovec *dst, const struct iovec *tmpl, unsigned int n, char *base)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		dst[i].iov_len = tmpl[i].iov_len;
-		if (i % 2 == 0)
-			dst[i].iov_base = tmpl[i].iov_base;
-		else
-			dst[i].iov_base = tmpl[i].iov_len > 0 ? base + (uintptr_t)tmpl[i].iov_base : NULL;
-	}
 }
 
 void

@@ -56,36 +56,39 @@ def native() -> tuple[Any, Any]:
 
 
 # ---- syscall-shaped calls: each returns its result and the errno of that call ----
+#
+# cffi saves errno right after each C call, in the calling thread; ffi.errno is
+# read at once, before any other C call could replace it.
 
 
 def jail_set(iov: Any, niov: int, flags: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_set(BACKEND, iov, niov, flags, err), err[0]
+    ret: int = lib.jc_jail_set(BACKEND, iov, niov, flags)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def jail_get(iov: Any, niov: int, flags: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_get(BACKEND, iov, niov, flags, err), err[0]
+    ret: int = lib.jc_jail_get(BACKEND, iov, niov, flags)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def jail_attach(jid: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_attach(BACKEND, jid, err), err[0]
+    ret: int = lib.jc_jail_attach(BACKEND, jid)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def jail_remove(jid: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_remove(BACKEND, jid, err), err[0]
+    ret: int = lib.jc_jail_remove(BACKEND, jid)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def jail_attach_jd(fd: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_attach_jd(BACKEND, fd, err), err[0]
+    ret: int = lib.jc_jail_attach_jd(BACKEND, fd)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def jail_remove_jd(fd: int) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_jail_remove_jd(BACKEND, fd, err), err[0]
+    ret: int = lib.jc_jail_remove_jd(BACKEND, fd)
+    return ret, ffi.errno if ret == -1 else 0
 
 
 def has_jaildesc() -> bool:
@@ -95,35 +98,32 @@ def has_jaildesc() -> bool:
 def sysctl(mib: list[int], size: int | None, new: bytes | None = None) -> tuple[int, bytes]:
     """sysctl(3) by MIB into a buffer of ``size`` bytes: (errno, value)."""
     name = ffi.new("int[]", mib)
-    err = ffi.new("int *")
     oldlen = ffi.new("size_t *", size or 0)
     old = ffi.new("char[]", size) if size else ffi.NULL
     newp = ffi.from_buffer(new) if new is not None else ffi.NULL
-    ret = lib.jc_sysctl(BACKEND, name, len(mib), old, oldlen, newp, len(new or b""), err)
-    if ret == -1:
-        return err[0], b""
+    if lib.jc_sysctl(BACKEND, name, len(mib), old, oldlen, newp, len(new or b"")) == -1:
+        return ffi.errno, b""
     return 0, (ffi.unpack(old, oldlen[0]) if size else b"")
 
 
 def sysctl_size(mib: list[int]) -> tuple[int, int]:
     """(errno, size) of a sysctl's value."""
     name = ffi.new("int[]", mib)
-    err = ffi.new("int *")
     oldlen = ffi.new("size_t *", 0)
-    ret = lib.jc_sysctl(BACKEND, name, len(mib), ffi.NULL, oldlen, ffi.NULL, 0, err)
-    return (err[0], 0) if ret == -1 else (0, int(oldlen[0]))
+    if lib.jc_sysctl(BACKEND, name, len(mib), ffi.NULL, oldlen, ffi.NULL, 0) == -1:
+        return ffi.errno, 0
+    return 0, int(oldlen[0])
 
 
 def sysctlnametomib(name: str) -> tuple[int, list[int]]:
     """(errno, MIB) of a sysctl name."""
     mib = ffi.new("int[]", 24)
     size = ffi.new("size_t *", 24)
-    err = ffi.new("int *")
-    if lib.jc_sysctlnametomib(BACKEND, name.encode(), mib, size, err) == -1:
-        return err[0], []
+    if lib.jc_sysctlnametomib(BACKEND, name.encode(), mib, size) == -1:
+        return ffi.errno, []
     return 0, list(mib[0 : size[0]])
 
 
 def kldload(name: str) -> tuple[int, int]:
-    err = ffi.new("int *")
-    return lib.jc_kldload(BACKEND, name.encode(), err), err[0]
+    ret: int = lib.jc_kldload(BACKEND, name.encode())
+    return ret, ffi.errno if ret == -1 else 0

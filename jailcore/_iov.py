@@ -10,18 +10,23 @@ the GIL is released during the system call itself.
 from __future__ import annotations
 
 import errno
+import operator
 import struct
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from jailcore import _backend
-from jailcore._backend import ffi
+from jailcore._backend import ffi, lib
 from jailcore.errors import JailError, JailNotFoundError, jail_error
-from jailcore.flags import JailFlag
-from jailcore.params import Access, Kind, ParamSpec, spec
+from jailcore.flags import JailFlag, JailSys
+from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
+from jailcore.params import _LONG as LONG_SIZE
+from jailcore.params import _addresses_of as addresses_of
+from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
-ERRMSG_LEN = 1024
+ERRMSG_LEN: int = lib.JC_ERRMSG_LEN
 ARRAY_GUESS = 16  # addresses tried before asking the kernel for the size
 ARRAY_SLACK = 5  # spare addresses after a size query, as libjail allows
 ARRAY_RETRIES = 5
@@ -146,9 +151,149 @@ def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
 
 
 def jail_set(params: Mapping[str, Any], flags: int) -> int:
-    """jail_set(2) with ``params``; returns the jid."""
-    b = encode_params(params, creating=bool(int(flags) & _CREATE))
-    return b.call("jail_set", flags)[0]
+    """jail_set(2) with ``params``; returns the jid.
+
+    The same names again (Jail.create, Jail.update in a loop) go through a
+    prepared plan; what a plan cannot take, including every value it would
+    refuse, goes the general way, which explains the refusal."""
+    creating = bool(flags & _CREATE)
+    key = (tuple(params), creating)
+    plan = _set_plans.get(key, _NO_PLAN)
+    if plan is _NO_PLAN:
+        plan = _SetPlan.make(key[0], creating)
+        if len(_set_plans) > 256:
+            _set_plans.clear()
+        _set_plans[key] = plan
+    if plan is not None:
+        jid = plan.call(params.values(), flags)
+        if jid is not None:
+            return jid
+    return encode_params(params, creating).call("jail_set", flags)[0]
+
+
+# ---- prepared jail_set -----------------------------------------------------------
+#
+# A plan per (names, creating): the names in a C block (csrc/prepared.c), and an
+# encoder per value that takes the common cases (a str, an int in range, a bool,
+# addresses seen before) and raises for anything else.  A call encodes the values,
+# joins them with NULs (which end the strings) and makes one C call, which builds
+# the iovec on its stack.  Checks that need the bytes (a NUL inside a string, a
+# string too long) are made in C; when one fails the general path runs instead.
+
+
+class _SetPlan:
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n")
+
+    def __init__(self, specs: list[ParamSpec], creating: bool) -> None:
+        self._n = len(specs)
+        # The pairs and errmsg, then the message's bytes in the same array.
+        self._iov_len = 2 * self._n + 2 + -(-ERRMSG_LEN // ffi.sizeof("struct iovec"))
+        c = ffi.new("struct jc_set_slot[]", self._n)
+        keep: list[Any] = [c]
+        self._encoders: list[Any] = []
+        for i, s in enumerate(specs):
+            if s.kind is Kind.BOOL:
+                # True sends the first name, False the other (nopersist, or for
+                # nopersist itself, persist).
+                names = (s.bool_name(True), s.bool_name(False))
+                kind, encode = lib.JC_SET_BOOL, _encode_bool
+            else:
+                names = (s.name, s.name)
+                if s.kind is Kind.STRING:
+                    kind, encode = lib.JC_SET_STRING, str.encode
+                    c[i].size = s.size
+                elif s.is_array:
+                    kind = lib.JC_SET_OPTIONAL if creating else lib.JC_SET_RAW
+                    encode = _address_encoder(s)
+                else:
+                    kind = lib.JC_SET_RAW
+                    encode = _int_encoder(s) if s.kind in _INT_KINDS else s.encode
+            name, alt = (ffi.new("char[]", n.encode("utf-8", "surrogateescape")) for n in names)
+            keep += (name, alt)
+            c[i].name, c[i].name_len = name, len(name)
+            c[i].alt, c[i].alt_len = alt, len(alt)
+            c[i].kind = kind
+            self._encoders.append(encode)
+        self._c = c
+        self._keep = keep
+
+    @classmethod
+    def make(cls, names: tuple[str, ...], creating: bool) -> _SetPlan | None:
+        """A plan for ``names``, or None where the general path must decide:
+        unknown and read-only names, vnet (its address rule looks at values),
+        more names than a plan holds."""
+        if "vnet" in names or len(names) > lib.JC_PREPARED_MAX_SLOTS:
+            return None
+        try:
+            specs = [spec(n) for n in names]
+        except (OSError, ValueError, TypeError):
+            return None
+        if any(s.access is Access.READ_ONLY for s in specs):
+            return None
+        return cls(specs, creating)
+
+    def call(self, values: Iterable[Any], flags: int) -> int | None:
+        """The jid, or None when a value needs the general path."""
+        try:
+            data = [encode(v) for encode, v in zip(self._encoders, values, strict=True)]
+        except (TypeError, ValueError):
+            return None
+        data.append(b"")
+        blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
+        iov = ffi.new("struct iovec[]", self._iov_len)
+        niov = lib.jc_set_iov(iov, self._c, self._n, blob, [len(d) for d in data])
+        if niov < 0:
+            return None
+        jid, err = _backend.jail_set(iov, niov, flags)
+        if jid == -1:
+            msg = ffi.string(ffi.cast("char *", iov + 2 * self._n + 2))
+            raise jail_error(err, msg.decode("utf-8", "surrogateescape") or None, "jail_set")
+        return jid
+
+
+_NO_PLAN: Any = object()
+_set_plans: dict[tuple[tuple[str, ...], bool], _SetPlan | None] = {}
+_INT_KINDS = frozenset(_INT_FORMATS)
+_ON, _OFF = b"\0", b"\1"
+
+
+def _encode_bool(value: Any) -> bytes:
+    if value is True:
+        return _ON
+    if value is False:
+        return _OFF
+    raise TypeError  # 0, 1 and the like: the general path
+
+
+def _int_encoder(s: ParamSpec) -> Any:
+    fmt, lo, hi = _INT_FORMATS[s.kind]
+    pack = struct.Struct(fmt).pack
+
+    def encode(value: Any) -> bytes:
+        if type(value) is not int or not lo <= value <= hi:
+            raise TypeError  # bools, other ints, out of range: the general path
+        return pack(value)
+
+    return encode
+
+
+def _address_encoder(s: ParamSpec) -> Any:
+    """Addresses given as a str or a tuple, encoded once and kept: parsing is
+    the expensive part, and the same addresses come again and again."""
+    seen: dict[Any, bytes] = {}
+
+    def encode(value: Any) -> bytes:
+        if type(value) is not str and type(value) is not tuple:
+            return s.encode(value)
+        data = seen.get(value)
+        if data is None:
+            data = s.encode(value)
+            if len(seen) >= 1024:
+                seen.clear()
+            seen[value] = data
+        return data
+
+    return encode
 
 
 # ---- jail_get -------------------------------------------------------------------
@@ -285,121 +430,188 @@ def _get_with_arrays(
 # ---- prepared queries ------------------------------------------------------------
 #
 # Reading the same names again and again (Jail.get, jails()) is the hot path.  A
-# plan is made once per (key kind, names): the parameter names in one immutable
-# C block, a template iovec whose value entries hold offsets into one buffer,
-# and a decoder per value.  A call then costs one buffer, one iovec copied from
-# the template in C, the system call, and the decoding.  Plans are immutable, so
-# threads share them; each call has its own buffer.
+# plan is made once per (key kind, names): the names and the layout of one buffer
+# in a C block (see csrc/prepared.c), and a precompiled struct that reads every
+# number, boolean and returned length in one unpack_from.  A call then costs one
+# buffer, one C call (which builds the iovec on its stack, makes the system call
+# and gathers the strings into one run), one unpack, one decode and split of the
+# strings, and a dict.  Plans are immutable, so threads share them; each call has
+# its own buffer.
+
+_STRUCT_CODES = {
+    Kind.INT: "i", Kind.UINT: "I", Kind.INT64: "q", Kind.UINT64: "Q",
+    Kind.LONG: "q" if LONG_SIZE == 8 else "i", Kind.ULONG: "Q" if LONG_SIZE == 8 else "I",
+    Kind.JAILSYS: "i", Kind.BOOL: "?",
+}
+# A boolean is a C int of 0 or 1: its low byte says it all.
+_BOOL_BYTE = 0 if sys.byteorder == "little" else 3
+
+
+def _text_of(data: bytes) -> str:
+    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 class _GetPlan:
-    __slots__ = ("_decoders", "_keep", "_key_off", "_key_size", "_n", "_size", "_tmpl",
-                 "has_arrays")
+    __slots__ = ("_c", "_errmsg", "_keep", "_names", "_niov", "_pick", "_post", "_strings",
+                 "_struct", "has_arrays", "key_size", "size")
 
     def __init__(self, kname: str, key_size: int, specs: list[ParamSpec]) -> None:
-        names: list[bytes] = [kname.encode()]
-        sizes: list[int] = [key_size]
-        self._decoders: list[tuple[str, int, int, int, bool, Any]] = []
-        slots: dict[str, int] = {kname: 0} if kname in ("jid", "name") else {}
+        # Slots: what the kernel is asked.  Slot 0 is the key, which doubles as
+        # the output of a jid or name asked for.
+        slot_of: dict[str, int] = {}
+        slots: list[list[Any]] = [[kname, key_size, lib.JC_GET_FIXED]]
         for s in specs:
             slot = _slot(s)
-            if slot not in slots:
-                if s.is_array:
-                    size = ARRAY_GUESS * s.size
-                elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
-                    size = max(s.size, 1)
-                else:
-                    size = s.size
-                slots[slot] = len(names)
-                names.append(slot.encode("utf-8", "surrogateescape"))
-                sizes.append(size)
-            elif slot == kname and kname == "name":
-                sizes[0] = max(sizes[0], s.size)
-        names.append(b"errmsg")
-        sizes.append(ERRMSG_LEN)
-        self._n = 2 * len(names)
-        blob = ffi.new("char[]", b"\0".join(names) + b"\0")
-        tmpl = ffi.new("struct iovec[]", self._n)
-        offsets = []
-        pos = noff = 0
-        for i, (name, size) in enumerate(zip(names, sizes, strict=True)):
-            tmpl[2 * i].iov_base = blob + noff
-            tmpl[2 * i].iov_len = len(name) + 1
-            noff += len(name) + 1
-            tmpl[2 * i + 1].iov_base = ffi.cast("void *", pos)
-            tmpl[2 * i + 1].iov_len = size
+            if slot in slot_of:
+                continue
+            if slot == kname and kname in ("jid", "name"):
+                slot_of[slot] = 0
+                if kname == "name":
+                    slots[0] = [kname, max(key_size, s.size), lib.JC_GET_STRING]
+                continue
+            if s.is_array:
+                size = ARRAY_GUESS * s.size
+            elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
+                size = max(s.size, 1)
+            else:
+                size = s.size
+            text = s.kind in (Kind.STRING, Kind.KEYVALUE)
+            slot_of[slot] = len(slots)
+            slots.append([slot, size, lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
+
+        # The buffer: the iovec, the values (8-byte aligned), the returned
+        # lengths, the strings, the error message.
+        n = len(slots)
+        names = [name.encode("utf-8", "surrogateescape") + b"\0" for name, _, _ in slots]
+        blob = ffi.new("char[]", b"".join(names))
+        c_slots = ffi.new("struct jc_get_slot[]", n)
+        self._niov = 2 * n + 2
+        offsets: list[int] = []
+        pos = self._niov * ffi.sizeof("struct iovec")
+        noff = 0
+        for i, (_name, size, kind) in enumerate(slots):
+            c_slots[i].name = blob + noff
+            c_slots[i].name_len = len(names[i])
+            c_slots[i].kind = kind
+            c_slots[i].offset = pos
+            c_slots[i].size = size
+            noff += len(names[i])
             offsets.append(pos)
             pos += (size + 7) & ~7
-        self._keep = blob
-        self._tmpl = tmpl
-        self._size = pos
-        self._key_off = offsets[0]
-        self._key_size = sizes[0]
+        lengths = pos
+        self._strings = lengths + 4 * (n + 1)
+        texts = [i for i in range(n) if slots[i][2] == lib.JC_GET_STRING]
+        self._errmsg = self._strings + sum(slots[i][1] + 1 for i in texts)
+        self.size = self._errmsg + ERRMSG_LEN
+        plan = ffi.new("struct jc_get_plan *")
+        plan.slots = c_slots
+        plan.nslots = n
+        plan.lengths = lengths
+        plan.strings = self._strings
+        plan.errmsg = self._errmsg
+        self._c = plan
+        self._keep = (blob, c_slots)
+        self.key_size = slots[0][1]
         self.has_arrays = any(s.is_array for s in specs)
+
+        # One unpack_from reads, in buffer order, each number and boolean asked
+        # for, the returned length of each other non-text value, and the length
+        # of the strings; the strings follow them in the row the decoding makes.
+        reads: dict[int, tuple[int, str]] = {}  # slot -> (offset, code)
         for s in specs:
-            i = slots[_slot(s)]
-            fixed, decode = _fast_decoder(s)
-            self._decoders.append((s.name, 2 * i + 1, offsets[i], sizes[i], fixed, decode))
+            i = slot_of[_slot(s)]
+            if slots[i][2] == lib.JC_GET_STRING:
+                continue
+            if s.kind in _STRUCT_CODES:
+                off = offsets[i] + (_BOOL_BYTE if s.kind is Kind.BOOL else 0)
+                reads[i] = (off, _STRUCT_CODES[s.kind])
+            else:
+                reads[i] = (lengths + 4 * i, "I")
+        items = sorted((off, code, i) for i, (off, code) in reads.items())
+        if texts:
+            items.append((lengths + 4 * n, "I", -1))
+        fmt, end = "=", 0
+        for off, code, _i in items:
+            fmt += f"{off - end}x{code}" if off > end else code
+            end = off + struct.calcsize("=" + code)
+        self._struct = struct.Struct(fmt)
+        index = {i: k for k, (_off, _code, i) in enumerate(items)}  # slot -> row
+        row_of_text = {i: len(items) + k for k, i in enumerate(texts)}
+
+        # Each value: a row as it is, or a row made into its value (post).
+        self._names = tuple(s.name for s in specs)
+        picks: list[int] = []
+        self._post: list[tuple[int, Any]] = []
+        for pos_, s in enumerate(specs):
+            i = slot_of[_slot(s)]
+            row = row_of_text[i] if i in row_of_text else index[i]
+            picks.append(row)
+            post = _post_decoder(s, row, offsets[i])
+            if post is not None:
+                self._post.append((pos_, post))
+        self._pick = _picker(picks)
 
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        buf = ffi.new("char[]", self._size)
-        ffi.memmove(buf + self._key_off, kdata, min(len(kdata), self._key_size))
-        iov = ffi.new("struct iovec[]", self._n)
-        _backend.lib.jc_iov_rebase(iov, self._tmpl, self._n, buf)
-        return self.decode_call(buf, iov, flags)
+        return self.decode_call(ffi.new("char[]", self.size), kdata, flags)
 
-    def decode_call(self, buf: Any, iov: Any, flags: int) -> tuple[int, dict[str, Any]]:
-        """The system call on a prepared buffer, and its values decoded."""
-        jid, err = _backend.jail_get(iov, self._n, flags)
+    def decode_call(self, buf: Any, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
+        """The system call in ``buf`` with the key ``kdata``, and its values decoded."""
+        iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
+        jid, err = _backend.jail_get(iov, self._niov, flags)
         if jid == -1:
-            msg = ffi.string(buf + (self._size - ERRMSG_LEN)).decode(
-                "utf-8", "surrogateescape") or None
-            raise jail_error(err, msg, "jail_get")
-        raw = ffi.buffer(buf, self._size - ERRMSG_LEN)[:]
-        values: dict[str, Any] = {}
-        for name, vi, off, size, fixed, decode in self._decoders:
-            # Variable-length values report their length in the iovec.
-            values[name] = decode(raw, off, size if fixed else iov[vi].iov_len)
-        return jid, values
+            msg = ffi.string(buf + self._errmsg).decode("utf-8", "surrogateescape")
+            raise jail_error(err, msg or None, "jail_get")
+        lib.jc_get_gather(self._c, buf)
+        rows = self._struct.unpack_from(ffi.buffer(buf, self._strings))
+        if self._strings < self._errmsg:
+            text = ffi.unpack(buf + self._strings, rows[-1])
+            rows += tuple(text.decode("utf-8", "surrogateescape").split("\0"))
+        values = self._pick(rows)
+        if self._post:
+            values = list(values)
+            for pos, post in self._post:
+                values[pos] = post(buf, rows)
+        return jid, dict(zip(self._names, values))  # noqa: B905 (one length by making)
 
 
-def _fast_decoder(s: ParamSpec) -> tuple[bool, Any]:
-    """(fixed length, decoder from a position in the call's buffer) of one
-    parameter: the common kinds without a copy, the rest by ParamSpec.decode."""
+def _picker(rows: list[int]) -> Any:
+    """A function of the row tuple that gives the values, in order, in C."""
+    if len(rows) < 2:  # itemgetter of one index gives the item, not a tuple
+        return lambda r: tuple(r[row] for row in rows)
+    return operator.itemgetter(*rows)
+
+
+def _post_decoder(s: ParamSpec, row: int, off: int) -> Any:
+    """How a value is made from its row (and the buffer), or None: as it is."""
     k = s.kind
-    unpack = _INT.unpack_from
     if k is Kind.BOOL:
-        if s.nobool:
-            return True, lambda raw, off, n: unpack(raw, off)[0] == 0
-        return True, lambda raw, off, n: unpack(raw, off)[0] != 0
-    if k is Kind.INT:
-        return True, lambda raw, off, n: unpack(raw, off)[0]
-    if k is Kind.STRING:
-        def text(raw: bytes, off: int, n: int) -> str:
-            end = raw.find(b"\0", off, off + n)
-            return raw[off : end if end >= 0 else off + n].decode("utf-8", "surrogateescape")
-
-        return True, text
-    fixed = not (s.is_array or k in (Kind.KEY, Kind.OPAQUE))
-    return fixed, lambda raw, off, n: s.decode(raw[off : off + n])
+        return (lambda buf, r: not r[row]) if s.nobool else None
+    if k is Kind.JAILSYS:
+        return lambda buf, r: JailSys(r[row]) if r[row] in (0, 1, 2) else r[row]
+    if k is Kind.KEYVALUE:
+        return lambda buf, r: decode_keyvalue(r[row])
+    if k in (Kind.IPV4, Kind.IPV6):
+        size = s.size
+        return lambda buf, r: addresses_of(ffi.unpack(buf + off, r[row]), size)
+    if k in (Kind.KEY, Kind.OPAQUE):
+        return lambda buf, r: s.decode(ffi.unpack(buf + off, r[row]))
+    return None
 
 
 def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
     """Every visible jail in jid order, with ``names`` read in one jail_get(2)
-    each (keyed by ``lastjid``, as jls does).  One buffer and one iovec serve the
-    whole walk: each value is decoded before the next call overwrites it."""
+    each (keyed by ``lastjid``, as jls does).  One buffer serves the whole walk:
+    each value is decoded before the next call overwrites it."""
     plan = _plans.get(("lastjid", names))
     if plan is None:
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
         _plans[("lastjid", names)] = plan
-    buf = ffi.new("char[]", plan._size)
-    iov = ffi.new("struct iovec[]", plan._n)
+    buf = ffi.new("char[]", plan.size)
     last = 0
+    pack = _INT.pack
     while True:
-        _backend.lib.jc_iov_rebase(iov, plan._tmpl, plan._n, buf)  # lengths back to size
-        _INT.pack_into(ffi.buffer(buf, 4 + plan._key_off), plan._key_off, last)
         try:
-            jid, values = plan.decode_call(buf, iov, flags)
+            jid, values = plan.decode_call(buf, pack(last), flags)
         except JailNotFoundError:
             return
         except JailError as exc:
@@ -437,7 +649,7 @@ def _prepared(
         if len(_plans) > 256:
             _plans.clear()
         _plans[(kname, names)] = plan
-    elif kname == "name" and len(kdata) > plan._key_size:
+    elif kname == "name" and len(kdata) > plan.key_size:
         return _jail_get(key, names, flags)
     try:
         return plan.call(kdata, flags)
@@ -450,6 +662,7 @@ def _prepared(
 
 def clear_plans() -> None:
     _plans.clear()
+    _set_plans.clear()
 
 
 params_on_clear.append(clear_plans)

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
+_CREATE = int(JailFlag.CREATE)
+_UPDATE = int(JailFlag.UPDATE)
+
 __all__ = [
     "DEFAULT_LIST_PARAMS",
     "Features",
@@ -46,7 +49,11 @@ _NOT_SAVED = frozenset({"jid", "dying", "nodying", "parent", "children.cur", "cp
 
 def _params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Dotted parameters from a mapping and keywords, where ``__`` stands for ``.``."""
-    out: dict[str, Any] = {}
+    if params is None:  # keywords only: no name can come twice unless two spell it
+        out = {k.replace("__", "."): v for k, v in kwargs.items()}
+        if len(out) == len(kwargs):
+            return out
+    out = {}
     if params is not None:
         if not isinstance(params, Mapping):
             raise TypeError(f"parameters are a mapping of names to values, not {params!r}")
@@ -237,7 +244,7 @@ class Jail:
         p = _params(params, kwargs)
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
-        return cls(jail_set(p, JailFlag.CREATE))
+        return cls(_iov.jail_set(p, _CREATE))
 
     @classmethod
     def _lookup(cls, name_or_jid: int | str) -> Jail:
@@ -384,15 +391,17 @@ class Jail:
         p = _params(params, kwargs)
         if "jid" in p:
             raise TypeError("jid: a jail's jid cannot be changed")
-        jail_set({"jid": self._jid, **p}, JailFlag.UPDATE)
-        for name in p:
+        _iov.jail_set({"jid": self._jid, **p}, _UPDATE)
+        for name in p if self._values else ():
             self._values.pop(name, None)
             self._values.pop(spec(name).base, None)
         return self
 
     def remove(self) -> None:
         """Remove the jail and its descendants; their processes are killed."""
-        jail_remove(self._jid)
+        ret, err = _backend.jail_remove(self._jid)
+        if ret == -1:
+            raise jail_error(err, None, "jail_remove")
 
     def attach(self) -> None:
         """Move this process into the jail.  One way: a process cannot leave a
