@@ -13,7 +13,7 @@ import errno
 import operator
 import struct
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jailcore import _backend
@@ -156,19 +156,45 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
     The same names again (Jail.create, Jail.update in a loop) go through a
     prepared plan; what a plan cannot take, including every value it would
     refuse, goes the general way, which explains the refusal."""
-    creating = bool(flags & _CREATE)
-    key = (tuple(params), creating)
-    plan = _set_plans.get(key, _NO_PLAN)
-    if plan is _NO_PLAN:
-        plan = _SetPlan.make(key[0], creating)
-        if len(_set_plans) > 256:
-            _set_plans.clear()
-        _set_plans[key] = plan
+    creating = flags & _CREATE != 0
+    plans = _create_plans if creating else _update_plans
+    names = tuple(params)
+    try:
+        plan = plans[names]
+    except KeyError:
+        plan = _SetPlan.make(names, creating)
+        if len(plans) > 256:
+            plans.clear()
+        plans[names] = plan
     if plan is not None:
         jid = plan.call(params.values(), flags)
         if jid is not None:
             return jid
     return encode_params(params, creating).call("jail_set", flags)[0]
+
+
+def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
+    """Jail.create's path for keywords alone: their spelling (``host__hostname``)
+    is resolved once per set of keywords, ``persist`` added when neither it nor
+    ``nopersist`` is given, and no dict of dotted names is built per call.  None
+    when the general path must run (it also explains every refusal)."""
+    keys = tuple(kwargs)
+    try:
+        plan = _keyword_plans[keys]
+    except KeyError:
+        names = tuple(k.replace("__", ".") for k in keys)
+        defaults: dict[str, Any] = {}
+        if "persist" not in names and "nopersist" not in names:
+            defaults["persist"] = True
+        plan = None
+        if len(set(names)) == len(names):
+            plan = _SetPlan.make((*names, *defaults), True, tuple(defaults.values()))
+        if len(_keyword_plans) > 256:
+            _keyword_plans.clear()
+        _keyword_plans[keys] = plan
+    if plan is None:
+        return None
+    return plan.call(kwargs.values(), _CREATE)
 
 
 # ---- prepared jail_set -----------------------------------------------------------
@@ -182,15 +208,20 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
 
 
 class _SetPlan:
-    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n")
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n", "_tail")
 
-    def __init__(self, specs: list[ParamSpec], creating: bool) -> None:
+    def __init__(
+        self, specs: list[ParamSpec], creating: bool, defaults: tuple[Any, ...] = ()
+    ) -> None:
+        """``defaults``: the values of the last specs, the same in every call
+        (encoded here, once)."""
         self._n = len(specs)
         # The pairs and errmsg, then the message's bytes in the same array.
         self._iov_len = 2 * self._n + 2 + -(-ERRMSG_LEN // ffi.sizeof("struct iovec"))
         c = ffi.new("struct jc_set_slot[]", self._n)
         keep: list[Any] = [c]
-        self._encoders: list[Any] = []
+        self._encoders: list[Callable[[Any], bytes]] = []
+        encode: Callable[[Any], bytes]
         for i, s in enumerate(specs):
             if s.kind is Kind.BOOL:
                 # True sends the first name, False the other (nopersist, or for
@@ -216,9 +247,15 @@ class _SetPlan:
             self._encoders.append(encode)
         self._c = c
         self._keep = keep
+        fixed = len(specs) - len(defaults)
+        self._tail = [f(v) for f, v in zip(self._encoders[fixed:], defaults, strict=True)]
+        self._tail.append(b"")  # the NUL after the last value
+        del self._encoders[fixed:]
 
     @classmethod
-    def make(cls, names: tuple[str, ...], creating: bool) -> _SetPlan | None:
+    def make(
+        cls, names: tuple[str, ...], creating: bool, defaults: tuple[Any, ...] = ()
+    ) -> _SetPlan | None:
         """A plan for ``names``, or None where the general path must decide:
         unknown and read-only names, vnet (its address rule looks at values),
         more names than a plan holds."""
@@ -230,18 +267,18 @@ class _SetPlan:
             return None
         if any(s.access is Access.READ_ONLY for s in specs):
             return None
-        return cls(specs, creating)
+        return cls(specs, creating, defaults)
 
     def call(self, values: Iterable[Any], flags: int) -> int | None:
         """The jid, or None when a value needs the general path."""
         try:
-            data = [encode(v) for encode, v in zip(self._encoders, values, strict=True)]
+            data = [encode(v) for encode, v in zip(self._encoders, values)]  # noqa: B905
         except (TypeError, ValueError):
             return None
-        data.append(b"")
+        data += self._tail
         blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
         iov = ffi.new("struct iovec[]", self._iov_len)
-        niov = lib.jc_set_iov(iov, self._c, self._n, blob, [len(d) for d in data])
+        niov = lib.jc_set_iov(iov, self._c, self._n, blob, list(map(len, data)))
         if niov < 0:
             return None
         jid, err = _backend.jail_set(iov, niov, flags)
@@ -251,8 +288,10 @@ class _SetPlan:
         return jid
 
 
-_NO_PLAN: Any = object()
-_set_plans: dict[tuple[tuple[str, ...], bool], _SetPlan | None] = {}
+# Plans by names, for creating (addresses left out when empty) and for updating.
+_create_plans: dict[tuple[str, ...], _SetPlan | None] = {}
+_update_plans: dict[tuple[str, ...], _SetPlan | None] = {}
+_keyword_plans: dict[tuple[str, ...], _SetPlan | None] = {}  # Jail.create's, by spelling
 _INT_KINDS = frozenset(_INT_FORMATS)
 _ON, _OFF = b"\0", b"\1"
 
@@ -662,7 +701,9 @@ def _prepared(
 
 def clear_plans() -> None:
     _plans.clear()
-    _set_plans.clear()
+    _create_plans.clear()
+    _update_plans.clear()
+    _keyword_plans.clear()
 
 
 params_on_clear.append(clear_plans)

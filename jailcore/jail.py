@@ -231,8 +231,8 @@ class Jail:
     __slots__ = ("__weakref__", "_jid", "_values")
 
     def __init__(self, jid: int, values: Mapping[str, Any] | None = None) -> None:
-        self._jid = _c_int(jid, "jid")
-        self._values: dict[str, Any] = dict(values or {})
+        self._jid = jid if type(jid) is int and -(2**31) <= jid < 2**31 else _c_int(jid, "jid")
+        self._values: dict[str, Any] = dict(values) if values else {}
 
     # -- finding and making jails
 
@@ -241,6 +241,10 @@ class Jail:
         """Create a jail.  ``params`` has dotted names; as keywords, ``__`` is the dot
         (``host__hostname="web"``).  ``persist`` defaults to True: the kernel
         refuses a new jail that neither persists nor has a process attached."""
+        if params is None:
+            jid = _iov.create_from_keywords(kwargs)
+            if jid is not None:
+                return cls(jid)
         p = _params(params, kwargs)
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
