@@ -272,7 +272,7 @@ class _SetPlan:
     def call(self, values: Iterable[Any], flags: int) -> int | None:
         """The jid, or None when a value needs the general path."""
         try:
-            data = [encode(v) for encode, v in zip(self._encoders, values)]  # noqa: B905
+            data = list(map(_apply, self._encoders, values))
         except (TypeError, ValueError):
             return None
         data += self._tail
@@ -293,6 +293,10 @@ _create_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _update_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _keyword_plans: dict[tuple[str, ...], _SetPlan | None] = {}  # Jail.create's, by spelling
 _INT_KINDS = frozenset(_INT_FORMATS)
+# f(v), without a comprehension's frame (operator.call is new in Python 3.11).
+_apply: Callable[[Callable[[Any], bytes], Any], bytes] = getattr(
+    operator, "call", lambda f, v: f(v)
+)
 _ON, _OFF = b"\0", b"\1"
 
 

@@ -14,6 +14,7 @@ if os.environ.get("JAILCORE_SANITIZER_RUN"):
 # The plugin is registered by jailcore's pytest11 entry point once installed;
 # importing the fixture here also serves a build made in place.
 from jailcore.testing import JailHost, jail_host
+from seam import Recorder, install
 
 __all__ = ["jail_host"]
 
@@ -23,3 +24,9 @@ pytest_plugins = ["pytester"]
 @pytest.fixture(autouse=True)
 def fresh_model_host(jail_host: JailHost) -> JailHost:
     return jail_host
+
+
+@pytest.fixture
+def seam(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """The jail_set/jail_get calls of this test, as the kernel sees them (tests/seam.py)."""
+    return install(monkeypatch)

@@ -1,0 +1,292 @@
+"""Prepared calls: a plan sends and reads exactly what the general path does.
+
+jail_set, Jail.create and Jail.update go through a plan made once per set of
+names (jailcore/_iov.py, csrc/prepared.c); jail_get, Jail.get and jails()
+through one made per (key, names).  Every value a plan does not take, and
+every value it would refuse, goes the general way, which explains refusals.
+These tests hold the two paths against each other: the pairs the kernel gets,
+the values read back (and their order), and the errors.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seam import Recorder
+
+import jailcore
+from jailcore import JailFlag, _iov
+
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+TEXT = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+            max_size=40),
+    st.binary(max_size=40).map(
+        lambda b: b.replace(b"\0", b"").decode("utf-8", "surrogateescape")),
+)
+V4 = st.integers(1, 2**32 - 2).map(ipaddress.IPv4Address)
+V6 = st.integers(1, 2**128 - 1).map(ipaddress.IPv6Address)
+
+
+def addresses(addr: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Addresses as a str, a tuple of str, a list of objects, or none."""
+    lists = st.lists(addr, max_size=4, unique=True)
+    return st.one_of(
+        lists.map(lambda a: ",".join(map(str, a))),
+        lists.map(lambda a: tuple(map(str, a))),
+        lists,
+    )
+
+
+# Writable at creation, one strategy per kind a plan encodes its own way.
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "host.hostname": TEXT,
+    "host.domainname": TEXT,
+    "path": st.just("/"),
+    "securelevel": st.integers(-1, 3),
+    "children.max": st.integers(0, 100),
+    "host.hostid": st.integers(0, 2**32 - 1),
+    "persist": st.booleans(),
+    "nopersist": st.booleans(),
+    "allow.raw_sockets": st.one_of(st.booleans(), st.sampled_from([0, 1])),
+    "allow.mount.nodevfs": st.booleans(),
+    "ip4.addr": addresses(V4),
+    "ip6.addr": addresses(V6),
+    "host": st.sampled_from(["new", "inherit", jailcore.JailSys.NEW]),
+    "meta": st.dictionaries(st.text("abc", min_size=1, max_size=3), st.text("xyz"),
+                            max_size=3),
+    "osrelease": st.text("0123456789.-ABC", max_size=31),
+}
+NAMES = sorted(VALUES)
+
+
+def pairs(call: Any) -> list[tuple[str, bytes | None, int]]:
+    """What the kernel got, without where it lives."""
+    return [(p.name, p.value, p.length) for p in call.pairs]
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=8, unique=True))
+    if "persist" not in names and "nopersist" not in names:
+        names.append("persist")
+    request = {n: draw(VALUES[n]) for n in names}
+    if "persist" in request and "nopersist" in request:
+        request["nopersist"] = not request["persist"]  # jail(8) would refuse the clash
+    if request.get("persist") is False or request.get("nopersist") is True:
+        request["persist"], request["nopersist"] = True, False
+    return request
+
+
+# ---- jail_set ----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(request=requests())
+def test_a_plan_sends_the_pairs_of_the_general_path(
+    seam: Recorder, request: dict[str, Any]
+) -> None:
+    seam.sets.clear()
+    jid = jailcore.jail_set(request, JailFlag.CREATE)
+    assert _iov._create_plans[tuple(request)] is not None, "the plan was not used"
+    jailcore.jail_remove(jid)
+    general = _iov.encode_params(request, creating=True).call("jail_set", JailFlag.CREATE)[0]
+    jailcore.jail_remove(general)
+    planned, by_hand = seam.sets
+    assert pairs(planned) == pairs(by_hand)
+
+
+@SETTINGS
+@given(request=requests())
+def test_a_plan_for_update_sends_the_pairs_of_the_general_path(
+    seam: Recorder, request: dict[str, Any]
+) -> None:
+    request.pop("osrelease", None)  # both create-only
+    request.pop("path", None)
+    jid = jailcore.jail_set({"persist": True}, JailFlag.CREATE)
+    try:
+        seam.sets.clear()
+        changes = {"jid": jid, **request}
+        jailcore.jail_set(changes, JailFlag.UPDATE)
+        assert _iov._update_plans[tuple(changes)] is not None
+        _iov.encode_params(changes, creating=False).call("jail_set", JailFlag.UPDATE)
+        planned, by_hand = seam.sets
+        assert pairs(planned) == pairs(by_hand)
+    finally:
+        jailcore.jail_remove(jid)
+
+
+def test_empty_addresses_are_left_out_on_create_but_sent_on_update(seam: Recorder) -> None:
+    jid = jailcore.jail_set({"persist": True, "ip4.addr": ()}, JailFlag.CREATE)
+    assert [p.name for p in seam.sets[-1].pairs] == ["persist", "errmsg"]
+    jailcore.jail_set({"jid": jid, "ip4.addr": ()}, JailFlag.UPDATE)
+    assert pairs(seam.sets[-1])[:2] == [("jid", jid.to_bytes(4, "little"), 4),
+                                        ("ip4.addr", None, 0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error", "message"),
+    [
+        ("host.hostname", "a\0b", ValueError,
+         "host.hostname: a NUL character cannot be part of the value"),
+        ("host.hostname", "h" * 256, ValueError,
+         "host.hostname: 256 bytes is longer than the maximum of 255"),
+        ("host.hostname", 5, TypeError, "host.hostname: expected a str, not int"),
+        ("securelevel", True, TypeError, "securelevel: expected an int, not bool"),
+        ("securelevel", 2**31, ValueError,
+         "securelevel: 2147483648 is out of range for a C int (-2147483648..2147483647)"),
+        ("securelevel", "3", TypeError, "securelevel: expected an int, not str"),
+        ("allow.raw_sockets", 1.0, TypeError, "allow.raw_sockets: expected a bool, not 1.0"),
+        ("allow.raw_sockets", 2, TypeError, "allow.raw_sockets: expected a bool, not 2"),
+        ("ip4.addr", "300.1.1.1", ValueError,
+         "ip4.addr: Octet 300 (> 255) not permitted in '300.1.1.1'"),
+        ("ip4.addr", 5, TypeError, "ip4.addr: expected IPv4Address addresses, not int"),
+    ],
+)
+def test_values_a_plan_refuses_are_explained_as_the_general_path_does(
+    name: str, value: Any, error: type[Exception], message: str
+) -> None:
+    for attempt in range(2):  # the second time the plan exists already
+        with pytest.raises(error) as info:
+            jailcore.jail_set({"persist": True, name: value}, JailFlag.CREATE)
+        assert str(info.value) == message, attempt
+    assert list(jailcore.jails(())) == []  # nothing reached the kernel
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "read_back"),
+    [
+        ("allow.raw_sockets", 1, True),
+        ("allow.raw_sockets", 0, False),
+        ("host.hostname", "caf\udce9", "caf\udce9"),  # not UTF-8: surrogateescape
+        ("ip4.addr", ["192.0.2.1"], (ipaddress.IPv4Address("192.0.2.1"),)),
+        ("securelevel", jailcore.JailSys.INHERIT, 2),  # an IntEnum is an int
+    ],
+)
+def test_values_a_plan_passes_on_are_still_taken(name: str, value: Any, read_back: Any) -> None:
+    for _ in range(2):
+        jid = jailcore.jail_set({"persist": True, name: value}, JailFlag.CREATE)
+        assert jailcore.jail_get(jid, [name]) == {name: read_back}
+        jailcore.jail_remove(jid)
+
+
+def test_a_kernel_error_through_a_plan_keeps_errno_and_message() -> None:
+    jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
+    for _ in range(2):
+        with pytest.raises(jailcore.JailExistsError) as info:
+            jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
+        assert (info.value.errno, info.value.errmsg) == (errno.EEXIST,
+                                                        'jail "web" already exists')
+
+
+# ---- Jail.create with keywords -----------------------------------------------------
+
+
+def test_keywords_are_spelled_once_and_persist_is_the_default(seam: Recorder) -> None:
+    for i in range(3):
+        j = jailcore.Jail.create(name=f"k{i}", host__hostname=f"k{i}.example")
+        assert j.get("name", "host.hostname", "persist") == {
+            "name": f"k{i}", "host.hostname": f"k{i}.example", "persist": True}
+    assert [p.name for p in seam.sets[-1].pairs] == [
+        "name", "host.hostname", "persist", "errmsg"]
+
+
+def test_keywords_that_say_nopersist_get_no_persist_added(seam: Recorder) -> None:
+    with pytest.raises(jailcore.JailError) as info:
+        jailcore.Jail.create(name="gone", nopersist=True)
+    assert info.value.errno == errno.EINVAL  # neither persistent nor with a process
+    assert [p.name for p in seam.sets[-1].pairs] == ["name", "nopersist", "errmsg"]
+
+
+def test_one_name_spelled_twice_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"parameter 'host\.hostname' given twice"):
+        jailcore.Jail.create(**{"host__hostname": "a", "host.hostname": "b"})
+    assert list(jailcore.jails(())) == []
+
+
+# ---- jail_get ----------------------------------------------------------------------
+
+
+GET_NAMES = [
+    "jid", "name", "path", "host.hostname", "host.hostid", "securelevel", "children.max",
+    "persist", "nopersist", "dying", "nodying", "ip4.addr", "ip6.addr", "host", "vnet",
+    "meta", "osrelease", "parent", "cpuset.id", "allow.raw_sockets", "allow.nomount",
+]
+
+
+@SETTINGS
+@given(request=requests(), data=st.data())
+def test_a_plan_reads_what_the_general_path_reads(request: dict[str, Any],
+                                                 data: st.DataObject) -> None:
+    request["name"] = "prepared"
+    jid = jailcore.jail_set(request, JailFlag.CREATE)
+    try:
+        names = data.draw(st.lists(st.sampled_from(GET_NAMES), min_size=1, max_size=12,
+                                   unique=True))
+        for key in (jid, "prepared"):
+            planned = _iov.jail_get(key, names)
+            general = _iov._jail_get(key, names)
+            assert planned == general
+            assert list(planned[1]) == list(general[1]) == names  # in the order asked
+        rows = list(_iov.iterate(tuple(names)))
+        assert rows == [general]
+    finally:
+        jailcore.jail_remove(jid)
+
+
+def test_strings_come_back_whole_from_a_full_buffer_and_empty() -> None:
+    jid = jailcore.jail_set({"persist": True, "host.hostname": "h" * 255,
+                             "host.domainname": ""}, JailFlag.CREATE)
+    got = jailcore.jail_get(jid, ["host.domainname", "host.hostname", "path"])
+    assert got == {"host.domainname": "", "host.hostname": "h" * 255, "path": "/"}
+
+
+def test_more_addresses_than_a_plan_guesses_are_read_whole() -> None:
+    many = tuple(ipaddress.IPv4Address(f"10.0.{i // 200}.{i % 200 + 1}") for i in range(40))
+    jid = jailcore.jail_set({"persist": True, "ip4.addr": many}, JailFlag.CREATE)
+    for _ in range(2):
+        assert jailcore.jail_get(jid, ["ip4.addr", "name"]) == {
+            "ip4.addr": many, "name": str(jid)}
+    assert [v["ip4.addr"] for _, v in _iov.iterate(("ip4.addr",))] == [many]
+
+
+def test_errors_and_messages_do_not_cross_threads() -> None:
+    """Each thread's failed call reports its own errno and message, while other
+    threads succeed and fail around it (errno is kept per thread by cffi)."""
+    jid = jailcore.jail_set({"persist": True, "name": "present"}, JailFlag.CREATE)
+    failures: list[str] = []
+
+    def worker(i: int) -> None:
+        for k in range(200):
+            try:
+                if k % 2:
+                    assert jailcore.jail_get("present", ["jid"]) == {"jid": jid}
+                    continue
+                with pytest.raises(jailcore.JailNotFoundError) as info:
+                    jailcore.jail_get(f"missing-{i}", ["jid"])
+                assert info.value.errno == errno.ENOENT
+                assert info.value.errmsg == f'jail "missing-{i}" not found'
+                with pytest.raises(jailcore.JailExistsError) as exists:
+                    jailcore.jail_set({"name": "present", "persist": True}, JailFlag.CREATE)
+                assert exists.value.errno == errno.EEXIST
+            except AssertionError as exc:  # pragma: no cover - reported below
+                failures.append(f"thread {i}: {exc}")
+                return
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
