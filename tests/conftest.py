@@ -13,8 +13,9 @@ if os.environ.get("JAILCORE_SANITIZER_RUN"):
 
 # The plugin is registered by jailcore's pytest11 entry point once installed;
 # importing the fixture here also serves a build made in place.
-from jailcore.testing import JailHost, jail_host
 from seam import Recorder, install
+
+from jailcore.testing import JailHost, jail_host
 
 __all__ = ["jail_host"]
 
