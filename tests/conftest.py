@@ -11,10 +11,10 @@ if os.environ.get("JAILCORE_SANITIZER_RUN"):
     # start must not (Python ones get it back through sys.executable's wrapper).
     os.environ.pop("LD_PRELOAD", None)
 
-# The plugin is registered by jailcore's pytest11 entry point once installed;
-# importing the fixture here also serves a build made in place.
 from seam import Recorder, install
 
+# The plugin is registered by jailcore's pytest11 entry point once installed;
+# importing the fixture here also serves a build made in place.
 from jailcore.testing import JailHost, jail_host
 
 __all__ = ["jail_host"]
