@@ -234,6 +234,15 @@ class Jail:
         self._jid = jid if type(jid) is int and -(2**31) <= jid < 2**31 else _c_int(jid, "jid")
         self._values: dict[str, Any] = dict(values) if values else {}
 
+    @classmethod
+    def _read(cls, jid: int, values: dict[str, Any]) -> Jail:
+        """A Jail for what jail_get(2) just returned: the jid is the kernel's and
+        the dict is new, so neither is checked nor copied."""
+        jail = cls.__new__(cls)
+        jail._jid = jid
+        jail._values = values
+        return jail
+
     # -- finding and making jails
 
     @classmethod
@@ -256,7 +265,7 @@ class Jail:
         if isinstance(key, str) and key.isdigit():
             key = int(key)
         jid, values = _iov.jail_get(key, ["name", "path"], 0)
-        return cls(jid, values)
+        return cls._read(jid, values)
 
     @classmethod
     @contextmanager
@@ -669,7 +678,7 @@ def jails(
     names = ("jid", *[n for n in params if n != "jid"])
     flags = JailFlag.DYING if dying else 0
     for jid, values in _iov.iterate(names, int(flags)):
-        yield Jail(jid, values)
+        yield Jail._read(jid, values)
 
 
 # ---- descriptors (FreeBSD 15) -----------------------------------------------------
