@@ -66,7 +66,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "host": st.sampled_from(["new", "inherit", jailcore.JailSys.NEW]),
     "meta": st.dictionaries(st.text("abc", min_size=1, max_size=3), st.text("xyz"),
                             max_size=3),
-    "osrelease": st.text("0123456789.-ABC", max_size=31),
+    "osrelease": st.text("0123456789.-ABC", min_size=1, max_size=30),
 }
 NAMES = sorted(VALUES)
 
