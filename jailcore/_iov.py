@@ -1,10 +1,16 @@
 """Marshalling: parameters to one iovec array, one system call, values back.
 
-An :class:`IovecBuilder` owns every buffer it hands to the kernel until the
-call returns, so values that jail_get(2) writes back are read from the very
-buffers it wrote.  Each call gets a fresh 1024-byte ``errmsg`` buffer.  Nothing
-is shared between calls, so builders can be used from many threads at once;
-the GIL is released during the system call itself.
+Two paths lead to the seam (jailcore._backend).  Names seen before go through
+a plan (:class:`_SetPlan`, :class:`_GetPlan`), made once per set of names,
+whose iovec is laid out in C (csrc/prepared.c).  Everything else, and every
+value a plan does not take, goes through an :class:`IovecBuilder`, the
+general path, which also explains refusals.
+
+Either way the memory handed to the kernel is the call's own until the call
+returns, so values that jail_get(2) writes back are read from the very
+buffers it wrote, and each call gets a fresh, zeroed 1024-byte ``errmsg``
+buffer.  Nothing is shared between calls (plans are immutable), so threads
+can call at once; the GIL is released during the system call itself.
 """
 
 from __future__ import annotations
@@ -199,12 +205,13 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
 
 # ---- prepared jail_set -----------------------------------------------------------
 #
-# A plan per (names, creating): the names in a C block (csrc/prepared.c), and an
-# encoder per value that takes the common cases (a str, an int in range, a bool,
-# addresses seen before) and raises for anything else.  A call encodes the values,
-# joins them with NULs (which end the strings) and makes one C call, which builds
-# the iovec on its stack.  Checks that need the bytes (a NUL inside a string, a
-# string too long) are made in C; when one fails the general path runs instead.
+# A plan per set of names, for creating or updating: the names in a C block (see
+# csrc/prepared.c), and an encoder per value that takes the common cases (a str,
+# an int in range, a bool, addresses seen before) and raises for anything else.
+# A call encodes the values, joins them with NULs (which end the strings), has C
+# lay out the iovec around them and makes the system call through the seam.
+# Checks that need the bytes (a NUL inside a string, a string too long) are made
+# in C; when a value fails any check, the general path runs instead.
 
 
 class _SetPlan:
@@ -308,7 +315,7 @@ def _encode_bool(value: Any) -> bytes:
     raise TypeError  # 0, 1 and the like: the general path
 
 
-def _int_encoder(s: ParamSpec) -> Any:
+def _int_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
     fmt, lo, hi = _INT_FORMATS[s.kind]
     pack = struct.Struct(fmt).pack
 
@@ -320,7 +327,7 @@ def _int_encoder(s: ParamSpec) -> Any:
     return encode
 
 
-def _address_encoder(s: ParamSpec) -> Any:
+def _address_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
     """Addresses given as a str or a tuple, encoded once and kept: parsing is
     the expensive part, and the same addresses come again and again."""
     seen: dict[Any, bytes] = {}
@@ -476,10 +483,10 @@ def _get_with_arrays(
 # plan is made once per (key kind, names): the names and the layout of one buffer
 # in a C block (see csrc/prepared.c), and a precompiled struct that reads every
 # number, boolean and returned length in one unpack_from.  A call then costs one
-# buffer, one C call (which builds the iovec on its stack, makes the system call
-# and gathers the strings into one run), one unpack, one decode and split of the
-# strings, and a dict.  Plans are immutable, so threads share them; each call has
-# its own buffer.
+# buffer, the iovec laid out in C at its start, the system call through the seam,
+# a C pass that gathers the returned lengths and the strings, one unpack, one
+# decode and split of the strings, and a dict.  Plans are immutable, so threads
+# share them; each call has its own buffer.
 
 _STRUCT_CODES = {
     Kind.INT: "i", Kind.UINT: "I", Kind.INT64: "q", Kind.UINT64: "Q",
@@ -488,10 +495,6 @@ _STRUCT_CODES = {
 }
 # A boolean is a C int of 0 or 1: its low byte says it all.
 _BOOL_BYTE = 0 if sys.byteorder == "little" else 3
-
-
-def _text_of(data: bytes) -> str:
-    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 class _GetPlan:
