@@ -33,7 +33,6 @@ void jc_iov_pack(struct iovec *iov, unsigned int n, char *blob, const size_t *le
 /* Prepared calls (prepared.c): the iovec of a call through a plan, made once
  * per set of names in Python, laid out around the values; the call itself
  * then goes through jc_jail_set or jc_jail_get. */
-#define JC_PREPARED_MAX_SLOTS 256
 #define JC_PREPARED_INVALID -2
 #define JC_ERRMSG_LEN 1024
 

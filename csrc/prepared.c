@@ -39,8 +39,6 @@ jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslo
 	unsigned int niov = 0;
 	size_t off = 0;
 
-	if (nslots > JC_PREPARED_MAX_SLOTS)
-		return JC_PREPARED_INVALID;
 	for (unsigned int i = 0; i < nslots; i++) {
 		const struct jc_set_slot *s = &slots[i];
 		const char *v = values + off;
@@ -87,7 +85,7 @@ jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key, unsigned 
 	struct iovec *iov = (struct iovec *)(void *)buf;
 	unsigned int n = plan->nslots;
 
-	if (n == 0 || n > JC_PREPARED_MAX_SLOTS || key_len > slots[0].size)
+	if (n == 0 || key_len > slots[0].size)
 		return NULL;
 	memcpy(buf + slots[0].offset, key, key_len);
 	for (unsigned int i = 0; i < n; i++)
@@ -111,6 +109,9 @@ jc_get_gather(const struct jc_get_plan *plan, char *buf)
 	for (unsigned int i = 0; i < n; i++) {
 		const char *v = buf + slots[i].offset;
 		size_t len = iov[2 * i + 1].iov_len;
+
+		if (len > slots[i].size) /* never from a kernel that keeps to jail_get(2) */
+			len = slots[i].size;
 
 		if (slots[i].kind == JC_GET_STRING) {
 			size_t sl = len > 0 ? strnlen(v, len) : 0;

@@ -264,9 +264,8 @@ class _SetPlan:
         cls, names: tuple[str, ...], creating: bool, defaults: tuple[Any, ...] = ()
     ) -> _SetPlan | None:
         """A plan for ``names``, or None where the general path must decide:
-        unknown and read-only names, vnet (its address rule looks at values),
-        more names than a plan holds."""
-        if "vnet" in names or len(names) > lib.JC_PREPARED_MAX_SLOTS:
+        unknown and read-only names, and vnet (its address rule looks at values)."""
+        if "vnet" in names:
             return None
         try:
             specs = [spec(n) for n in names]
@@ -603,6 +602,8 @@ class _GetPlan:
     def decode_call(self, buf: Any, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
         """The system call in ``buf`` with the key ``kdata``, and its values decoded."""
         iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
+        if iov == ffi.NULL:  # callers keep keys within key_size
+            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
         jid, err = _backend.jail_get(iov, self._niov, flags)
         if jid == -1:
             msg = ffi.string(buf + self._errmsg).decode("utf-8", "surrogateescape")

@@ -290,3 +290,17 @@ def test_errors_and_messages_do_not_cross_threads() -> None:
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_a_plan_holds_as_many_names_as_the_kernel_takes() -> None:
+    """301 pairs (the kernel takes up to 512): no limit of jailcore's own."""
+    keys = {f"meta.k{i}": f"v{i}" for i in range(300)}
+    jid = jailcore.jail_set({"persist": True}, JailFlag.CREATE)
+    for _ in range(2):
+        assert jailcore.jail_set({"jid": jid, **keys}, JailFlag.UPDATE) == jid
+        assert _iov._update_plans[("jid", *keys)] is not None
+    # Each key is read into a buffer of meta's maximum (4096 bytes), and the
+    # kernel takes 64 KiB of names and values in all: ten at a time.
+    names = list(keys)
+    for i in range(0, 300, 10):
+        assert jailcore.jail_get(jid, names[i : i + 10]) == {n: keys[n] for n in names[i : i + 10]}
