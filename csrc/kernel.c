@@ -31,10 +31,10 @@
 #endif
 #endif
 
-#define JC_ENOSYS()            \
-	do {                   \
+#define JC_ENOSYS()             \
+	do {                    \
 		errno = ENOSYS; \
-		return -1;     \
+		return -1;      \
 	} while (0)
 
 #if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC

@@ -405,9 +405,10 @@ class Jail:
         if "jid" in p:
             raise TypeError("jid: a jail's jid cannot be changed")
         _iov.jail_set({"jid": self._jid, **p}, _UPDATE)
-        for name in p if self._values else ():
-            self._values.pop(name, None)
-            self._values.pop(spec(name).base, None)
+        if self._values:  # forget what the change made stale
+            for name in p:
+                self._values.pop(name, None)
+                self._values.pop(spec(name).base, None)
         return self
 
     def remove(self) -> None:

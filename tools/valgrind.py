@@ -46,12 +46,14 @@ TESTS = ROOT / "tests"
 SUPPRESSIONS = Path(__file__).resolve().parent / "valgrind-python.supp"
 
 #: The default subset, relative to tests/: the model's conformance tests through
-#: its C ABI, the marshalling and parameter codecs, the bad-input table, and a
-#: few spawn tests (fork, the child's steps before exec, descriptors, failures).
+#: its C ABI, the marshalling (general and prepared) and parameter codecs, the
+#: bad-input table, and a few spawn tests (fork, the child's steps before exec,
+#: descriptors, failures).
 DEFAULT_TESTS = [
     "model/test_conformance_get.py",
     "model/test_conformance_set.py",
     "test_iov.py",
+    "test_prepared.py",
     "test_params.py",
     "test_bad_input.py",
     "test_spawn.py",
