@@ -11,7 +11,7 @@
 const char *jc_version(void);
 int jc_has_jaildesc(int backend);
 
-/* The seam: syscall-shaped; on failure errno is the call's (ffi.errno). */
+/* The seam: syscall-shaped, except that a failed call returns -errno. */
 int jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags);
 int jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags);
 int jc_jail_attach(int backend, int jid);
@@ -54,10 +54,11 @@ struct jc_set_slot {
 
 /* Lay out the pairs of nslots values in iov, which has room for 2 * nslots + 2
  * entries followed by JC_ERRMSG_LEN bytes, where the errmsg pair points (zeroed).
- * Returns the number of entries, or JC_PREPARED_INVALID when a value breaks a
- * rule checked here (the caller's general path then explains it). */
+ * lens has nlens entries.  Returns the number of entries, or JC_PREPARED_INVALID
+ * when there are fewer lengths than slots or a value breaks a rule checked
+ * here (the caller's general path then explains it). */
 int jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
-               const char *values, const unsigned int *lens);
+               const char *values, const unsigned int *lens, unsigned int nlens);
 
 /* How a jail_get value comes back.  Slot 0 is the key. */
 #define JC_GET_FIXED 0     /* read where the kernel wrote it */

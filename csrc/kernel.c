@@ -2,9 +2,12 @@
  * kernel.c: the seam between jailcore and the two backends.
  *
  * Every jc_* function takes the backend (JC_BACKEND_KERNEL: FreeBSD's libc;
- * JC_BACKEND_MODEL: the kernel model), makes exactly one call and returns at
- * once, so errno is that call's.  cffi releases the GIL around each of these
- * calls and saves errno right after it, in the same thread, for ffi.errno.
+ * JC_BACKEND_MODEL: the kernel model), makes exactly one call, and returns its
+ * result, or -errno when it failed: the errno travels in the return value, so
+ * nothing that runs after the call (a Python signal handler making calls of
+ * its own, say) can replace it, and no out-parameter is allocated per call.
+ * Every call wrapped here returns -1 on failure and 0 or more otherwise.
+ * cffi releases the GIL around each of these calls.
  *
  * On FreeBSD the kernel calls are libc's; the jail descriptor calls of
  * FreeBSD 15 are called directly when the headers have them and looked up
@@ -31,11 +34,17 @@
 #endif
 #endif
 
-#define JC_ENOSYS()             \
-	do {                    \
-		errno = ENOSYS; \
-		return -1;      \
-	} while (0)
+#define JC_ENOSYS() return -ENOSYS
+
+/* A call's result, or -errno for a failed call (EIO should a failed call
+ * leave errno 0, which none does, so that a failure never reads as 0). */
+static int
+jc_result(int r)
+{
+	if (r != -1)
+		return r;
+	return errno > 0 ? -errno : -EIO;
+}
 
 #if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC
 typedef int (*jc_fd_fn)(int);
@@ -67,9 +76,9 @@ int
 jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_set(iov, niov, flags);
+		return jc_result(jailmodel_jail_set(iov, niov, flags));
 #if defined(__FreeBSD__)
-	return jail_set(iov, niov, flags);
+	return jc_result(jail_set(iov, niov, flags));
 #else
 	(void)iov, (void)niov, (void)flags;
 	JC_ENOSYS();
@@ -80,9 +89,9 @@ int
 jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_get(iov, niov, flags);
+		return jc_result(jailmodel_jail_get(iov, niov, flags));
 #if defined(__FreeBSD__)
-	return jail_get(iov, niov, flags);
+	return jc_result(jail_get(iov, niov, flags));
 #else
 	(void)iov, (void)niov, (void)flags;
 	JC_ENOSYS();
@@ -93,9 +102,9 @@ int
 jc_jail_attach(int backend, int jid)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_attach(jid);
+		return jc_result(jailmodel_jail_attach(jid));
 #if defined(__FreeBSD__)
-	return jail_attach(jid);
+	return jc_result(jail_attach(jid));
 #else
 	(void)jid;
 	JC_ENOSYS();
@@ -106,9 +115,9 @@ int
 jc_jail_remove(int backend, int jid)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_remove(jid);
+		return jc_result(jailmodel_jail_remove(jid));
 #if defined(__FreeBSD__)
-	return jail_remove(jid);
+	return jc_result(jail_remove(jid));
 #else
 	(void)jid;
 	JC_ENOSYS();
@@ -123,7 +132,7 @@ jc_call_fd_fn(const char *name, int fd)
 
 	if (fn == NULL)
 		JC_ENOSYS();
-	return fn(fd);
+	return jc_result(fn(fd));
 }
 #endif
 
@@ -131,9 +140,9 @@ int
 jc_jail_attach_jd(int backend, int fd)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_attach_jd(fd);
+		return jc_result(jailmodel_jail_attach_jd(fd));
 #if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
-	return jail_attach_jd(fd);
+	return jc_result(jail_attach_jd(fd));
 #elif defined(__FreeBSD__)
 	return jc_call_fd_fn("jail_attach_jd", fd);
 #else
@@ -146,9 +155,9 @@ int
 jc_jail_remove_jd(int backend, int fd)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_jail_remove_jd(fd);
+		return jc_result(jailmodel_jail_remove_jd(fd));
 #if defined(__FreeBSD__) && JC_DIRECT_JAILDESC
-	return jail_remove_jd(fd);
+	return jc_result(jail_remove_jd(fd));
 #elif defined(__FreeBSD__)
 	return jc_call_fd_fn("jail_remove_jd", fd);
 #else
@@ -162,9 +171,9 @@ jc_sysctl(int backend, const int *name, unsigned int namelen, void *oldp, size_t
           const void *newp, size_t newlen)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_sysctl(name, namelen, oldp, oldlenp, newp, newlen);
+		return jc_result(jailmodel_sysctl(name, namelen, oldp, oldlenp, newp, newlen));
 #if defined(__FreeBSD__)
-	return sysctl(name, namelen, oldp, oldlenp, newp, newlen);
+	return jc_result(sysctl(name, namelen, oldp, oldlenp, newp, newlen));
 #else
 	(void)name, (void)namelen, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
 	JC_ENOSYS();
@@ -176,9 +185,9 @@ jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp, cons
                 size_t newlen)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_sysctlbyname(name, oldp, oldlenp, newp, newlen);
+		return jc_result(jailmodel_sysctlbyname(name, oldp, oldlenp, newp, newlen));
 #if defined(__FreeBSD__)
-	return sysctlbyname(name, oldp, oldlenp, newp, newlen);
+	return jc_result(sysctlbyname(name, oldp, oldlenp, newp, newlen));
 #else
 	(void)name, (void)oldp, (void)oldlenp, (void)newp, (void)newlen;
 	JC_ENOSYS();
@@ -189,9 +198,9 @@ int
 jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_sysctlnametomib(name, mibp, sizep);
+		return jc_result(jailmodel_sysctlnametomib(name, mibp, sizep));
 #if defined(__FreeBSD__)
-	return sysctlnametomib(name, mibp, sizep);
+	return jc_result(sysctlnametomib(name, mibp, sizep));
 #else
 	(void)name, (void)mibp, (void)sizep;
 	JC_ENOSYS();
@@ -202,9 +211,9 @@ int
 jc_kldload(int backend, const char *file)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_kldload(file);
+		return jc_result(jailmodel_kldload(file));
 #if defined(__FreeBSD__)
-	return kldload(file);
+	return jc_result(kldload(file));
 #else
 	(void)file;
 	JC_ENOSYS();
@@ -215,9 +224,9 @@ int
 jc_kldfind(int backend, const char *file)
 {
 	if (backend == JC_BACKEND_MODEL)
-		return jailmodel_kldfind(file);
+		return jc_result(jailmodel_kldfind(file));
 #if defined(__FreeBSD__)
-	return kldfind(file);
+	return jc_result(kldfind(file));
 #else
 	(void)file;
 	JC_ENOSYS();

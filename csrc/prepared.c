@@ -34,11 +34,13 @@ jc_errmsg_pair(struct iovec *iov, char *errmsg)
 
 int
 jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
-           const char *values, const unsigned int *lens)
+           const char *values, const unsigned int *lens, unsigned int nlens)
 {
 	unsigned int niov = 0;
 	size_t off = 0;
 
+	if (nlens < nslots)
+		return JC_PREPARED_INVALID;
 	for (unsigned int i = 0; i < nslots; i++) {
 		const struct jc_set_slot *s = &slots[i];
 		const char *v = values + off;

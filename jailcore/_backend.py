@@ -57,38 +57,39 @@ def native() -> tuple[Any, Any]:
 
 # ---- syscall-shaped calls: each returns its result and the errno of that call ----
 #
-# cffi saves errno right after each C call, in the calling thread; ffi.errno is
-# read at once, before any other C call could replace it.
+# The C side returns -errno for a failed call (csrc/kernel.c): errno travels with
+# the result, so a signal handler that makes calls of its own between the call
+# and this code cannot replace it.
 
 
 def jail_set(iov: Any, niov: int, flags: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_set(BACKEND, iov, niov, flags)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def jail_get(iov: Any, niov: int, flags: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_get(BACKEND, iov, niov, flags)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def jail_attach(jid: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_attach(BACKEND, jid)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def jail_remove(jid: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_remove(BACKEND, jid)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def jail_attach_jd(fd: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_attach_jd(BACKEND, fd)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def jail_remove_jd(fd: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_remove_jd(BACKEND, fd)
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)
 
 
 def has_jaildesc() -> bool:
@@ -101,8 +102,9 @@ def sysctl(mib: list[int], size: int | None, new: bytes | None = None) -> tuple[
     oldlen = ffi.new("size_t *", size or 0)
     old = ffi.new("char[]", size) if size else ffi.NULL
     newp = ffi.from_buffer(new) if new is not None else ffi.NULL
-    if lib.jc_sysctl(BACKEND, name, len(mib), old, oldlen, newp, len(new or b"")) == -1:
-        return ffi.errno, b""
+    ret: int = lib.jc_sysctl(BACKEND, name, len(mib), old, oldlen, newp, len(new or b""))
+    if ret < 0:
+        return -ret, b""
     return 0, (ffi.unpack(old, oldlen[0]) if size else b"")
 
 
@@ -110,8 +112,9 @@ def sysctl_size(mib: list[int]) -> tuple[int, int]:
     """(errno, size) of a sysctl's value."""
     name = ffi.new("int[]", mib)
     oldlen = ffi.new("size_t *", 0)
-    if lib.jc_sysctl(BACKEND, name, len(mib), ffi.NULL, oldlen, ffi.NULL, 0) == -1:
-        return ffi.errno, 0
+    ret: int = lib.jc_sysctl(BACKEND, name, len(mib), ffi.NULL, oldlen, ffi.NULL, 0)
+    if ret < 0:
+        return -ret, 0
     return 0, int(oldlen[0])
 
 
@@ -119,11 +122,12 @@ def sysctlnametomib(name: str) -> tuple[int, list[int]]:
     """(errno, MIB) of a sysctl name."""
     mib = ffi.new("int[]", 24)
     size = ffi.new("size_t *", 24)
-    if lib.jc_sysctlnametomib(BACKEND, name.encode(), mib, size) == -1:
-        return ffi.errno, []
+    ret: int = lib.jc_sysctlnametomib(BACKEND, name.encode(), mib, size)
+    if ret < 0:
+        return -ret, []
     return 0, list(mib[0 : size[0]])
 
 
 def kldload(name: str) -> tuple[int, int]:
     ret: int = lib.jc_kldload(BACKEND, name.encode())
-    return ret, ffi.errno if ret == -1 else 0
+    return (ret, 0) if ret >= 0 else (-1, -ret)

@@ -1,16 +1,18 @@
 """Marshalling: parameters to one iovec array, one system call, values back.
 
-Two paths lead to the seam (jailcore._backend).  Names seen before go through
-a plan (:class:`_SetPlan`, :class:`_GetPlan`), made once per set of names,
-whose iovec is laid out in C (csrc/prepared.c).  Everything else, and every
-value a plan does not take, goes through an :class:`IovecBuilder`, the
-general path, which also explains refusals.
+Two paths lead to the seam (jailcore._backend).  Calls go through a plan
+(:class:`_SetPlan`, :class:`_GetPlan`), made on first use once per set of
+names, whose iovec is laid out in C (csrc/prepared.c).  What a plan does not
+take (a value it does not encode, a mapping other than a dict, a descriptor
+key) goes through an :class:`IovecBuilder`, the general path, which also
+explains refusals.
 
 Either way the memory handed to the kernel is the call's own until the call
 returns, so values that jail_get(2) writes back are read from the very
 buffers it wrote, and each call gets a fresh, zeroed 1024-byte ``errmsg``
-buffer.  Nothing is shared between calls (plans are immutable), so threads
-can call at once; the GIL is released during the system call itself.
+buffer.  Calls share only plans, which do not change once made (but for the
+address encoders' caches, kept consistent by the GIL), so threads can call
+at once; the GIL is released during the system call itself.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import operator
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
@@ -41,6 +43,20 @@ _INT = struct.Struct("i")
 _CREATE = int(JailFlag.CREATE)
 
 _ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
+
+_PLANS_KEPT = 256
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[_K, _V], key: _K, plan: _V) -> _V:
+    """Keep ``plan`` in ``cache``, which holds at most _PLANS_KEPT plans and is
+    emptied when full: programs use a few sets of names, and one that makes up
+    names as it goes must not grow the cache without end."""
+    if len(cache) >= _PLANS_KEPT:
+        cache.clear()
+    cache[key] = plan
+    return plan
 
 
 class IovecBuilder:
@@ -163,19 +179,17 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
     prepared plan; what a plan cannot take, including every value it would
     refuse, goes the general way, which explains the refusal."""
     creating = flags & _CREATE != 0
-    plans = _create_plans if creating else _update_plans
-    names = tuple(params)
-    try:
-        plan = plans[names]
-    except KeyError:
-        plan = _SetPlan.make(names, creating)
-        if len(plans) > 256:
-            plans.clear()
-        plans[names] = plan
-    if plan is not None:
-        jid = plan.call(params.values(), flags)
-        if jid is not None:
-            return jid
+    if type(params) is dict:  # a dict's keys and values come in one order
+        plans = _create_plans if creating else _update_plans
+        names = tuple(params)
+        try:
+            plan = plans[names]
+        except KeyError:
+            plan = _remember(plans, names, _SetPlan.make(names, creating))
+        if plan is not None:
+            jid = plan.call(params.values(), flags)
+            if jid is not None:
+                return jid
     return encode_params(params, creating).call("jail_set", flags)[0]
 
 
@@ -195,9 +209,7 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
         plan = None
         if len(set(names)) == len(names):
             plan = _SetPlan.make((*names, *defaults), True, tuple(defaults.values()))
-        if len(_keyword_plans) > 256:
-            _keyword_plans.clear()
-        _keyword_plans[keys] = plan
+        _remember(_keyword_plans, keys, plan)
     if plan is None:
         return None
     return plan.call(kwargs.values(), _CREATE)
@@ -206,8 +218,10 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
 # ---- prepared jail_set -----------------------------------------------------------
 #
 # A plan per set of names, for creating or updating: the names in a C block (see
-# csrc/prepared.c), and an encoder per value that takes the common cases (a str,
-# an int in range, a bool, addresses seen before) and raises for anything else.
+# csrc/prepared.c), and an encoder per value.  Strings, integers and booleans
+# have encoders of their own that take the common case (a str, an int in range,
+# True or False) and raise for anything else; addresses are encoded once per
+# value seen; other kinds use the parameter's own encoder.
 # A call encodes the values, joins them with NULs (which end the strings), has C
 # lay out the iovec around them and makes the system call through the seam.
 # Checks that need the bytes (a NUL inside a string, a string too long) are made
@@ -284,7 +298,8 @@ class _SetPlan:
         data += self._tail
         blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
         iov = ffi.new("struct iovec[]", self._iov_len)
-        niov = lib.jc_set_iov(iov, self._c, self._n, blob, list(map(len, data)))
+        lens = list(map(len, data))
+        niov = lib.jc_set_iov(iov, self._c, self._n, blob, lens, len(lens))
         if niov < 0:
             return None
         jid, err = _backend.jail_set(iov, niov, flags)
@@ -412,6 +427,7 @@ def _jail_get(
     kname, kdata = key_pair(key)
     wanted = list(dict.fromkeys(names))
     specs = [spec(n) for n in wanted]
+    _no_lastjid(specs)
     b = IovecBuilder()
     index: dict[str, int] = {}
     arrays: list[tuple[int, ParamSpec]] = []
@@ -443,6 +459,14 @@ def _jail_get(
         value = s.decode(b.value(i, lengths[i]))
         values[s.name] = value != s.nobool if s.kind is Kind.BOOL else value
     return jid, values
+
+
+def _no_lastjid(specs: list[ParamSpec]) -> None:
+    """lastjid is only ever a key: asked for as a value too, its pair would
+    come after the key's, and the kernel, which keeps the last of two pairs of
+    one name, would take that zeroed buffer for the key."""
+    if any(s.name == "lastjid" for s in specs):
+        raise ValueError("lastjid is a key (the jail before the one read), not a value to read")
 
 
 def _slot(s: ParamSpec) -> str:
@@ -501,6 +525,7 @@ class _GetPlan:
                  "_struct", "has_arrays", "key_size", "size")
 
     def __init__(self, kname: str, key_size: int, specs: list[ParamSpec]) -> None:
+        _no_lastjid(specs)
         # Slots: what the kernel is asked.  Slot 0 is the key, which doubles as
         # the output of a jid or name asked for.
         slot_of: dict[str, int] = {}
@@ -652,7 +677,7 @@ def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[
     plan = _plans.get(("lastjid", names))
     if plan is None:
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
-        _plans[("lastjid", names)] = plan
+        _remember(_plans, ("lastjid", names), plan)
     buf = ffi.new("char[]", plan.size)
     last = 0
     pack = _INT.pack
@@ -692,10 +717,7 @@ def _prepared(
         ksize = spec("name").size if kname == "name" else len(kdata)
         if kname == "name" and len(kdata) > ksize:
             return _jail_get(key, names, flags)
-        plan = _GetPlan(kname, ksize, specs)
-        if len(_plans) > 256:
-            _plans.clear()
-        _plans[(kname, names)] = plan
+        plan = _remember(_plans, (kname, names), _GetPlan(kname, ksize, specs))
     elif kname == "name" and len(kdata) > plan.key_size:
         return _jail_get(key, names, flags)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import signal
 import threading
 from typing import Any
 
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from seam import Recorder
 
 import jailcore
-from jailcore import JailFlag, _iov
+from jailcore import JailFlag, _backend, _iov
 
 SETTINGS = settings(
     max_examples=60,
@@ -304,3 +305,88 @@ def test_a_plan_holds_as_many_names_as_the_kernel_takes() -> None:
     names = list(keys)
     for i in range(0, 300, 10):
         assert jailcore.jail_get(jid, names[i : i + 10]) == {n: keys[n] for n in names[i : i + 10]}
+
+
+def test_errno_survives_a_signal_handler_that_makes_calls_of_its_own() -> None:
+    """errno travels in the C call's return value: a handler that runs between
+    the call and the code reading errno, and fails a call of its own, does not
+    replace it."""
+    jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
+    handled = [0]
+
+    def handler(signum: int, frame: Any) -> None:
+        handled[0] += 1
+        assert _backend.jail_remove(999999) == (-1, errno.EINVAL)
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)
+    try:
+        wrong = []
+        for _ in range(20000):
+            try:
+                jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
+            except jailcore.JailError as exc:
+                if (exc.errno, exc.errmsg) != (errno.EEXIST, 'jail "web" already exists'):
+                    wrong.append((exc.errno, exc.errmsg))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert handled[0] > 100, "the handler hardly ran"
+    assert wrong == []
+
+
+class SortedKeys(dict):  # type: ignore[type-arg]
+    """A dict whose keys come in another order than its values."""
+
+    def __iter__(self) -> Any:
+        return iter(sorted(super().__iter__()))
+
+
+class ShortValues(dict):  # type: ignore[type-arg]
+    """A dict that gives one value fewer than it has keys."""
+
+    def values(self) -> Any:
+        return list(super().values())[:-1]
+
+
+@pytest.mark.parametrize("kind", [SortedKeys, ShortValues])
+def test_a_mapping_other_than_a_dict_goes_the_general_way(kind: type[dict]) -> None:  # type: ignore[type-arg]
+    """Only a dict promises its keys and values in one order; the general path
+    reads a mapping's items() once."""
+    request = kind({"persist": True, "host.hostname": "example",
+                    "host.domainname": "web.example"})
+    jid = jailcore.jail_set(request, JailFlag.CREATE)
+    assert jailcore.jail_get(jid, ["host.hostname", "host.domainname"]) == {
+        "host.hostname": "example", "host.domainname": "web.example"}
+
+
+def test_fewer_lengths_than_slots_is_refused_in_c() -> None:
+    jailcore.jail_set({"persist": True, "name": "a"}, JailFlag.CREATE)
+    plan = _iov._create_plans[("persist", "name")]
+    assert plan is not None
+    iov = _backend.ffi.new("struct iovec[]", plan._iov_len)
+    assert _backend.lib.jc_set_iov(iov, plan._c, plan._n, b"\0b\0", [1], 1) == -2
+
+
+@pytest.mark.parametrize("call", [
+    lambda: jailcore.jail_get(1, ["lastjid"]),
+    lambda: jailcore.jail_get(1, ["name", "lastjid"]),
+    lambda: _iov._jail_get(1, ["lastjid"]),
+    lambda: list(jailcore.jails(["lastjid"])),
+])
+def test_lastjid_is_a_key_not_a_value(call: Any) -> None:
+    """Asked for as a value, lastjid's zeroed pair would come last and be taken
+    for the key: jails() would list jail 1 for ever."""
+    jailcore.jail_set({"persist": True}, JailFlag.CREATE)
+    with pytest.raises(ValueError, match=r"^lastjid is a key"):
+        call()
+
+
+def test_plan_caches_stay_bounded() -> None:
+    jid = jailcore.jail_set({"persist": True}, JailFlag.CREATE)
+    for i in range(600):
+        jailcore.jail_set({"jid": jid, f"meta.k{i}": "v"}, JailFlag.UPDATE)
+        jailcore.jail_get(jid, [f"meta.k{i}"])
+        list(jailcore.jails([f"meta.k{i}"]))
+    assert 0 < len(_iov._update_plans) <= 256
+    assert 0 < len(_iov._plans) <= 256
