@@ -314,3 +314,18 @@ def test_intact_state_file_is_accepted_again(tmp_path: Path) -> None:
         assert get(("name", "a.b"), "jid").ret == 2
     finally:
         jailcore.model.use_state_file(None)
+
+
+def test_the_seam_returns_minus_errno_for_a_failed_call() -> None:
+    """jc_* return the call's result, or -errno: errno travels with the result."""
+    import errno
+
+    from jailcore._backend import ffi, lib
+
+    assert lib.jc_jail_remove(lib.JC_BACKEND_MODEL, 999999) == -errno.EINVAL
+    assert lib.jc_jail_attach(lib.JC_BACKEND_MODEL, 999999) == -errno.EINVAL
+    assert lib.jc_kldload(lib.JC_BACKEND_MODEL, b"no-such-module") == -errno.ENOENT
+    mib, size = ffi.new("int[]", 24), ffi.new("size_t *", 24)
+    assert lib.jc_sysctlnametomib(lib.JC_BACKEND_MODEL, b"no.such", mib, size) == -errno.ENOENT
+    if not lib.JC_HAS_KERNEL:
+        assert lib.jc_jail_remove(lib.JC_BACKEND_KERNEL, 1) == -errno.ENOSYS
