@@ -121,9 +121,7 @@ class IovecBuilder:
         else:
             jid, err = _backend.jail_get(iov, n, int(flags))
         if jid == -1:
-            msg = ffi.string(blob + (sum(lens) - ERRMSG_LEN)).decode(
-                "utf-8", "surrogateescape") or None
-            raise jail_error(err, msg, operation)
+            raise _kernel_error(err, blob + (sum(lens) - ERRMSG_LEN), operation)
         if operation == "jail_set":
             return jid, iov, list(sizes)  # jail_set writes no length back
         return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(len(names))]
@@ -139,6 +137,23 @@ class IovecBuilder:
                 off += len(name) + size
             self._offsets = offsets
         return bytes(ffi.unpack(self._blob + self._offsets[index], length))
+
+
+def _kernel_error(err: int, errmsg: Any, operation: str) -> JailError:
+    """The JailError of a failed call: its errno and the message the kernel left
+    in the call's errmsg buffer (``errmsg``, a char pointer), if any."""
+    msg = ffi.string(errmsg).decode("utf-8", "surrogateescape")
+    return jail_error(err, msg or None, operation)
+
+
+def _first_size(s: ParamSpec) -> int:
+    """The buffer a jail_get(2) first offers for ``s``: room for ARRAY_GUESS
+    addresses, a text's maximum (at least one byte), or the value's size."""
+    if s.is_array:
+        return ARRAY_GUESS * s.size
+    if s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
+        return max(s.size, 1)
+    return s.size
 
 
 # ---- jail_set ------------------------------------------------------------------
@@ -304,8 +319,7 @@ class _SetPlan:
             return None
         jid, err = _backend.jail_set(iov, niov, flags)
         if jid == -1:
-            msg = ffi.string(ffi.cast("char *", iov + 2 * self._n + 2))
-            raise jail_error(err, msg.decode("utf-8", "surrogateescape") or None, "jail_set")
+            raise _kernel_error(err, ffi.cast("char *", iov + 2 * self._n + 2), "jail_set")
         return jid
 
 
@@ -441,13 +455,9 @@ def _jail_get(
         slot = _slot(s)
         if slot in index:
             continue
+        i = b.add_buffer(slot, _first_size(s))
         if s.is_array:
-            i = b.add_buffer(slot, ARRAY_GUESS * s.size)
             arrays.append((i, s))
-        elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
-            i = b.add_buffer(slot, max(s.size, 1))
-        else:
-            i = b.add_buffer(slot, s.size)
         index[slot] = i
     if not guess:
         for i, _s in arrays:
@@ -539,15 +549,9 @@ class _GetPlan:
                 if kname == "name":
                     slots[0] = [kname, max(key_size, s.size), lib.JC_GET_STRING]
                 continue
-            if s.is_array:
-                size = ARRAY_GUESS * s.size
-            elif s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
-                size = max(s.size, 1)
-            else:
-                size = s.size
             text = s.kind in (Kind.STRING, Kind.KEYVALUE)
             slot_of[slot] = len(slots)
-            slots.append([slot, size, lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
+            slots.append([slot, _first_size(s), lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
 
         # The buffer: the iovec, the values (8-byte aligned), the returned
         # lengths, the strings, the error message.
@@ -631,8 +635,7 @@ class _GetPlan:
             raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
         jid, err = _backend.jail_get(iov, self._niov, flags)
         if jid == -1:
-            msg = ffi.string(buf + self._errmsg).decode("utf-8", "surrogateescape")
-            raise jail_error(err, msg or None, "jail_get")
+            raise _kernel_error(err, buf + self._errmsg, "jail_get")
         lib.jc_get_gather(self._c, buf)
         rows = self._struct.unpack_from(ffi.buffer(buf, self._strings))
         if self._strings < self._errmsg:
