@@ -40,15 +40,12 @@ fail(const char *what)
 static int g_jid, g_np;
 static unsigned g_niov;
 
+/* The pairs of the names in args from iov[k] on ("jid" is the caller's, always
+ * asked), then errmsg; sets g_np and g_niov. */
 static void
-get_prepare(int jid, int np, char **args)
+add_params(unsigned k, int np, char **args)
 {
-	unsigned k = 0;
-
-	g_jid = jid;
 	g_np = 0;
-	bset(&iov[k], "jid", &g_jid, sizeof(g_jid)); /* the key doubles as the jid output */
-	k += 2;
 	for (int i = 0; i < np; i++) {
 		struct bparam *p = &params[g_np];
 		bparse(args[i], p);
@@ -60,6 +57,14 @@ get_prepare(int jid, int np, char **args)
 	}
 	bset(&iov[k], "errmsg", errmsg, sizeof(errmsg));
 	g_niov = k + 2;
+}
+
+static void
+get_prepare(int jid, int np, char **args)
+{
+	g_jid = jid;
+	bset(&iov[0], "jid", &g_jid, sizeof(g_jid)); /* the key doubles as the jid output */
+	add_params(2, np, args);
 }
 
 static void
@@ -80,24 +85,9 @@ static int l_lastjid, l_jid, l_count;
 static void
 list_prepare(int np, char **args)
 {
-	unsigned k = 0;
-
-	g_np = 0;
-	bset(&iov[k], "lastjid", &l_lastjid, sizeof(l_lastjid));
-	k += 2;
-	bset(&iov[k], "jid", &l_jid, sizeof(l_jid));
-	k += 2;
-	for (int i = 0; i < np; i++) {
-		struct bparam *p = &params[g_np];
-		bparse(args[i], p);
-		if (strcmp(p->name, "jid") == 0)
-			continue;
-		bset(&iov[k], p->name, p->buf, p->size);
-		k += 2;
-		g_np++;
-	}
-	bset(&iov[k], "errmsg", errmsg, sizeof(errmsg));
-	g_niov = k + 2;
+	bset(&iov[0], "lastjid", &l_lastjid, sizeof(l_lastjid));
+	bset(&iov[2], "jid", &l_jid, sizeof(l_jid));
+	add_params(4, np, args);
 }
 
 static void
