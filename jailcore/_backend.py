@@ -7,6 +7,7 @@ environment overrides the choice, so that tests on FreeBSD can run on the model.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
@@ -62,34 +63,55 @@ def native() -> tuple[Any, Any]:
 # and this code cannot replace it.
 
 
+def _failed(ret: int) -> tuple[int, int]:
+    """(-1, errno) of a failed call; on the model, first make sure the failure
+    is the call's and not the model's host being unusable (ModelHostError)."""
+    if BACKEND == BACKEND_MODEL:
+        check_model_host(-ret)
+    return -1, -ret
+
+
+def check_model_host(err: int = 0) -> None:
+    """Raise :class:`~jailcore.errors.ModelHostError` when the model's host
+    cannot be opened (its state file unusable); no-op otherwise."""
+    why = lib.jailmodel_host_error()
+    if why != ffi.NULL:
+        from jailcore.errors import model_host_error
+
+        path = lib.jailmodel_state_path()
+        raise model_host_error(err or ffi.errno or errno.EIO,
+                               ffi.string(why).decode(errors="replace"),
+                               ffi.string(path).decode() if path != ffi.NULL else None)
+
+
 def jail_set(iov: Any, niov: int, flags: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_set(BACKEND, iov, niov, flags)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def jail_get(iov: Any, niov: int, flags: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_get(BACKEND, iov, niov, flags)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def jail_attach(jid: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_attach(BACKEND, jid)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def jail_remove(jid: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_remove(BACKEND, jid)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def jail_attach_jd(fd: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_attach_jd(BACKEND, fd)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def jail_remove_jd(fd: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_remove_jd(BACKEND, fd)
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)
 
 
 def has_jaildesc() -> bool:
@@ -104,7 +126,7 @@ def sysctl(mib: list[int], size: int | None, new: bytes | None = None) -> tuple[
     newp = ffi.from_buffer(new) if new is not None else ffi.NULL
     ret: int = lib.jc_sysctl(BACKEND, name, len(mib), old, oldlen, newp, len(new or b""))
     if ret < 0:
-        return -ret, b""
+        return _failed(ret)[1], b""
     return 0, (ffi.unpack(old, oldlen[0]) if size else b"")
 
 
@@ -114,7 +136,7 @@ def sysctl_size(mib: list[int]) -> tuple[int, int]:
     oldlen = ffi.new("size_t *", 0)
     ret: int = lib.jc_sysctl(BACKEND, name, len(mib), ffi.NULL, oldlen, ffi.NULL, 0)
     if ret < 0:
-        return -ret, 0
+        return _failed(ret)[1], 0
     return 0, int(oldlen[0])
 
 
@@ -124,10 +146,10 @@ def sysctlnametomib(name: str) -> tuple[int, list[int]]:
     size = ffi.new("size_t *", 24)
     ret: int = lib.jc_sysctlnametomib(BACKEND, name.encode(), mib, size)
     if ret < 0:
-        return -ret, []
+        return _failed(ret)[1], []
     return 0, list(mib[0 : size[0]])
 
 
 def kldload(name: str) -> tuple[int, int]:
     ret: int = lib.jc_kldload(BACKEND, name.encode())
-    return (ret, 0) if ret >= 0 else (-1, -ret)
+    return (ret, 0) if ret >= 0 else _failed(ret)

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
-from jailcore.errors import JailError, JailNotFoundError, jail_error
+from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
 from jailcore.params import _LONG as LONG_SIZE
@@ -121,7 +121,8 @@ class IovecBuilder:
         else:
             jid, err = _backend.jail_get(iov, n, int(flags))
         if jid == -1:
-            raise _kernel_error(err, blob + (sum(lens) - ERRMSG_LEN), operation)
+            path = self._data[names.index(_PATH)] if _PATH in names else None
+            raise _kernel_error(err, blob + (sum(lens) - ERRMSG_LEN), operation, path)
         if operation == "jail_set":
             return jid, iov, list(sizes)  # jail_set writes no length back
         return jid, iov, [int(iov[2 * i + 1].iov_len) for i in range(len(names))]
@@ -139,10 +140,23 @@ class IovecBuilder:
         return bytes(ffi.unpack(self._blob + self._offsets[index], length))
 
 
-def _kernel_error(err: int, errmsg: Any, operation: str) -> JailError:
+_PATH = b"path\0"
+# namei(9)'s errors, which jail_set(2) returns for a path it cannot look up
+# (kern_jail.c, kern_jail_set: no errmsg); ENAMETOOLONG only when the path is
+# the long one (a name over 256 bytes gives it too).
+_PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.ELOOP})
+
+
+def _kernel_error(err: int, errmsg: Any, operation: str, path: bytes | None = None) -> JailError:
     """The JailError of a failed call: its errno and the message the kernel left
-    in the call's errmsg buffer (``errmsg``, a char pointer), if any."""
+    in the call's errmsg buffer (``errmsg``, a char pointer), if any.  A jail_set
+    that sent ``path`` (its bytes) and failed its lookup gives a JailPathError."""
     msg = ffi.string(errmsg).decode("utf-8", "surrogateescape")
+    if path is not None and not msg and operation == "jail_set":
+        raw = path.split(b"\0", 1)[0]
+        if err in _PATH_ERRNOS or (err == errno.ENAMETOOLONG and (
+                len(raw) >= 1023 or any(len(c) > 255 for c in raw.split(b"/")))):
+            return path_error(err, raw.decode("utf-8", "surrogateescape"), operation)
     return jail_error(err, msg or None, operation)
 
 
@@ -244,7 +258,7 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
 
 
 class _SetPlan:
-    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n", "_tail")
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n", "_path_at", "_tail")
 
     def __init__(
         self, specs: list[ParamSpec], creating: bool, defaults: tuple[Any, ...] = ()
@@ -252,6 +266,7 @@ class _SetPlan:
         """``defaults``: the values of the last specs, the same in every call
         (encoded here, once)."""
         self._n = len(specs)
+        self._path_at = next((i for i, s in enumerate(specs) if s.name == "path"), -1)
         # The pairs and errmsg, then the message's bytes in the same array.
         self._iov_len = 2 * self._n + 2 + -(-ERRMSG_LEN // ffi.sizeof("struct iovec"))
         c = ffi.new("struct jc_set_slot[]", self._n)
@@ -319,7 +334,8 @@ class _SetPlan:
             return None
         jid, err = _backend.jail_set(iov, niov, flags)
         if jid == -1:
-            raise _kernel_error(err, ffi.cast("char *", iov + 2 * self._n + 2), "jail_set")
+            path = data[self._path_at] if self._path_at >= 0 else None
+            raise _kernel_error(err, ffi.cast("char *", iov + 2 * self._n + 2), "jail_set", path)
         return jid
 
 

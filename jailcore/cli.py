@@ -1,11 +1,12 @@
 """The ``jailcore`` command: jls, jexec and jail(8)-style commands over jailcore.
 
     jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]
-    jailcore create NAME [param=value ...]
+    jailcore create [-iq] [name] param=value ...
     jailcore set JAIL param=value ...
     jailcore rm JAIL ...
     jailcore exec [-l] [-u user | -U user] [-d dir] JAIL [command ...]
     jailcore params [name ...]
+    jailcore model reset | path | version [14|15]
     jailcore tour [--real]
 
 Values are written as jail(8) takes them: ``persist`` or ``nopersist`` for a
@@ -24,10 +25,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from jailcore.errors import JailError
+from jailcore.errors import JailError, JailPathError, ModelHostError
 from jailcore.flags import JailFlag, JailSys
 from jailcore.jail import Jail, jails
-from jailcore.params import Access, Kind, ParamSpec, all_params, spec
+from jailcore.params import JAIL8_ADDRESS_NOTE, Access, Kind, ParamSpec, all_params, spec
 
 PROG = "jailcore"
 LIBXO_VERSION = "3"
@@ -81,6 +82,8 @@ def import_value(s: ParamSpec, text: str | None) -> Any:
             try:
                 out.append(family(part.strip()))
             except ValueError:
+                if "|" in part:
+                    raise CommandError(f"{s.name}: {part.strip()}: {JAIL8_ADDRESS_NOTE}") from None
                 kind = "IPv4" if k is Kind.IPV4 else "IPv6"
                 raise CommandError(f"{s.name}: not an {kind} address: {part.strip()}") from None
         return tuple(out)
@@ -275,11 +278,21 @@ def _find(text: str) -> Jail:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    params = parse_assignments(args.params)
-    if "name" in params:
-        raise CommandError("name: give the name once, as the first argument")
-    jail = Jail.create({"name": args.name, **params})
-    print(f"{args.name}: created (jid {jail.jid})")
+    """As ``jail -c``: the first word is the jail's name when it has no ``=``;
+    ``persist`` is added unless the words say ``nopersist`` (no command runs
+    that would keep the jail alive)."""
+    words = list(args.params)
+    first = words.pop(0) if words and "=" not in words[0] else None
+    params = parse_assignments(words)
+    if first is not None:
+        if "name" in params and params["name"] != first:
+            raise CommandError(f"name: given twice ({first} and {params['name']})")
+        params = {"name": first, **params}
+    jail = Jail.create(params)
+    if args.jid:
+        print(jail.jid)
+    elif not args.quiet and "name" in params:
+        print(f"{params['name']}: created")
     return 0
 
 
@@ -359,11 +372,35 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- model: the kernel model's host ----------------------------------------------
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from jailcore import _backend, model
+
+    if _backend.NAME != "model":
+        raise CommandError("jailcore's backend is the FreeBSD kernel, not the model "
+                           "(set JAILCORE_BACKEND=model to use the model here)")
+    if args.action == "reset":
+        model.reset()
+    elif args.action == "path":
+        print(model.state_path() or "(a private host, in memory)")
+    elif args.version is not None:
+        model.set_version(args.version)
+    else:
+        print(model.version())
+    return 0
+
+
 # ---- the command line -------------------------------------------------------------
 
 
 def _report(command: str, exc: BaseException) -> None:
-    if isinstance(exc, JailError):
+    if isinstance(exc, JailPathError):
+        text = f"path {exc.filename}: {exc.strerror}"  # as jail(8) reports it
+    elif isinstance(exc, ModelHostError):
+        text = f"{exc} (JAILCORE_MODEL_STATE selects another host: see jailcore --help)"
+    elif isinstance(exc, JailError):
         text = exc.errmsg or f"{exc.operation}: {exc.strerror}"
     elif isinstance(exc, OSError):
         text = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
@@ -372,8 +409,18 @@ def _report(command: str, exc: BaseException) -> None:
     print(f"{PROG} {command}: {text}", file=sys.stderr)
 
 
+HOST_NOTE = """\
+Off FreeBSD every command works on jailcore's kernel model.  Its jails outlive
+the command, as a kernel's do: by default they live in your own host,
+/tmp/jailcore-UID/host, until `jailcore model reset` empties it.
+JAILCORE_MODEL_STATE=FILE selects another host (shared by every process that
+names it), JAILCORE_MODEL_STATE=:private: one that ends with the command.
+JAILCORE_BACKEND=model selects the model on FreeBSD too."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="FreeBSD jails through their system calls.")
+    p = _Parser(prog=PROG, description="FreeBSD jails through their system calls.",
+                epilog=HOST_NOTE, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     ls = sub.add_parser("ls", add_help=False, help="list jails, as jls(8)",
@@ -395,9 +442,16 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("params", nargs="*", metavar="param", help="parameters to show, or all")
     ls.set_defaults(mode="default", func=cmd_ls)
 
-    cr = sub.add_parser("create", help="create a jail, as jail -c")
-    cr.add_argument("name")
-    cr.add_argument("params", nargs="*", metavar="param=value")
+    cr = sub.add_parser("create", help="create a jail, as jail -c",
+                        usage="jailcore create [-iq] [name] param=value ...",
+                        description="Create a jail, as `jail -c name=web path=/ persist` "
+                        "does: parameters as jail(8) spells them; a first word without "
+                        "'=' is the name.  persist is added unless nopersist is given.")
+    cr.add_argument("-i", dest="jid", action="store_true",
+                    help="print the new jail's jid (only), as jail -i")
+    cr.add_argument("-q", dest="quiet", action="store_true",
+                    help="do not print \"NAME: created\"")
+    cr.add_argument("params", nargs="+", metavar="param=value")
     cr.set_defaults(func=cmd_create)
 
     st = sub.add_parser("set", help="change parameters of a jail, as jail -m")
@@ -426,6 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("names", nargs="*", metavar="name")
     pa.set_defaults(func=cmd_params)
 
+    mo = sub.add_parser("model", help="the kernel model's host: reset it, name its file",
+                        usage="jailcore model reset | path | version [14|15]",
+                        description=HOST_NOTE,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    mo.add_argument("action", choices=("reset", "path", "version"),
+                    help="reset: remove every jail (the host starts afresh); path: the "
+                    "host's state file; version: the FreeBSD release the model follows, "
+                    "or switch it (only while the host has no jail)")
+    mo.add_argument("version", nargs="?", type=int, choices=(14, 15),
+                    help="with version: the release to follow")
+    mo.set_defaults(func=cmd_model)
+
     tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")
     tour.add_argument("--real", action="store_true",
                       help="on FreeBSD, use the real kernel (it refuses without)")
@@ -440,7 +506,12 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # An unknown option of a subcommand: that subcommand's usage, not the top one's.
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         status = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

@@ -9,8 +9,15 @@ __all__ = [
     "JailError",
     "JailExistsError",
     "JailNotFoundError",
+    "JailPathError",
+    "JailPathNotADirectoryError",
+    "JailPathNotFoundError",
+    "JailPathPermissionError",
     "JailPermissionError",
+    "ModelHostError",
+    "UnknownParameterError",
     "jail_error",
+    "path_error",
 ]
 
 
@@ -49,6 +56,105 @@ class JailExistsError(JailError, FileExistsError):
 
 class JailPermissionError(JailError, PermissionError):
     """EPERM or EACCES (also a :class:`PermissionError`)."""
+
+
+class JailPathError(JailError):
+    """The jail's ``path`` could not be looked up: the kernel's namei error
+    (ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG) at jail_set(2).
+
+    Not a "no such jail" error: the ENOENT form is a :class:`FileNotFoundError`
+    and the ENOTDIR form a :class:`NotADirectoryError`, like the ones
+    :func:`os.stat` raises, and ``filename`` is the path.  The message reads
+    like jail(8)'s: ``path /jails/web: No such file or directory``.
+    """
+
+    def __init__(self, errno: int, path: str, operation: str = "jail_set") -> None:
+        super().__init__(errno, None, operation)
+        self.filename = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (path_error, (self.errno, self.filename, self.operation))
+
+    def __str__(self) -> str:
+        code = _errno.errorcode.get(self.errno or 0, str(self.errno))
+        return f"{self.operation}: path {self.filename}: {self.strerror} [{code}]"
+
+
+class JailPathNotFoundError(JailPathError, FileNotFoundError):
+    """ENOENT: the jail's path does not exist."""
+
+
+class JailPathNotADirectoryError(JailPathError, NotADirectoryError):
+    """ENOTDIR: the jail's path, or a component of it, is not a directory."""
+
+
+class JailPathPermissionError(JailPathError, PermissionError):
+    """EACCES: a directory on the way to the jail's path may not be searched."""
+
+
+_PATH_BY_ERRNO: dict[int, type[JailPathError]] = {
+    _errno.ENOENT: JailPathNotFoundError,
+    _errno.ENOTDIR: JailPathNotADirectoryError,
+    _errno.EACCES: JailPathPermissionError,
+}
+
+
+def path_error(errno: int, path: str, operation: str = "jail_set") -> JailPathError:
+    """The :class:`JailPathError` for a failed lookup of ``path``."""
+    return _PATH_BY_ERRNO.get(errno, JailPathError)(errno, path, operation)
+
+
+class UnknownParameterError(ValueError):
+    """A parameter name the kernel does not know (``unknown parameter: NAME``).
+
+    ``name`` is the name as given; ``suggestions`` the closest names the
+    kernel knows, spelled the way ``name`` was (dotted, or with ``__`` for a
+    keyword), shown in the message as ``did you mean ...?``.  A jail(8)
+    pseudo-parameter (``exec.start``, ``mount.devfs``, ...) gets a note saying
+    so instead: jail(8) acts on those itself and never passes them to the kernel.
+    """
+
+    def __init__(self, name: str, suggestions: tuple[str, ...] = (), note: str = "") -> None:
+        self.name = name
+        self.suggestions = suggestions
+        self.note = note
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"unknown parameter: {self.name}"
+        if self.note:
+            return f"{text} ({self.note})"
+        if self.suggestions:
+            return f"{text} (did you mean {' or '.join(self.suggestions)}?)"
+        return text
+
+    def as_keyword(self, kwargs: object) -> UnknownParameterError:
+        """This error with ``__`` for the dot, when the name came as a keyword of
+        ``kwargs``; itself otherwise."""
+        kw = self.name.replace(".", "__")
+        if not isinstance(kwargs, dict) or kw not in kwargs:
+            return self
+        return UnknownParameterError(
+            kw, tuple(s.replace(".", "__") for s in self.suggestions), self.note)
+
+
+class ModelHostError(OSError):
+    """The kernel model's host cannot be used: its state file could not be
+    made or opened, is not a state file of this model, or is unsafe (see
+    :doc:`model`).  ``errno`` and ``strerror`` say why, ``filename`` is the
+    state file."""
+
+    def __str__(self) -> str:
+        return f"jailcore's model host {self.filename}: {self.strerror}"
+
+
+def model_host_error(errno: int, text: str, path: str | None) -> ModelHostError:
+    """The ModelHostError for the model's reason ``text`` ("FILE: why")."""
+    if path and text.startswith(path + ": "):
+        text = text[len(path) + 2 :]
+    elif not path:
+        path, _, text = text.partition(": ")
+    return ModelHostError(errno, text, path)
 
 
 _BY_ERRNO: dict[int, type[JailError]] = {

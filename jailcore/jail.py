@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from jailcore import _backend, _iov
-from jailcore.errors import JailError, JailNotFoundError, jail_error
+from jailcore.errors import JailError, JailNotFoundError, UnknownParameterError, jail_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import Access, Kind, all_params, spec
 
@@ -250,14 +250,17 @@ class Jail:
         """Create a jail.  ``params`` has dotted names; as keywords, ``__`` is the dot
         (``host__hostname="web"``).  ``persist`` defaults to True: the kernel
         refuses a new jail that neither persists nor has a process attached."""
-        if params is None:
-            jid = _iov.create_from_keywords(kwargs)
-            if jid is not None:
-                return cls(jid)
-        p = _params(params, kwargs)
-        if "persist" not in p and "nopersist" not in p:
-            p["persist"] = True
-        return cls(_iov.jail_set(p, _CREATE))
+        try:
+            if params is None:
+                jid = _iov.create_from_keywords(kwargs)
+                if jid is not None:
+                    return cls(jid)
+            p = _params(params, kwargs)
+            if "persist" not in p and "nopersist" not in p:
+                p["persist"] = True
+            return cls(_iov.jail_set(p, _CREATE))
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
 
     @classmethod
     def _lookup(cls, name_or_jid: int | str) -> Jail:
@@ -281,11 +284,14 @@ class Jail:
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
         desc: JailDescriptor | None = None
-        if features.jail_descriptors:
-            desc = JailDescriptor._create(p, owning=True)
-            jail = cls(desc.jid)
-        else:
-            jail = cls(jail_set(p, JailFlag.CREATE))
+        try:
+            if features.jail_descriptors:
+                desc = JailDescriptor._create(p, owning=True)
+                jail = cls(desc.jid)
+            else:
+                jail = cls(jail_set(p, JailFlag.CREATE))
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
         try:
             yield jail
         finally:
@@ -404,7 +410,10 @@ class Jail:
         p = _params(params, kwargs)
         if "jid" in p:
             raise TypeError("jid: a jail's jid cannot be changed")
-        _iov.jail_set({"jid": self._jid, **p}, _UPDATE)
+        try:
+            _iov.jail_set({"jid": self._jid, **p}, _UPDATE)
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
         if self._values:  # forget what the change made stale
             for name in p:
                 self._values.pop(name, None)
@@ -733,7 +742,10 @@ class JailDescriptor:
         p = _params(params, kwargs)
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
-        return cls._create(p, owning=owning)
+        try:
+            return cls._create(p, owning=owning)
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
 
     # -- the descriptor
 
@@ -796,7 +808,10 @@ class JailDescriptor:
     def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
         """Change the jail's parameters through the descriptor (JAIL_USE_DESC)."""
         _need_descriptors("jail_set")
-        b = _iov.encode_params(_params(params, kwargs), creating=False)
+        try:
+            b = _iov.encode_params(_params(params, kwargs), creating=False)
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
         b.add("desc", self._desc())
         b.call("jail_set", JailFlag.UPDATE | JailFlag.USE_DESC)
 
@@ -807,7 +822,10 @@ class JailDescriptor:
         p = _params(params, kwargs)
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
-        b = _iov.encode_params(p, creating=True)
+        try:
+            b = _iov.encode_params(p, creating=True)
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(kwargs) from None
         b.add("desc", self._desc())
         jid, _, _ = b.call("jail_set", JailFlag.CREATE | JailFlag.AT_DESC)
         return Jail(jid)

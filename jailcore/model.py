@@ -4,9 +4,22 @@ The model is a C implementation of FreeBSD's jail subsystem behind the same
 system-call ABI as the kernel (``jail_set(2)``, ``jail_get(2)``,
 ``jail_attach(2)``, ``jail_remove(2)``, the FreeBSD 15 descriptor calls,
 ``sysctl(3)`` and ``kldload(2)``).  Its host lives in shared memory, so a forked
-child sees the jails its parent made; a state file (the environment variable
-``JAILCORE_MODEL_STATE``, or :func:`use_state_file`) lets unrelated processes
-share one host.
+child sees the jails its parent made.
+
+Which host a process uses:
+
+* by default the user's own, kept in the state file ``/tmp/jailcore-UID/host``
+  (:func:`default_state_path`): jails outlive the process that made them, as on
+  FreeBSD they outlive the command, until :func:`reset` (``jailcore model
+  reset``) empties the host; the directory is made with mode 0700 and refused
+  when it is not the user's own;
+* the state file that the environment variable ``JAILCORE_MODEL_STATE`` names
+  (or :func:`use_state_file` opens), shared by every process that names it;
+* ``JAILCORE_MODEL_STATE=:private:`` (or ``use_state_file(None)``): a host in
+  anonymous memory, private to this process and its children, gone with them.
+
+jailcore's pytest plugin gives every test a fresh host of its own.  A host that
+cannot be used raises :class:`~jailcore.errors.ModelHostError` naming the file.
 
 The functions here have no FreeBSD counterpart: they reset the host, choose
 the FreeBSD release whose semantics it follows, load and unload its modules,
@@ -15,15 +28,16 @@ and hold references that keep a removed jail dying.
 
 from __future__ import annotations
 
-import errno
 import os
 
 from jailcore import params as _params
-from jailcore._backend import ffi, lib
+from jailcore._backend import check_model_host, ffi, lib
+from jailcore.errors import model_host_error
 
 __all__ = [
     "MODULES",
     "current_jid",
+    "default_state_path",
     "hold",
     "kldfind",
     "kldload",
@@ -54,6 +68,7 @@ MODULES: tuple[str, ...] = (
 def _check(ret: int, what: str, arg: object = None) -> int:
     if ret == -1:
         err = ffi.errno
+        check_model_host(err)
         raise OSError(err, os.strerror(err), arg) if arg is not None else OSError(
             err, f"{what}: {os.strerror(err)}"
         )
@@ -74,8 +89,13 @@ def library_path() -> str:
 
 
 def reset() -> None:
-    """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no module loaded."""
+    """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no module loaded.
+
+    This empties the host this process uses, which other processes may share
+    (the user's default host, or the state file of ``JAILCORE_MODEL_STATE``).
+    """
     lib.jailmodel_reset()
+    check_model_host()
     _params.clear_cache()
 
 
@@ -87,7 +107,9 @@ def set_version(major: int) -> None:
 
 def version() -> int:
     """The FreeBSD major release whose semantics the model follows."""
-    return int(lib.jailmodel_version())
+    v = int(lib.jailmodel_version())
+    check_model_host()
+    return v
 
 
 def kldload(name: str) -> int:
@@ -128,24 +150,30 @@ def use_state_file(path: str | os.PathLike[str] | None) -> None:
     """Switch this process to the host kept in ``path`` (created when absent).
 
     ``None`` switches to a fresh host private to this process and its children.
+    A file that cannot be used raises :class:`~jailcore.errors.ModelHostError`
+    with the reason, and the process keeps the host it had.
     """
-    if path is None:
-        _check(lib.jailmodel_open(ffi.NULL), "use_state_file")
-    else:
-        p = os.fspath(path)
-        if lib.jailmodel_open(p.encode()) == -1:
-            err = ffi.errno
-            if err == errno.EINVAL:
-                raise OSError(err, "not a state file of this jailcore model (foreign, of "
-                              "another version, or corrupted): refused", p)
-            raise OSError(err, os.strerror(err), p)
+    p = None if path is None else os.fsdecode(path)
+    if lib.jailmodel_open(ffi.NULL if p is None else os.fsencode(p)) == -1:
+        err = ffi.errno
+        why = lib.jailmodel_open_error()
+        text = ffi.string(why).decode(errors="replace") if why != ffi.NULL else ""
+        raise model_host_error(err, text or os.strerror(err), p)
     _params.clear_cache()
 
 
 def state_path() -> str | None:
-    """The state file of the current host, or ``None`` for a private one."""
+    """The state file of the current host, or ``None`` for a private one.
+
+    Before the process has made a call, the file of the host it will use.
+    """
     p = lib.jailmodel_state_path()
     return None if p == ffi.NULL else ffi.string(p).decode()
+
+
+def default_state_path() -> str:
+    """The user's default host: ``/tmp/jailcore-UID/host``, UID the effective uid."""
+    return str(ffi.string(lib.jailmodel_default_state_path()).decode())
 
 
 def current_jid() -> int:

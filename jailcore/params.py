@@ -17,6 +17,7 @@ import enum
 import errno
 import functools
 import ipaddress
+import os
 import struct
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jailcore import _backend
+from jailcore.errors import UnknownParameterError
 from jailcore.flags import JailSys
 
 __all__ = [
@@ -168,6 +170,8 @@ class ParamSpec:
             if k is Kind.JAILSYS:
                 return struct.pack("i", int(JailSys.parse(value)))
             if k is Kind.STRING:
+                if self.name == "path" and not isinstance(value, str):
+                    value = _fs_text(value)
                 return _encode_text(value, self.size)
             if k is Kind.KEYVALUE:
                 return _encode_keyvalue(value, self.size)
@@ -269,6 +273,13 @@ def _encode_text(value: Any, size: int) -> bytes:
     return data + b"\0"
 
 
+def _fs_text(value: Any) -> Any:
+    """A path given as :class:`os.PathLike` or bytes, as text (others unchanged)."""
+    if isinstance(value, (bytes, os.PathLike)):
+        return os.fsdecode(value)
+    return value
+
+
 def _text(data: bytes) -> str:
     return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
@@ -326,12 +337,26 @@ def _addresses(value: Any, cls: type[Any]) -> list[Any]:
         if isinstance(item, str):
             for part in item.split(","):
                 if part.strip():
-                    out.append(cls(part.strip()))
+                    out.append(_address(cls, part.strip()))
         elif isinstance(item, cls):
             out.append(item)
         else:
             raise TypeError(f"expected {cls.__name__} addresses, not {item!r}")
     return out
+
+
+def _address(cls: type[Any], text: str) -> Any:
+    try:
+        return cls(text)
+    except ValueError:
+        if "|" in text:
+            raise ValueError(f"{text}: {JAIL8_ADDRESS_NOTE}") from None
+        raise
+
+
+#: Why "em0|192.0.2.10" is refused, for every place that parses addresses.
+JAIL8_ADDRESS_NOTE = ("the interface|address form is jail(8)'s, which adds the address to "
+                      "the interface itself; the kernel's parameter takes addresses only")
 
 
 def _without_no(name: str) -> str | None:
@@ -454,7 +479,7 @@ def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> Param
     descr = _oiddescr(mib)
     base_fmt = fmt[:-2] if fmt.endswith(",a") else fmt
     if nobool and not (ctl == CTLTYPE_INT and base_fmt.startswith("B")):
-        raise ValueError(f"unknown parameter: {name}")
+        raise unknown_parameter(name)
     if ctl in (CTLTYPE_INT, CTLTYPE_UINT):
         if base_fmt.startswith("B"):
             k = Kind.BOOL
@@ -518,7 +543,47 @@ def _discover(name: str) -> ParamSpec:
         if parent is not None and parent[2] == "A,keyvalue":
             p = _make(head, *parent, nobool=False)
             return ParamSpec(name, Kind.KEY, p.fmt, p.size, p.access, p.description, key=key)
-    raise ValueError(f"unknown parameter: {name}")
+    raise unknown_parameter(name)
+
+
+# jail(8)'s pseudo-parameters (jail(8) and jail.conf(5)): jail(8) acts on them
+# itself and never passes them to jail_set(2).
+_PSEUDO = frozenset({
+    "command", "mount", "interface", "depend", "ip_hostname", "stop.timeout",
+    "vnet.interface", "zfs.dataset", "allow.dying", "allow.nodying",
+})
+_PSEUDO_PREFIXES = ("exec.", "mount.")
+
+
+def is_pseudo_parameter(name: str) -> bool:
+    """Whether ``name`` is one of jail(8)'s pseudo-parameters (``exec.start``,
+    ``command``, ``mount.devfs``, ``interface``, ``vnet.interface``, ``depend``...)."""
+    return name in _PSEUDO or name.startswith(_PSEUDO_PREFIXES)
+
+
+def unknown_parameter(name: str) -> UnknownParameterError:
+    """The error for a name the kernel does not know: a note for jail(8)'s
+    pseudo-parameters, else the closest names the kernel knows."""
+    if is_pseudo_parameter(name):
+        return UnknownParameterError(
+            name, note="a jail(8) pseudo-parameter: jail(8) acts on it itself and never "
+            "passes it to the kernel; jailcore will handle it in its jail.conf lifecycle, "
+            "not in jail_set")
+    return UnknownParameterError(name, suggest(name))
+
+
+def suggest(name: str, limit: int = 3) -> tuple[str, ...]:
+    """The known parameter names closest to ``name``: those it is the last part
+    of (``hostname``: ``host.hostname``), then the most alike."""
+    import difflib
+
+    try:
+        known = all_params()
+    except OSError:
+        return ()
+    tail = tuple(k for k in known if k.endswith("." + name))
+    close = difflib.get_close_matches(name, known, n=limit, cutoff=0.75)
+    return tuple(dict.fromkeys((*tail, *close)))[:limit]
 
 
 def spec(name: str) -> ParamSpec:

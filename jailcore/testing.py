@@ -13,6 +13,11 @@ during the test, so subprocesses the test starts share it), and resets it
 afterwards.  It needs jailcore's model backend: off FreeBSD that is the
 default; on FreeBSD set ``JAILCORE_BACKEND=model``.
 
+While pytest runs, the plugin sets ``JAILCORE_MODEL_STATE=:private:`` unless
+the variable is already set, so that a test without ``jail_host`` (and any
+program it starts) works on a host private to the test process instead of
+the user's own persistent host (see :mod:`jailcore.model`).
+
 ``freebsd_kernel`` is for tests that need the real thing: it skips, visibly
 and with the reason, unless the process is root on FreeBSD with the kernel
 backend.  Tests marked ``kernel`` skip the same way.
@@ -106,7 +111,8 @@ def jail_host(tmp_path_factory: pytest.TempPathFactory,
         yield JailHost(state)
     finally:
         model.reset()
-        model.use_state_file(previous)
+        model.use_state_file(None if previous in (None, model.default_state_path())
+                             else previous)
         for leftover in (state, Path(f"{state}.jd")):
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -142,6 +148,8 @@ def freebsd_kernel() -> None:
 
 
 def pytest_configure(config: Any) -> None:
+    # Tests never touch the user's own model host unless asked to.
+    os.environ.setdefault("JAILCORE_MODEL_STATE", ":private:")
     config.addinivalue_line(
         "markers", "kernel: needs a real FreeBSD kernel and root (skipped elsewhere, visibly)"
     )

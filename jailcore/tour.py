@@ -25,8 +25,13 @@ def tour(real: bool = False) -> int:
               "(the tour creates and removes a jail named tour-web)", file=sys.stderr)
         return 2
     if _backend.NAME == "model":
+        from jailcore import model
+
+        mine = model.state_path()
+        model.use_state_file(None)  # a host of the tour's own: the user's jails stay as they are
         print("jailcore tour, on jailcore's kernel model (no FreeBSD here: nothing real is "
-              "touched)")
+              "touched), on a private host" + (f": your jails in {mine} are left alone"
+                                              if mine else ""))
     else:
         print("jailcore tour, on the real FreeBSD kernel")
     name = "tour-web"

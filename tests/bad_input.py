@@ -48,6 +48,7 @@ LONG = "Over-long values"
 JIDS = "Negative, zero and huge jids"
 UNKNOWN = "Unknown parameters"
 ADDR = "Invalid addresses"
+PATHS = "Paths the kernel cannot look up"
 FLAGS = "Conflicting or invalid flags"
 RO = "Values for read-only parameters"
 RANGE = "Values the kernel refuses"
@@ -99,7 +100,7 @@ ROWS: tuple[Row, ...] = (
         "jid: expected an int, not str"),
     Row("call-not-callable", TYPES, 'web.call(5)', "TypeError", None,
         "Jail.call needs a callable, not 5"),
-    Row("jails-str", TYPES, 'list(jails("name"))', "ValueError", None,
+    Row("jails-str", TYPES, 'list(jails("name"))', "UnknownParameterError", None,
         "unknown parameter: n",
         "a str is a sequence of one-letter names; pass a tuple"),
     # ---- embedded NULs
@@ -166,19 +167,33 @@ ROWS: tuple[Row, ...] = (
     Row("descriptor-absent", JIDS, 'JailDescriptor.open(99999)', "JailNotFoundError",
         "ENOENT", "jail_get: jail 99999 not found [ENOENT]"),
     # ---- unknown parameters
-    Row("unknown", UNKNOWN, 'Jail.create(name="db", nosuch=1)', "ValueError", None,
+    Row("unknown", UNKNOWN, 'Jail.create(name="db", nosuch=1)', "UnknownParameterError", None,
         "unknown parameter: nosuch"),
-    Row("unknown-allow", UNKNOWN, 'Jail.create(name="db", allow__nosuch=True)', "ValueError",
-        None, "unknown parameter: allow.nosuch"),
+    Row("unknown-allow", UNKNOWN, 'Jail.create(name="db", allow__nosuch=True)',
+        "UnknownParameterError", None, "unknown parameter: allow__nosuch",
+        "named as the keyword was spelled"),
     Row("unknown-empty-component", UNKNOWN, 'Jail.create({"name": "db", "allow..mount": True})',
-        "ValueError", None, "unknown parameter: allow..mount"),
+        "UnknownParameterError", None,
+        "unknown parameter: allow..mount (did you mean allow.mount or allow.mount.devfs?)"),
     Row("unknown-no-form", UNKNOWN, 'Jail.create(name="db", nohost__hostname="x")',
-        "ValueError", None, "unknown parameter: nohost.hostname",
+        "UnknownParameterError", None,
+        "unknown parameter: nohost__hostname (did you mean host__hostname?)",
         "only booleans have a no form"),
-    Row("unknown-get", UNKNOWN, 'web.get("nosuch")', "ValueError", None,
+    Row("unknown-get", UNKNOWN, 'web.get("nosuch")', "UnknownParameterError", None,
         "unknown parameter: nosuch"),
-    Row("unknown-describe", UNKNOWN, 'describe("nosuch")', "ValueError", None,
+    Row("unknown-describe", UNKNOWN, 'describe("nosuch")', "UnknownParameterError", None,
         "unknown parameter: nosuch"),
+    Row("unknown-typo", UNKNOWN, 'Jail.create(name="db", host__hostnam="x")',
+        "UnknownParameterError", None,
+        "unknown parameter: host__hostnam (did you mean host__hostname or host__hostid?)"),
+    Row("unknown-last-part", UNKNOWN, 'Jail.create({"name": "db", "hostname": "x"})',
+        "UnknownParameterError", None,
+        "unknown parameter: hostname (did you mean host.hostname?)"),
+    Row("unknown-pseudo", UNKNOWN, 'Jail.create({"name": "db", "exec.start": "/bin/sh /etc/rc"})',
+        "UnknownParameterError", None,
+        "unknown parameter: exec.start (a jail(8) pseudo-parameter: jail(8) acts on it itself "
+        "and never passes it to the kernel; jailcore will handle it in its jail.conf "
+        "lifecycle, not in jail_set)"),
     Row("module-not-loaded", UNKNOWN, 'Jail.create(name="db", sysvmsg="new")', None, None, "",
         "accepted: jailcore loads the sysvmsg module first, as libjail does"),
     # ---- invalid addresses
@@ -192,6 +207,23 @@ ROWS: tuple[Row, ...] = (
         "the kernel gives no message"),
     Row("ip6-unspecified", ADDR, 'Jail.create(name="db", ip6__addr="::")', "JailError",
         "EINVAL", "jail_set: Invalid argument [EINVAL]", "the kernel gives no message"),
+    Row("ip4-jail8-interface", ADDR, 'Jail.create(name="db", ip4__addr="em0|192.0.2.10")',
+        "ValueError", None,
+        "ip4.addr: em0|192.0.2.10: the interface|address form is jail(8)'s, which adds the "
+        "address to the interface itself; the kernel's parameter takes addresses only"),
+    # ---- paths: the kernel's namei errors, named as path errors, not "no such jail"
+    Row("path-absent", PATHS, 'Jail.create(name="db", path="/nonexistent/web")',
+        "JailPathNotFoundError", "ENOENT",
+        "jail_set: path /nonexistent/web: No such file or directory [ENOENT]",
+        "fixed: was JailNotFoundError, which read as no such jail"),
+    Row("path-file", PATHS, 'Jail.create(name="db", path="/etc/passwd")',
+        "JailPathNotADirectoryError", "ENOTDIR",
+        "jail_set: path /etc/passwd: Not a directory [ENOTDIR]"),
+    Row("path-pathlike", PATHS,
+        'Jail.create(name="db", path=__import__("pathlib").Path("/nonexistent"))',
+        "JailPathNotFoundError", "ENOENT",
+        "jail_set: path /nonexistent: No such file or directory [ENOENT]",
+        "an os.PathLike is taken as a path"),
     Row("ip4-malformed", ADDR, 'Jail.create(name="db", ip4__addr="192.0.2")', "ValueError",
         None, "ip4.addr: Expected 4 octets in '192.0.2'"),
     Row("ip4-given-ip6", ADDR, 'Jail.create(name="db", ip4__addr="2001:db8::1")', "ValueError",
@@ -253,8 +285,10 @@ ROWS: tuple[Row, ...] = (
         "ValueError", None, "meta: the value of 'a' has a newline"),
     Row("child-of-absent", RANGE, 'Jail.create(name="nosuch.db")', "JailNotFoundError",
         "ENOENT", 'jail_set: jail "nosuch" not found [ENOENT]'),
-    Row("relative-path", RANGE, 'Jail.create(name="db", path="relative")',
-        "JailNotFoundError", "ENOENT", "jail_set: No such file or directory [ENOENT]"),
+    Row("relative-path", PATHS, 'Jail.create(name="db", path="relative")',
+        "JailPathNotFoundError", "ENOENT",
+        "jail_set: path relative: No such file or directory [ENOENT]",
+        "looked up from the caller's working directory, as namei does"),
     # ---- running programs
     Row("spawn-shell", SPAWN, 'web.spawn("true", shell=True)', "TypeError", None,
         "shell is not supported inside a jail"),

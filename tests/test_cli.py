@@ -368,7 +368,7 @@ def test_create_reads_back(capsys: pytest.CaptureFixture[str], short_dir: str) -
               "ip4.addr=10.0.0.1,10.0.0.2", "ip6.addr=2001:db8::1,::1", "securelevel=2",
               "children.max=3", "allow.raw_sockets", "allow.mount=false",
               "allow.set_hostname=0", "allow.sysvipc=TRUE", "enforce_statfs=1",
-              ) == "web: created (jid 1)\n"
+              ) == "web: created\n"
     got = jailcore.Jail.get("web").get(
         "path", "host.hostname", "ip4.addr", "ip6.addr", "securelevel", "children.max",
         "allow.raw_sockets", "allow.mount", "allow.set_hostname", "allow.sysvipc",
@@ -448,7 +448,7 @@ def test_create_value_errors(capsys: pytest.CaptureFixture[str], words: list[str
 
 
 def test_create_twice(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ok(capsys, "create", "web") == "web: created (jid 1)\n"
+    assert ok(capsys, "create", "web") == "web: created\n"
     rc, out, err = cli(capsys, "create", "web")
     assert (rc, out, err) == (1, "", 'jailcore create: jail "web" already exists\n')
     assert [j.name for j in jailcore.jails()] == ["web"]
@@ -462,7 +462,7 @@ def test_create_name_only_as_the_first_argument(capsys: pytest.CaptureFixture[st
 
 def test_create_child(capsys: pytest.CaptureFixture[str]) -> None:
     ok(capsys, "create", "web", "children.max=1")
-    assert ok(capsys, "create", "web.db") == "web.db: created (jid 2)\n"
+    assert ok(capsys, "create", "web.db") == "web.db: created\n"
     assert jailcore.Jail.get("web.db").get("parent") == {"parent": 1}
     rc, _, err = cli(capsys, "create", "nosuch.db")
     assert (rc, err) == (1, 'jailcore create: jail "nosuch" not found\n')

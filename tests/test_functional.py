@@ -292,7 +292,8 @@ def test_create_of_an_existing_jid_is_jailexistserror() -> None:
 def _python(code: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
-    env = {"PATH": str(empty), "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    env = {"PATH": str(empty), "PYTHONPATH": str(REPO), "HOME": str(tmp_path),
+           "JAILCORE_MODEL_STATE": os.environ["JAILCORE_MODEL_STATE"]}  # the test's host
     # A sanitizer run preloads its runtime: keep that, it spawns nothing.
     for name in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
         if name in os.environ:

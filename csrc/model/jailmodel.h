@@ -7,10 +7,12 @@
  * failure.  The behavioural contract is shared/spec/freebsd-jail-kernel.md.
  *
  * The state of the modelled host lives in shared memory: a forked child and
- * its parent see the same host.  By default that memory is anonymous and
- * private to the process tree; the environment variable JAILCORE_MODEL_STATE,
- * or jailmodel_open(), names a state file so that unrelated processes share
- * one host.
+ * its parent see the same host.  By default it is the user's own host, kept
+ * in the state file /tmp/jailcore-UID/host, so that jails outlive the
+ * process that made them as they outlive a command on FreeBSD.  The
+ * environment variable JAILCORE_MODEL_STATE, or jailmodel_open(), names
+ * another state file; JAILCORE_MODEL_STATE=:private: (or jailmodel_open(NULL))
+ * selects anonymous memory private to the process tree.
  */
 #ifndef JAILMODEL_H
 #define JAILMODEL_H
@@ -67,8 +69,17 @@ JAILMODEL_API int jailmodel_release(int jid);
  * NULL switches to a fresh anonymous host.  Returns 0 or -1 with errno;
  * EINVAL for a file that is not a model state file of this version. */
 JAILMODEL_API int jailmodel_open(const char *path);
-/* The state file of the current host, or NULL for an anonymous one. */
+/* The state file of the current host (before the first call: of the host
+ * the process will use), or NULL for an anonymous one. */
 JAILMODEL_API const char *jailmodel_state_path(void);
+/* The user's default state file, /tmp/jailcore-UID/host. */
+JAILMODEL_API const char *jailmodel_default_state_path(void);
+/* Why the host this process chose cannot be used ("FILE: reason"), or NULL
+ * when it is mapped (or was never tried).  Every call fails with -1 and the
+ * errno of that failure until it can be used. */
+JAILMODEL_API const char *jailmodel_host_error(void);
+/* Why the last jailmodel_open() failed ("FILE: reason"), or NULL if it did not. */
+JAILMODEL_API const char *jailmodel_open_error(void);
 /* For a spawner: make process `pid` (a child that has not yet exec'd) a
  * process of jail `jid`, with the checks of jail_attach(2) made for the
  * caller, and write into `root` the path, from the caller's root, that the

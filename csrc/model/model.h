@@ -225,6 +225,12 @@ struct jm_host {
 
 /* ---- state.c ------------------------------------------------------------ */
 
+/* Where a host lives when JAILCORE_MODEL_STATE does not say: one per user. */
+#define JM_DEFAULT_DIR_FMT "/tmp/jailcore-%u"
+#define JM_DEFAULT_FILE "host"
+/* JAILCORE_MODEL_STATE=:private: selects a host private to the process tree. */
+#define JM_STATE_PRIVATE ":private:"
+
 /* The mapped host of this process (initialised on first use). */
 struct jm_host *jm_host_get(void);
 /* Lock the host, rolling back a change that a dead process left half done,

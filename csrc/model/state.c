@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,6 +17,11 @@
 
 static struct jm_host *jm_h;          /* this process's mapping */
 static char jm_path[JM_MAXPATHLEN];   /* its state file, "" when anonymous */
+/* Why the host this process chose could not be mapped ("" when it could):
+ * the state file and the reason, for jailmodel_host_error(). */
+static char jm_error[JM_MAXPATHLEN + 160];
+static char jm_open_error[sizeof(jm_error)]; /* the last failed jailmodel_open() */
+static pthread_mutex_t jm_map_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The jail this process attached to, inherited by fork(2) like the real
  * credential, so that a forked child is registered on its first call. */
@@ -77,14 +83,19 @@ jm_map_anonymous(void)
 	int r;
 
 	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
-	if (h == MAP_FAILED)
-		return NULL;
+	if (h == MAP_FAILED) {
+		r = errno;
+		goto fail;
+	}
 	if ((r = jm_host_create(h)) != 0) {
 		munmap(h, sizeof(*h));
-		errno = r;
-		return NULL;
+		goto fail;
 	}
 	return h;
+fail:
+	snprintf(jm_error, sizeof(jm_error), "(a private host in memory): %s", strerror(r));
+	errno = r;
+	return NULL;
 }
 
 static int
@@ -154,45 +165,57 @@ jm_host_valid(const struct jm_host *h)
 	return 1;
 }
 
+
+static void
+jm_set_error(const char *path, const char *why)
+{
+	snprintf(jm_error, sizeof(jm_error), "%s: %s", path, why);
+}
+
+/* Map the host kept in the open file `fd` (named `path` in messages),
+ * creating it when the file is empty.  Closes fd. */
 static struct jm_host *
-jm_map_file(const char *path)
+jm_map_fd(int fd, const char *path)
 {
 	struct jm_host *h = NULL;
 	struct stat st;
-	int fd, r, saved;
+	int r, saved;
 
-	if (strlen(path) >= sizeof(jm_path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return NULL;
-	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
+	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
+		jm_set_error(path, strerror(errno));
 		goto fail;
+	}
 	if (!S_ISREG(st.st_mode)) {
+		jm_set_error(path, "not a regular file");
 		errno = EINVAL;
 		goto fail;
 	}
-	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*h)) == -1)
+	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*h)) == -1) {
+		jm_set_error(path, strerror(errno));
 		goto fail;
-	else if (st.st_size != 0 && st.st_size != (off_t)sizeof(*h)) {
-		errno = EINVAL; /* not a state file of this model */
+	} else if (st.st_size != 0 && st.st_size != (off_t)sizeof(*h)) {
+		jm_set_error(path, "not a state file of this jailcore model (foreign, of another "
+		    "version, or corrupted)");
+		errno = EINVAL;
 		goto fail;
 	}
 	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED) {
 		h = NULL;
+		jm_set_error(path, strerror(errno));
 		goto fail;
 	}
 	if (st.st_size == 0) {
 		if ((r = jm_host_create(h)) != 0) {
+			jm_set_error(path, strerror(r));
 			errno = r;
 			goto fail;
 		}
 	} else if (h->magic != JM_MAGIC || h->layout != JM_LAYOUT ||
 	    h->size != (uint32_t)sizeof(*h) || h->initialized != 1 || !jm_host_valid(h)) {
-		errno = EINVAL; /* foreign, of another layout, or corrupted */
+		jm_set_error(path, "not a state file of this jailcore model (foreign, of another "
+		    "version, or corrupted)");
+		errno = EINVAL;
 		goto fail;
 	}
 	flock(fd, LOCK_UN);
@@ -208,56 +231,238 @@ fail:
 	return NULL;
 }
 
+static struct jm_host *
+jm_map_file(const char *path)
+{
+	int fd;
+
+	if (strlen(path) >= sizeof(jm_path)) {
+		jm_set_error(path, strerror(ENAMETOOLONG));
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		jm_set_error(path, strerror(errno));
+		return NULL;
+	}
+	return jm_map_fd(fd, path);
+}
+
+/* The default host: one per user, /tmp/jailcore-UID/host, as a machine has
+ * one kernel whose jails outlive the commands that made them.  The directory
+ * is made with mode 0700 and used only when it is a real directory (not a
+ * symbolic link) owned by this user and closed to others; the file is opened
+ * relative to it without following a link.  Anything else is refused with
+ * the reason in jm_error. */
+static struct jm_host *
+jm_map_default(const char *path)
+{
+	char dir[64];
+	struct stat st;
+	int dfd, fd, saved;
+	uid_t uid = geteuid();
+
+	snprintf(dir, sizeof(dir), JM_DEFAULT_DIR_FMT, (unsigned int)uid);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		saved = errno;
+		snprintf(jm_error, sizeof(jm_error), "%s: cannot make the directory %s: %s", path,
+		    dir, strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1) {
+		saved = errno;
+		snprintf(jm_error, sizeof(jm_error), "%s: %s: %s", path, dir,
+		    saved == ELOOP || saved == ENOTDIR ? "not a directory (a symbolic link or a "
+		    "file stands in its place): refused" : strerror(saved));
+		errno = saved == ELOOP || saved == ENOTDIR ? EPERM : saved;
+		return NULL;
+	}
+	if (fstat(dfd, &st) == -1) {
+		saved = errno;
+		jm_set_error(path, strerror(saved));
+		close(dfd);
+		errno = saved;
+		return NULL;
+	}
+	if (st.st_uid != uid || (st.st_mode & 077) != 0) {
+		if (st.st_uid != uid)
+			snprintf(jm_error, sizeof(jm_error), "%s: the directory %s belongs to uid %u, "
+			    "not to this user (uid %u): refused", path, dir, (unsigned int)st.st_uid,
+			    (unsigned int)uid);
+		else
+			snprintf(jm_error, sizeof(jm_error), "%s: the directory %s is open to other "
+			    "users (mode %04o, not 0700): refused", path, dir,
+			    (unsigned int)(st.st_mode & 07777));
+		close(dfd);
+		errno = EPERM;
+		return NULL;
+	}
+	fd = openat(dfd, JM_DEFAULT_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	saved = errno;
+	close(dfd);
+	if (fd == -1) {
+		jm_set_error(path, saved == ELOOP ? "a symbolic link: refused" : strerror(saved));
+		errno = saved == ELOOP ? EPERM : saved;
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || st.st_uid != uid || (st.st_mode & 022) != 0) {
+		jm_set_error(path, "not owned by this user, or writable by others: refused");
+		close(fd);
+		errno = EPERM;
+		return NULL;
+	}
+	return jm_map_fd(fd, path);
+}
+
+/* Whether `path` names the user's default host, which is opened only
+ * through jm_map_default's checks, however it was named. */
+static int
+jm_is_default(const char *path)
+{
+	return strcmp(path, jailmodel_default_state_path()) == 0;
+}
+
+/* Which host this process uses when nothing was opened explicitly:
+ * JAILCORE_MODEL_STATE names a state file, or is ":private:" for an
+ * anonymous host private to the process tree; unset or empty, the user's
+ * default host.  Fills jm_path ("" for a private host); returns whether it
+ * is the default host. */
+static int
+jm_choose(void)
+{
+	const char *env = getenv("JAILCORE_MODEL_STATE");
+
+	if (env != NULL && strcmp(env, JM_STATE_PRIVATE) == 0) {
+		jm_path[0] = '\0';
+		return 0;
+	}
+	if (env != NULL && env[0] != '\0') {
+		snprintf(jm_path, sizeof(jm_path), "%s", env);
+		return 0;
+	}
+	snprintf(jm_path, sizeof(jm_path), JM_DEFAULT_DIR_FMT "/" JM_DEFAULT_FILE,
+	    (unsigned int)geteuid());
+	return 1;
+}
+
 struct jm_host *
 jm_host_get(void)
 {
+	struct jm_host *h = __atomic_load_n(&jm_h, __ATOMIC_ACQUIRE);
 	const char *env;
+	int dflt;
 
-	if (jm_h != NULL)
-		return jm_h;
-	env = getenv("JAILCORE_MODEL_STATE");
-	if (env != NULL && env[0] != '\0') {
-		jm_h = jm_map_file(env);
-		if (jm_h != NULL)
-			strcpy(jm_path, env);
-	} else {
-		jm_h = jm_map_anonymous();
+	if (h != NULL)
+		return h;
+	pthread_mutex_lock(&jm_map_lock);
+	if ((h = jm_h) == NULL) {
+		env = getenv("JAILCORE_MODEL_STATE");
+		if (env != NULL && strlen(env) >= sizeof(jm_path)) {
+			jm_set_error("JAILCORE_MODEL_STATE", strerror(ENAMETOOLONG));
+			errno = ENAMETOOLONG;
+		} else {
+			dflt = jm_choose();
+			if (jm_path[0] == '\0')
+				h = jm_map_anonymous();
+			else
+				h = dflt || jm_is_default(jm_path) ? jm_map_default(jm_path) :
+				    jm_map_file(jm_path);
+			if (h != NULL) {
+				jm_error[0] = '\0';
+				__atomic_store_n(&jm_h, h, __ATOMIC_RELEASE);
+			}
+		}
 	}
-	return jm_h;
+	pthread_mutex_unlock(&jm_map_lock);
+	return h;
 }
 
-/* Map the host when the library is loaded, so that a fork(2) that happens
- * before the first call still shares it. */
+/* A private host is mapped when the library is loaded, so that a fork(2)
+ * that happens before the first call still shares it; a host in a file is
+ * mapped on first use (a child that forks before then maps the same file). */
 __attribute__((constructor)) static void
 jm_host_at_load(void)
 {
-	(void)jm_host_get();
+	const char *env = getenv("JAILCORE_MODEL_STATE");
+
+	if (env != NULL && strcmp(env, JM_STATE_PRIVATE) == 0)
+		(void)jm_host_get();
 }
 
 int
 jailmodel_open(const char *path)
 {
-	struct jm_host *h = path != NULL ? jm_map_file(path) : jm_map_anonymous();
+	struct jm_host *h;
+	int saved;
 
-	if (h == NULL)
+	pthread_mutex_lock(&jm_map_lock);
+	h = path == NULL ? jm_map_anonymous() :
+	    jm_is_default(path) ? jm_map_default(path) : jm_map_file(path);
+	if (h == NULL) {
+		saved = errno;
+		/* The reason goes to jailmodel_open_error(); the process keeps the
+		 * host it had, whose own state jm_error describes. */
+		memcpy(jm_open_error, jm_error, sizeof(jm_open_error));
+		if (jm_h != NULL)
+			jm_error[0] = '\0';
+		pthread_mutex_unlock(&jm_map_lock);
+		errno = saved;
 		return -1;
+	}
+	jm_open_error[0] = '\0';
 	if (jm_h != NULL)
 		munmap(jm_h, sizeof(*jm_h));
-	jm_h = h;
+	__atomic_store_n(&jm_h, h, __ATOMIC_RELEASE);
 	if (path != NULL)
 		strcpy(jm_path, path);
 	else
 		jm_path[0] = '\0';
+	jm_error[0] = '\0';
 	jm_self_slot = 0;
+	pthread_mutex_unlock(&jm_map_lock);
 	return 0;
 }
 
 const char *
 jailmodel_state_path(void)
 {
-	if (jm_host_get() == NULL || jm_path[0] == '\0')
+	pthread_mutex_lock(&jm_map_lock);
+	if (jm_h == NULL)
+		(void)jm_choose();
+	pthread_mutex_unlock(&jm_map_lock);
+	return jm_path[0] != '\0' ? jm_path : NULL;
+}
+
+const char *
+jailmodel_default_state_path(void)
+{
+	static char path[64];
+
+	snprintf(path, sizeof(path), JM_DEFAULT_DIR_FMT "/" JM_DEFAULT_FILE,
+	    (unsigned int)geteuid());
+	return path;
+}
+
+const char *
+jailmodel_open_error(void)
+{
+	return jm_open_error[0] != '\0' ? jm_open_error : NULL;
+}
+
+const char *
+jailmodel_host_error(void)
+{
+	const char *r;
+
+	if (__atomic_load_n(&jm_h, __ATOMIC_ACQUIRE) != NULL)
 		return NULL;
-	return jm_path;
+	pthread_mutex_lock(&jm_map_lock);
+	r = jm_h == NULL && jm_error[0] != '\0' ? jm_error : NULL;
+	pthread_mutex_unlock(&jm_map_lock);
+	return r;
 }
 
 /* ---- the undo log --------------------------------------------------------- */
