@@ -13,13 +13,34 @@ from typing import Any
 
 from jailcore import __version__
 
+
+def _not_built() -> str:
+    """Why jailcore._native is missing, and what to do."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    top = os.path.dirname(here)
+    if not os.path.exists(os.path.join(top, "setup.py")):
+        return ("jailcore's extension jailcore._native is not built; install the package "
+                "with 'pip install .' (it needs a C compiler)")
+    text = (f"this is jailcore's source checkout ({here}), not a built jailcore: "
+            "'python -m' and 'python' put the current directory first on sys.path")
+    try:
+        import importlib.metadata
+
+        dist = importlib.metadata.distribution("jailcore")
+        installed = os.path.abspath(str(dist.locate_file("jailcore")))
+    except Exception:
+        installed = None
+    if installed is not None and installed != here:
+        return (f"{text}, so the checkout shadows the jailcore installed in {installed}: "
+                "run from another directory (cd /tmp), or use the 'jailcore' command")
+    return (f"{text}; install jailcore ('pip install .') and run from another directory, "
+            "or build it in place ('python setup.py build_ext --inplace')")
+
+
 try:
     from jailcore._native import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on the build
-    raise ImportError(
-        "jailcore's extension jailcore._native is not built; install the package with "
-        "'pip install .' (it needs a C compiler)"
-    ) from exc
+    raise ImportError(_not_built()) from exc
 
 if lib.jc_version() != ffi.NULL and ffi.string(lib.jc_version()).decode() != __version__:
     raise ImportError(

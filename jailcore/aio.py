@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from jailcore.process import run_pipes
+from jailcore.process import process_repr, run_pipes
 
 if TYPE_CHECKING:
     from jailcore.jail import Jail
@@ -91,7 +91,8 @@ class AsyncJailProcess:
         return self._popen.returncode
 
     def __repr__(self) -> str:
-        return f"<AsyncJailProcess {self.pid} in jail {self.jail.jid} returncode={self.returncode}>"
+        return process_repr(type(self).__name__, self.pid, self.jail, self.args,
+                            self.returncode)
 
     # -- setting up
 

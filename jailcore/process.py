@@ -137,6 +137,15 @@ def _fsencode(value: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> byt
     return os.fsencode(value)
 
 
+def process_repr(kind: str, pid: int, jail: Jail, args: Any, returncode: int | None) -> str:
+    """``<JailProcess 1726 in jail 1 'web' args=['sleep', '5'] returncode=None>``,
+    the repr of both kinds of jailed process (from what they know: no call)."""
+    name = jail._values.get("name")
+    named = f" {name!r}" if isinstance(name, str) and name != str(jail.jid) else ""
+    return (f"<{kind} {pid} in jail {jail.jid}{named} args={args!r} "
+            f"returncode={returncode}>")
+
+
 class JailProcess(subprocess.Popen[Any]):
     """A process started inside a jail; a :class:`subprocess.Popen` in every other way.
 
@@ -144,6 +153,10 @@ class JailProcess(subprocess.Popen[Any]):
     """
 
     jail: Jail
+
+    def __repr__(self) -> str:
+        return process_repr(type(self).__name__, self.pid, self.jail, self.args,
+                            self.returncode)
 
     def __init__(
         self,

@@ -468,6 +468,78 @@ def test_create_child(capsys: pytest.CaptureFixture[str]) -> None:
     assert (rc, err) == (1, 'jailcore create: jail "nosuch" not found\n')
 
 
+# ---- create, as jail(8) spells it -------------------------------------------------------
+
+
+def test_create_in_jail8s_own_spelling(capsys: pytest.CaptureFixture[str]) -> None:
+    """`jail -c name=web path=/ persist`: no first word without "=", the name a parameter."""
+    assert ok(capsys, "create", "name=web", "path=/", "persist",
+              "host.hostname=web.example") == "web: created\n"
+    assert jailcore.Jail.get("web").get("path", "persist", "host.hostname") == {
+        "path": "/", "persist": True, "host.hostname": "web.example"}
+    # the name once as the first word and once as name=: the same name is fine
+    assert ok(capsys, "create", "db", "name=db") == "db: created\n"
+    rc, out, err = cli(capsys, "create", "db2", "name=other")
+    assert (rc, out, err) == (1, "", "jailcore create: name: given twice (db2 and other)\n")
+
+
+def test_create_unnamed_prints_nothing_and_i_prints_the_jid(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """jail(8) names an unnamed jail by its jid and reports it only with -i."""
+    assert ok(capsys, "create", "host.hostname=anon") == ""
+    assert [(j.jid, j.name) for j in jailcore.jails()] == [(1, "1")]
+    assert ok(capsys, "create", "-i", "name=web") == "2\n"
+    assert ok(capsys, "create", "-q", "quiet") == ""
+    assert [j.name for j in jailcore.jails()] == ["1", "web", "quiet"]
+
+
+@pytest.mark.parametrize(("argv", "usage"), [
+    (["ls", "-x"], "usage: jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]\n"),
+    (["create", "--bogus", "web"], "usage: jailcore create [-iq] [name] param=value ...\n"),
+    (["model", "reset", "-f"], "usage: jailcore model reset | path | version [14|15]\n"),
+])
+def test_an_unknown_option_prints_its_subcommands_usage(
+        capsys: pytest.CaptureFixture[str], argv: list[str], usage: str) -> None:
+    rc, out, err = cli(capsys, *argv)
+    bad = next(a for a in argv if a.startswith("-"))
+    assert (rc, out, err) == (1, "", f"{usage}jailcore {argv[0]}: unrecognized arguments: "
+                                     f"{bad}\n")
+    assert list(jailcore.jails()) == []
+
+
+def test_help_says_where_jails_live(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = cli(capsys, "--help")
+    assert rc == 0
+    flat = " ".join(out.split())
+    assert ("by default they live in your own host, /tmp/jailcore-UID/host, until "
+            "`jailcore model reset` empties it.") in flat
+    assert "JAILCORE_MODEL_STATE=:private: one that ends with the command" in flat
+
+
+@pytest.mark.parametrize(("words", "message"), [
+    (["hostname=web"], "unknown parameter: hostname (did you mean host.hostname?)"),
+    (["securlevel=1"], "unknown parameter: securlevel (did you mean securelevel?)"),
+    (["exec.start=/bin/sh /etc/rc"],
+     "unknown parameter: exec.start (a jail(8) pseudo-parameter: jail(8) acts on it itself "
+     "and never passes it to the kernel; jailcore will handle it in its jail.conf lifecycle, "
+     "not in jail_set)"),
+    (["mount.devfs"],
+     "unknown parameter: mount.devfs (a jail(8) pseudo-parameter: jail(8) acts on it itself "
+     "and never passes it to the kernel; jailcore will handle it in its jail.conf lifecycle, "
+     "not in jail_set)"),
+    (["ip4.addr=em0|192.0.2.10"],
+     "ip4.addr: em0|192.0.2.10: the interface|address form is jail(8)'s, which adds the "
+     "address to the interface itself; the kernel's parameter takes addresses only"),
+    (["path=/nonexistent/web"], "path /nonexistent/web: No such file or directory"),
+    (["path=/etc/passwd"], "path /etc/passwd: Not a directory"),
+])
+def test_create_errors_point_the_right_way(capsys: pytest.CaptureFixture[str],
+                                           words: list[str], message: str) -> None:
+    rc, out, err = cli(capsys, "create", "web", *words)
+    assert (rc, out, err) == (1, "", f"jailcore create: {message}\n")
+    assert list(jailcore.jails()) == []
+
+
 # ---- set, rm -------------------------------------------------------------------------
 
 
@@ -770,3 +842,36 @@ def test_python_m_jailcore(capsys: pytest.CaptureFixture[str]) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "web: removed\n", 'jailcore rm: jail "nosuch" not found\n')
     assert list(jailcore.jails()) == []
+
+
+def test_python_m_jailcore_in_a_checkout_says_it_shadows(tmp_path: Path) -> None:
+    """From a source tree without the built parts, the error says what happened
+    (the current directory comes first on sys.path), not that jailcore is missing."""
+    import importlib.metadata
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(Path(ROOT) / "jailcore", checkout / "jailcore",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    (checkout / "setup.py").write_text("# a jailcore source tree\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-m", "jailcore", "ls"], env=env, cwd=checkout,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    here = checkout / "jailcore"
+    assert last.startswith(f"ImportError: this is jailcore's source checkout ({here}), not a "
+                           "built jailcore: 'python -m' and 'python' put the current "
+                           "directory first on sys.path")
+    try:
+        dist = importlib.metadata.distribution("jailcore")
+        installed = str(Path(str(dist.locate_file("jailcore"))).absolute())
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed is not None:
+        assert last.endswith(f", so the checkout shadows the jailcore installed in "
+                             f"{installed}: run from another directory (cd /tmp), or use "
+                             "the 'jailcore' command")
+    else:
+        assert last.endswith("; install jailcore ('pip install .') and run from another "
+                             "directory, or build it in place ('python setup.py build_ext "
+                             "--inplace')")

@@ -153,3 +153,93 @@ def test_errno_survives_when_caught_as_oserror() -> None:
         assert exc.errmsg == "jail 99 not found"
     else:  # pragma: no cover
         pytest.fail("no error")
+
+
+# ---- errors that point the right way ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "cls", "base", "code"), [
+    ("/nonexistent/web", jailcore.JailPathNotFoundError, FileNotFoundError, errno.ENOENT),
+    ("/etc/passwd", jailcore.JailPathNotADirectoryError, NotADirectoryError, errno.ENOTDIR),
+    ("/etc/passwd/x", jailcore.JailPathNotADirectoryError, NotADirectoryError, errno.ENOTDIR),
+])
+def test_a_path_lookup_failure_names_the_path_and_is_no_jail_not_found(
+        path: str, cls: type[JailError], base: type[OSError], code: int) -> None:
+    """The kernel's namei errors are about the path: not "no such jail"."""
+    for call in (lambda: create("web", path=path),                    # the general path
+                 lambda: jailcore.Jail.create(name="web", path=path),  # the keyword plan
+                 lambda: jailcore.Jail.create({"name": "web", "path": path})):
+        with pytest.raises(JailError) as info:
+            call()
+        e = info.value
+        assert type(e) is cls
+        assert isinstance(e, base) and isinstance(e, jailcore.JailPathError)
+        assert not isinstance(e, JailNotFoundError)
+        assert (e.errno, e.errmsg, e.filename, e.operation) == (code, None, path, "jail_set")
+        assert str(e) == (f"jail_set: path {path}: {os.strerror(code)} "
+                          f"[{errno.errorcode[code]}]")
+        again = pickle.loads(pickle.dumps(e))
+        assert (type(again), again.errno, again.filename, str(again)) == (
+            cls, code, path, str(e))
+    assert list(jailcore.jails()) == []
+
+
+def test_a_path_component_too_long_is_a_path_error() -> None:
+    path = "/" + "x" * 300
+    with pytest.raises(jailcore.JailPathError) as info:
+        jailcore.Jail.create(name="web", path=path)
+    assert (type(info.value), info.value.errno, info.value.filename) == (
+        jailcore.JailPathError, errno.ENAMETOOLONG, path)
+
+
+def test_a_pathlike_is_a_path(tmp_path: os.PathLike[str]) -> None:
+    import pathlib
+
+    root = pathlib.Path(str(tmp_path))
+    web = jailcore.Jail.create(name="web", path=root)
+    assert web.path == str(root)
+    db = jailcore.Jail.create({"name": "db", "path": os.fsencode(str(root))})
+    assert db.path == str(root)
+
+
+def test_an_unknown_keyword_is_named_as_it_was_spelled() -> None:
+    with pytest.raises(jailcore.UnknownParameterError) as info:
+        jailcore.Jail.create(name="web", host__hostnam="www")
+    e = info.value
+    assert (e.name, e.suggestions) == ("host__hostnam", ("host__hostname", "host__hostid"))
+    assert str(e) == ("unknown parameter: host__hostnam (did you mean host__hostname or "
+                      "host__hostid?)")
+    assert isinstance(e, ValueError)
+    web = jailcore.Jail.create(name="web")
+    with pytest.raises(jailcore.UnknownParameterError, match=r"^unknown parameter: "
+                       r"hostname \(did you mean host__hostname\?\)$"):
+        web.update(hostname="www")
+    with pytest.raises(jailcore.UnknownParameterError, match=r"^unknown parameter: "
+                       r"hostname \(did you mean host\.hostname\?\)$"):
+        web.update({"hostname": "www"})
+    with pytest.raises(jailcore.UnknownParameterError, match=r"^unknown parameter: "
+                       r"securlevel \(did you mean securelevel\?\)$"):
+        jailcore.jail_set({"name": "db", "securlevel": 1, "persist": True}, JailFlag.CREATE)
+    with pytest.raises(jailcore.UnknownParameterError, match=r"did you mean host__hostname"):
+        with jailcore.Jail.temporary(name="tmp", host__hostnme="x"):
+            pass
+    assert [j.name for j in jailcore.jails()] == ["web"]
+
+
+@pytest.mark.parametrize("name", ["exec.start", "exec.poststop", "exec.clean", "command",
+                                  "mount", "mount.devfs", "mount.fstab", "interface",
+                                  "vnet.interface", "depend", "ip_hostname", "stop.timeout"])
+def test_jail8s_pseudo_parameters_are_named_as_such(name: str) -> None:
+    with pytest.raises(jailcore.UnknownParameterError) as info:
+        jailcore.Jail.create({"name": "web", name: "x"})
+    e = info.value
+    assert (e.name, e.suggestions) == (name, ())
+    assert str(e) == (f"unknown parameter: {name} (a jail(8) pseudo-parameter: jail(8) acts "
+                      "on it itself and never passes it to the kernel; jailcore will handle "
+                      "it in its jail.conf lifecycle, not in jail_set)")
+
+
+def test_no_suggestion_for_a_name_like_nothing() -> None:
+    with pytest.raises(jailcore.UnknownParameterError) as info:
+        jailcore.Jail.create({"name": "web", "qqqqzzzz": 1})
+    assert (info.value.suggestions, str(info.value)) == ((), "unknown parameter: qqqqzzzz")

@@ -228,3 +228,34 @@ def test_describe_is_still_the_parameters_spec() -> None:
     assert d.name == "host.hostname"
     assert d.fmt == "A"
     assert d.size == 256
+
+
+def test_the_two_kinds_of_process_say_which_they_are() -> None:
+    """A JailProcess and an AsyncJailProcess each name their class, pid, jail,
+    args and return code, in one shape (Popen's own repr named neither pid nor jail)."""
+    import asyncio
+    import sys
+
+    web = Jail.get(Jail.create(name="web").jid)  # looked up: its name is known
+    p = web.spawn([sys.executable, "-c", "pass"])
+    assert repr(p) == (f"<JailProcess {p.pid} in jail {web.jid} 'web' "
+                       f"args=[{sys.executable!r}, '-c', 'pass'] returncode=None>")
+    p.wait()
+    assert repr(p).endswith(" returncode=0>")
+    anon = Jail.create()  # its name unknown until read: not shown, and not read for a repr
+    q = anon.spawn([sys.executable, "-c", "raise SystemExit(3)"])
+    q.wait()
+    assert repr(q) == (f"<JailProcess {q.pid} in jail {anon.jid} "
+                       f"args=[{sys.executable!r}, '-c', 'raise SystemExit(3)'] returncode=3>")
+
+    async def main() -> tuple[str, str]:
+        a = await web.spawn_async([sys.executable, "-c", "pass"])
+        before = repr(a)
+        await a.wait()
+        return before, repr(a)
+
+    before, after = asyncio.run(main())
+    assert before.startswith("<AsyncJailProcess ")
+    assert before.endswith(f" in jail {web.jid} 'web' args=[{sys.executable!r}, '-c', "
+                           "'pass'] returncode=None>")
+    assert after.endswith(" returncode=0>")

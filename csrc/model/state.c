@@ -255,11 +255,39 @@ jm_map_file(const char *path)
  * symbolic link) owned by this user and closed to others; the file is opened
  * relative to it without following a link.  Anything else is refused with
  * the reason in jm_error. */
+/* Whether directory `st` may not hold this user's default host (the
+ * reason goes to jm_error). */
+static int
+jm_unsafe_dir(const char *path, const char *dir, const struct stat *st, uid_t uid)
+{
+	if (!S_ISDIR(st->st_mode))
+		snprintf(jm_error, sizeof(jm_error), "%s: %s: not a directory (a symbolic link "
+		    "or a file stands in its place): refused", path, dir);
+	else if (st->st_uid != uid)
+		snprintf(jm_error, sizeof(jm_error), "%s: the directory %s belongs to uid %u, "
+		    "not to this user (uid %u): refused", path, dir, (unsigned int)st->st_uid,
+		    (unsigned int)uid);
+	else if ((st->st_mode & 077) != 0)
+		snprintf(jm_error, sizeof(jm_error), "%s: the directory %s is open to other "
+		    "users (mode %04o, not 0700): refused", path, dir,
+		    (unsigned int)(st->st_mode & 07777));
+	else
+		return 0;
+	return 1;
+}
+
+/* The default host: one per user, /tmp/jailcore-UID/host, as a machine has
+ * one kernel whose jails outlive the commands that made them.  The directory
+ * is made with mode 0700 and used only when it is a real directory (not a
+ * symbolic link) owned by this user and closed to others, checked before it
+ * is opened and again on what was opened; the file is opened relative to it
+ * without following a link.  Anything else is refused (EPERM) with the
+ * reason in jm_error. */
 static struct jm_host *
 jm_map_default(const char *path)
 {
 	char dir[64];
-	struct stat st;
+	struct stat st, opened;
 	int dfd, fd, saved;
 	uid_t uid = geteuid();
 
@@ -271,31 +299,30 @@ jm_map_default(const char *path)
 		errno = saved;
 		return NULL;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd == -1) {
+	if (lstat(dir, &st) == -1) {
 		saved = errno;
-		snprintf(jm_error, sizeof(jm_error), "%s: %s: %s", path, dir,
-		    saved == ELOOP || saved == ENOTDIR ? "not a directory (a symbolic link or a "
-		    "file stands in its place): refused" : strerror(saved));
-		errno = saved == ELOOP || saved == ENOTDIR ? EPERM : saved;
-		return NULL;
-	}
-	if (fstat(dfd, &st) == -1) {
-		saved = errno;
-		jm_set_error(path, strerror(saved));
-		close(dfd);
+		snprintf(jm_error, sizeof(jm_error), "%s: %s: %s", path, dir, strerror(saved));
 		errno = saved;
 		return NULL;
 	}
-	if (st.st_uid != uid || (st.st_mode & 077) != 0) {
-		if (st.st_uid != uid)
-			snprintf(jm_error, sizeof(jm_error), "%s: the directory %s belongs to uid %u, "
-			    "not to this user (uid %u): refused", path, dir, (unsigned int)st.st_uid,
-			    (unsigned int)uid);
-		else
-			snprintf(jm_error, sizeof(jm_error), "%s: the directory %s is open to other "
-			    "users (mode %04o, not 0700): refused", path, dir,
-			    (unsigned int)(st.st_mode & 07777));
+	if (jm_unsafe_dir(path, dir, &st, uid)) {
+		errno = EPERM;
+		return NULL;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1 || fstat(dfd, &opened) == -1) {
+		saved = errno;
+		snprintf(jm_error, sizeof(jm_error), "%s: %s: %s", path, dir, strerror(saved));
+		if (dfd != -1)
+			close(dfd);
+		errno = saved;
+		return NULL;
+	}
+	if (opened.st_dev != st.st_dev || opened.st_ino != st.st_ino ||
+	    jm_unsafe_dir(path, dir, &opened, uid)) {
+		if (opened.st_dev != st.st_dev || opened.st_ino != st.st_ino)
+			snprintf(jm_error, sizeof(jm_error), "%s: the directory %s was replaced "
+			    "while it was opened: refused", path, dir);
 		close(dfd);
 		errno = EPERM;
 		return NULL;
@@ -304,8 +331,11 @@ jm_map_default(const char *path)
 	saved = errno;
 	close(dfd);
 	if (fd == -1) {
-		jm_set_error(path, saved == ELOOP ? "a symbolic link: refused" : strerror(saved));
-		errno = saved == ELOOP ? EPERM : saved;
+		/* O_NOFOLLOW on a link: ELOOP on Linux, EMLINK on FreeBSD (open(2)). */
+		int link = saved == ELOOP || saved == EMLINK;
+
+		jm_set_error(path, link ? "a symbolic link: refused" : strerror(saved));
+		errno = link ? EPERM : saved;
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1 || st.st_uid != uid || (st.st_mode & 022) != 0) {
