@@ -348,8 +348,9 @@ class Bench:
         )
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
-        # A plain import, as a program makes it: on a host of its own, not on the
-        # suite's state file (mapping that, with thousands of jails, is B3's cost).
+        # A plain import, as a program makes it: not on the suite's state file
+        # (mapping that, with thousands of jails, is B3's cost); the default host
+        # is mapped on a program's first call, not at import.
         env.pop("JAILCORE_MODEL_STATE", None)
 
         def run(stmt: str) -> tuple[float, float]:

@@ -10,10 +10,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 # Every example runs on the kernel model, also when the docs are built on
-# FreeBSD, and on a host private to this build: a JAILCORE_MODEL_STATE left in
-# the environment would let the doctests reset somebody else's host.
+# FreeBSD, and on a host private to this build: the user's own default host,
+# or one that JAILCORE_MODEL_STATE names, would be reset by the doctests.
 os.environ["JAILCORE_BACKEND"] = "model"
-os.environ.pop("JAILCORE_MODEL_STATE", None)
+os.environ["JAILCORE_MODEL_STATE"] = ":private:"
 
 sys.path.insert(0, str(HERE / "_ext"))
 

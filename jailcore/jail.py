@@ -264,6 +264,8 @@ class Jail:
 
     @classmethod
     def _lookup(cls, name_or_jid: int | str) -> Jail:
+        """``Jail.get(name_or_jid)``: the jail with that jid or name (a string of
+        digits is a jid, as for jexec); JailNotFoundError when there is none."""
         key: int | str = name_or_jid
         if isinstance(key, str) and key.isdigit():
             key = int(key)
@@ -309,6 +311,7 @@ class Jail:
 
     @property
     def jid(self) -> int:
+        """The jail's id (jls's JID), fixed for its life."""
         return self._jid
 
     def __eq__(self, other: object) -> bool:
@@ -356,6 +359,8 @@ class Jail:
 
     @property
     def path(self) -> str:
+        """The jail's root directory, as jail_get(2) reports it to this process:
+        relative to this process's own jail's path ("/" when equal)."""
         return str(self._cached("path"))
 
     @property
@@ -372,6 +377,8 @@ class Jail:
             return True
 
     def _get_values(self, *names: str) -> dict[str, Any]:
+        """``jail.get(*names)``: the values of the parameters ``names`` (dotted,
+        as jail(8) spells them), read in one jail_get(2), as a dict."""
         return self._fetch(list(names))
 
     get = _ClassOrInstance()
@@ -421,7 +428,15 @@ class Jail:
         return self
 
     def remove(self) -> None:
-        """Remove the jail and its descendants; their processes are killed."""
+        """Remove the jail and its descendants: jail_remove(2), at once.
+
+        Every process in them gets SIGKILL, immediately and without waiting for
+        it to exit; the jail stays dying until they are gone.  This is not
+        ``jail -r``, which first runs ``exec.prestop`` and ``exec.stop`` inside
+        the jail and sends SIGTERM, waiting ``stop.timeout`` seconds (10 by
+        default) before the removal: a service that must shut down cleanly
+        has to be stopped (:meth:`run` its rc script) before this call.
+        """
         ret, err = _backend.jail_remove(self._jid)
         if ret == -1:
             raise jail_error(err, None, "jail_remove")
@@ -750,12 +765,14 @@ class JailDescriptor:
     # -- the descriptor
 
     def fileno(self) -> int:
+        """The descriptor's number; ValueError once it is closed."""
         if self._fd < 0:
             raise ValueError("I/O operation on a closed jail descriptor")
         return self._fd
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._fd < 0
 
     def close(self) -> None:
@@ -765,9 +782,11 @@ class JailDescriptor:
             os.close(fd)
 
     def __enter__(self) -> JailDescriptor:
+        """The descriptor itself; leaving the ``with`` block closes it."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the descriptor (an owning one removes its jail)."""
         self.close()
 
     def __del__(self) -> None:
@@ -787,6 +806,7 @@ class JailDescriptor:
 
     @property
     def jid(self) -> int:
+        """The jid of the descriptor's jail (read once, through the descriptor)."""
         if self._jid is None:
             self._jid = self.jail().jid
         return self._jid

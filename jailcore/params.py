@@ -115,14 +115,17 @@ class ParamSpec:
 
     @property
     def is_array(self) -> bool:
+        """Whether the value is an array of addresses (``ip4.addr``, ``ip6.addr``)."""
         return self.kind in (Kind.IPV4, Kind.IPV6)
 
     @property
     def writable(self) -> bool:
+        """Whether jail_set(2) may change it on an existing jail (access RW)."""
         return self.access is Access.WRITABLE
 
     @property
     def settable_at_create(self) -> bool:
+        """Whether jail_set(2) takes it when creating a jail (not read-only)."""
         return self.access is not Access.READ_ONLY
 
     @property

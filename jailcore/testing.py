@@ -59,6 +59,7 @@ class JailHost:
         model.set_version(major)
 
     def kldload(self, name: str) -> int:
+        """Load one of the model's modules, as :func:`jailcore.model.kldload`."""
         from jailcore import model
 
         return model.kldload(name)
@@ -70,6 +71,7 @@ class JailHost:
         model.hold(jid)
 
     def release(self, jid: int) -> None:
+        """Release a reference taken with :meth:`hold`, as :func:`jailcore.model.release`."""
         from jailcore import model
 
         model.release(jid)
