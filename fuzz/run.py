@@ -65,6 +65,7 @@ def libfuzzer_args(seconds: int, scratch: str, seeds: str, extra: list[str]) -> 
 def run(cmd: list[str], env: dict[str, str], tmp: str, cwd: str | None = None) -> int:
     print("+", " ".join(cmd), flush=True)
     full = {**os.environ, **env, "TMPDIR": tmp}  # the model's descriptor dirs go there
+    full["JAILCORE_MODEL_STATE"] = ":private:"  # never the user's own model host
     os.makedirs(os.path.join(OUT, "artifacts"), exist_ok=True)
     return subprocess.run(cmd, env=full, cwd=cwd).returncode
 
