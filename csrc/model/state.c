@@ -413,10 +413,26 @@ jm_host_get(void)
 /* A private host is mapped when the library is loaded, so that a fork(2)
  * that happens before the first call still shares it; a host in a file is
  * mapped on first use (a child that forks before then maps the same file). */
+static void
+jm_map_lock_take(void)
+{
+	pthread_mutex_lock(&jm_map_lock);
+}
+
+static void
+jm_map_lock_drop(void)
+{
+	pthread_mutex_unlock(&jm_map_lock);
+}
+
 __attribute__((constructor)) static void
 jm_host_at_load(void)
 {
 	const char *env = getenv("JAILCORE_MODEL_STATE");
+
+	/* A child forked while another thread maps the host must not inherit
+	 * jm_map_lock held by a thread it does not have. */
+	(void)pthread_atfork(jm_map_lock_take, jm_map_lock_drop, jm_map_lock_drop);
 
 	if (env != NULL && strcmp(env, JM_STATE_PRIVATE) == 0)
 		(void)jm_host_get();
