@@ -325,7 +325,10 @@ def _close_directories_for_exec() -> None:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    """As jexec: attach this very process and exec the command (no fork)."""
+    """As jexec: attach this very process and exec the command (no fork).
+
+    Directory descriptors stand in the way of the attach (FreeBSD refuses it):
+    close-on-exec ones are closed first, an inheritable one is an error."""
     from jailcore.process import LOGIN_PATH, _environment, resolve_user
 
     if args.user is not None and args.host_user is not None:

@@ -496,6 +496,14 @@ class Jail:
         gives the clean environment of ``jexec -l`` and starts in the user's home.
         The working directory is the jail's root unless ``cwd`` (a path inside
         the jail) says otherwise.  No shell is involved.
+
+        The child closes, before it attaches, every descriptor the program will
+        not get (with ``close_fds=False``, every directory among them): FreeBSD
+        refuses to attach a process that holds an open directory descriptor, so
+        the directories this process holds are no obstacle and stay open here.
+        A directory in ``pass_fds`` (or as ``stdin``, ``stdout``, ``stderr``)
+        cannot go into a jail: :class:`~jailcore.JailPermissionError` (EPERM),
+        before anything is forked.
         """
         from jailcore.process import JailProcess  # subprocess only when it is used
 
@@ -545,6 +553,13 @@ class Jail:
         unpickled here: call into jails whose processes you trust not to
         tamper with it, and mind what fork means in a threaded program.  Output
         the child buffered on stdout and stderr is flushed before it exits.
+
+        Before attaching, the child closes its copies of this process's
+        directory descriptors (FreeBSD refuses to attach a process that holds
+        one); its other descriptors stay open, and this process's are not
+        touched.  What the child's report needs (pickling, formatting the
+        traceback) is imported here before forking, so the jail's root need
+        not hold a Python at all.
         """
         from jailcore.call import call_in_jail
 

@@ -1,7 +1,9 @@
 """Running programs inside jails, without jexec and without Python between fork and exec.
 
 :class:`JailProcess` is a :class:`subprocess.Popen` whose child is started by
-jailcore's C spawn helper: fork, attach to the jail, change directory, drop to
+jailcore's C spawn helper: fork, close the descriptors the program will not get
+(FreeBSD refuses to attach a process holding an open directory descriptor),
+attach to the jail, change directory, drop to
 the user's groups, gid and uid (each checked), reset signals, arrange file
 descriptors, exec.  Everything else (pipes, ``communicate``, ``wait``,
 timeouts, text mode) is Popen's own, so it behaves as subprocess users expect.
