@@ -99,8 +99,22 @@ def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE)
 
     Booleans are sent by name (``False`` as the ``no`` form); every value is
     encoded by the type the kernel gives the parameter.
+
+    With ``JailFlag.ATTACH`` the calling process attaches, which FreeBSD
+    refuses while it holds an open directory descriptor (EPERM, ``attach
+    failed``, and a jail the call was creating is removed); the error's
+    ``errmsg`` then goes on to say so and names them, as :func:`jail_attach`'s.
     """
-    return _iov.jail_set(params, _c_int(flags, "flags"))
+    flags = _c_int(flags, "flags")
+    try:
+        return _iov.jail_set(params, flags)
+    except JailError as exc:
+        if not flags & JailFlag.ATTACH or exc.errmsg != "attach failed":
+            raise
+        why = _attach_error(exc.errno or 0, exc.operation).errmsg
+        if why is None:
+            raise
+        raise jail_error(exc.errno or 0, f"attach failed: {why}", exc.operation) from None
 
 
 def jail_get(

@@ -17,6 +17,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import pytest
 from forked import in_child
 
 import jailcore.model
-from jailcore import Jail, JailDescriptor, JailPermissionError, features, jail_attach
+from jailcore import Jail, JailDescriptor, JailFlag, JailPermissionError, features, jail_attach
 from jailcore.jail import ATTACH_RULE
 
 ROOT = str(Path(jailcore.__file__).resolve().parents[1])
@@ -272,6 +273,46 @@ def test_descriptor_attach_names_the_directories(held: Held, jail: Jail) -> None
     assert isinstance(refused, tuple)
     assert refused[:3] == (errno.EPERM, "jail_attach_jd", message(refused[3]))
     assert jid == jail.jid
+
+
+def test_jail_set_attach_names_the_directories(held: Held, tmp_path: Path) -> None:
+    name = f"new-{uuid.uuid4().hex[:8]}"
+
+    def attach() -> None:
+        jailcore.jail_set({"name": name, "path": str(tmp_path)}, JailFlag.CREATE | JailFlag.ATTACH)
+
+    refused, jid = in_child(lambda: refused_then_attached(attach, held.where))
+    assert isinstance(refused, tuple)
+    err, op, errmsg, fd, jid_then, _ = refused
+    assert (err, op, errmsg, jid_then) == (
+        errno.EPERM, "jail_set", f"attach failed: {message(fd)}", 0)
+    # The refused call removed the jail it made; the second one made another.
+    assert jid > 0
+    assert [j.jid for j in jailcore.jails() if j.name == name] == []
+
+
+# ---- another thread holding directories -------------------------------------------------
+
+
+def test_spawn_and_call_while_another_thread_walks(jail: Jail, tmp_path: Path) -> None:
+    for i in range(20):
+        (tmp_path / f"d{i}").mkdir()
+    stop = threading.Event()
+
+    def walk() -> None:
+        while not stop.is_set():
+            for _ in os.walk(tmp_path):
+                pass
+
+    t = threading.Thread(target=walk)
+    t.start()
+    try:
+        for _ in range(10):
+            assert jail.run(["true"]).returncode == 0
+            assert jail.call(jailcore.model.current_jid) == jail.jid
+    finally:
+        stop.set()
+        t.join()
 
 
 # ---- jailcore exec -------------------------------------------------------------------
