@@ -244,3 +244,20 @@ def test_attach_to_a_jail_outside_the_callers_root(tmp_path: Path) -> None:
     assert first == ((0, 0), ["in-a"])
     assert refused == (-1, errno.EPERM)
     assert second == ((0, 0), ["in-b"], "/", jb)
+
+
+def test_jail_set_attach_reaches_a_jail_outside_the_callers_root(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (b / "in-b").write_text("b")
+    ja = create(("name", "a"), ("path", str(a)))
+    jb = create(("name", "a.b"), ("path", str(b)))
+
+    def by_update() -> tuple[Any, ...]:
+        assert attach(ja) == (0, 0)
+        # From inside a, its child is "b".
+        u = jail_set([("name", "b"), ("host.hostname", "seen")], JAIL_UPDATE | JAIL_ATTACH)
+        return u.ret, u.errno, os.listdir("/"), LIB.jailmodel_current_jid()
+
+    assert in_child(by_update) == (jb, 0, ["in-b"], jb)
