@@ -127,3 +127,8 @@ struct jc_spawn_error {
 };
 
 int jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e);
+
+/* The open descriptors below maxfd that are directories, lowest first: the
+ * first nout of them into out, and their number (fstat only, so that a forked
+ * child may call it). */
+int jc_dir_fds(int *out, int nout, int maxfd);

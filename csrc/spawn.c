@@ -9,16 +9,26 @@
  * parent.  A failing step is reported to the parent through a close-on-exec
  * pipe as the step and its errno; an exec that succeeds closes the pipe.
  *
- * On the kernel backend the child calls jail_attach(2).  On the model, whose
- * bookkeeping takes a lock, the parent registers the child with
- * jailmodel_attach_pid() while the child waits on a pipe, then sends it the
- * directory to chroot(2) to.
+ * Before it attaches, the child closes every descriptor the program will not
+ * get, and with close_fds off at least every directory: FreeBSD refuses
+ * jail_attach(2) with EPERM while the process holds an open directory
+ * descriptor (do_jail_attach -> pwd_chroot_chdir -> chroot_refuse_vdir_fds,
+ * sys/kern/kern_jail.c and sys/kern/kern_descrip.c), and a Python process
+ * often holds some (os.scandir, dir_fd, another thread's os.walk).
+ *
+ * On the kernel backend the child then calls jail_attach(2).  On the model,
+ * whose bookkeeping takes a lock, the child tells the parent that its
+ * descriptors are settled; the parent registers it with
+ * jailmodel_attach_pid() (which applies the same rule to the child's
+ * descriptors) while the child waits on a pipe, then sends it the directory
+ * to chroot(2) to.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +90,76 @@ jc_close_range(int lo, int hi, int maxfd)
 		hi = maxfd;
 	for (int fd = lo; fd <= hi; fd++)
 		(void)close(fd);
+}
+
+int
+jc_dir_fds(int *out, int nout, int maxfd)
+{
+	struct stat st;
+	int n = 0;
+
+	for (int fd = 0; fd < maxfd; fd++) {
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (n < nout)
+				out[n] = fd;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Whether the child must keep `fd` open across the attach: 0, 1, 2, the
+ * sources of 0, 1, 2, the descriptors to pass, the pipes to the parent. */
+static int
+jc_needed(const struct jc_spawn *s, int fd, int errfd, int gofd)
+{
+	if (fd < 3 || fd == s->fd_in || fd == s->fd_out || fd == s->fd_err ||
+	    fd == errfd || fd == gofd)
+		return 1;
+	for (int k = 0; k < s->nkeep; k++)
+		if (s->keep[k] == fd)
+			return 1;
+	return 0;
+}
+
+/* The lowest needed descriptor >= lo above 2, or INT32_MAX. */
+static int
+jc_next_needed(const struct jc_spawn *s, int lo, int errfd, int gofd)
+{
+	int best = INT32_MAX;
+	int extra[5] = {s->fd_in, s->fd_out, s->fd_err, errfd, gofd};
+
+	for (int i = 0; i < 5; i++)
+		if (extra[i] >= lo && extra[i] < best)
+			best = extra[i];
+	for (int k = 0; k < s->nkeep; k++)
+		if (s->keep[k] >= lo && s->keep[k] < best)
+			best = s->keep[k];
+	return best;
+}
+
+/* In the child, before the attach: close every descriptor the program will
+ * not get (close_fds), or else every directory among them. */
+static void
+jc_child_preclose(const struct jc_spawn *s, int errfd, int gofd)
+{
+	struct stat st;
+
+	if (!s->close_fds) {
+		for (int fd = 3; fd < s->maxfd; fd++)
+			if (!jc_needed(s, fd, errfd, gofd) && fstat(fd, &st) == 0 &&
+			    S_ISDIR(st.st_mode))
+				(void)close(fd);
+		return;
+	}
+	for (int lo = 3;;) {
+		int next = jc_next_needed(s, lo, errfd, gofd);
+
+		jc_close_range(lo, next - 1, s->maxfd);
+		if (next == INT32_MAX)
+			break;
+		lo = next + 1;
+	}
 }
 
 /* In the child: descriptors 0, 1, 2 from the given ones, the kept ones
@@ -162,8 +242,17 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd)
 	sigset_t none;
 	int err = 0;
 
+	if (s->jid > 0)
+		jc_child_preclose(s, errfd, gofd);
 	if (s->jid > 0 && s->backend == JC_BACKEND_MODEL) {
+		struct jc_spawn_error ready = {0, 0};
 		char root[1024];
+		ssize_t n;
+
+		/* Settled: the parent may look at this process's descriptors. */
+		do
+			n = write(errfd, &ready, sizeof(ready));
+		while (n == -1 && errno == EINTR);
 		/* The parent sends the root path with its NUL, or nothing on failure. */
 		if (jc_read_message(gofd, root, sizeof(root)) == 0)
 			_exit(127);
@@ -256,6 +345,20 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 
 		close(gopipe[0]);
 		gopipe[0] = -1;
+		/* Wait until the child has closed what it does not need: the attach
+		 * rule applies to its descriptors as they are then. */
+		n = jc_read_full(errpipe[0], e, sizeof(*e));
+		if (n != (ssize_t)sizeof(*e) || e->step != 0) {
+			if (n != (ssize_t)sizeof(*e)) {
+				e->step = JC_STEP_ATTACH;
+				e->err = EIO;
+			}
+			close(gopipe[1]);
+			gopipe[1] = -1;
+			while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+				;
+			goto fail;
+		}
 		if (jailmodel_attach_pid((int)pid, s->jid, root, sizeof(root)) == -1) {
 			e->step = JC_STEP_ATTACH;
 			e->err = errno;

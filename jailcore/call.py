@@ -135,9 +135,46 @@ def _flush_stdio() -> None:
             pass
 
 
+_ready = False
+
+
+def _import_what_the_child_needs() -> None:
+    """Import, here before forking, all that the child's report may need.
+
+    After attaching, the child's root is the jail's, which may hold no Python
+    at all: an import there fails.  So the modules that formatting, repr and
+    pickling import lazily are imported now, once per process, and exercised
+    once on an exception so that what they import on first use is loaded too.
+    """
+    global _ready
+    if _ready:
+        return
+    import reprlib  # noqa: F401  (used by _safe_repr)
+    import traceback  # noqa: F401  (used by _format_tb)
+
+    try:
+        raise _RemoteTraceback("warm-up")
+    except _RemoteTraceback as exc:
+        _format_tb(exc)
+        _safe_repr(exc)
+        _pickle(exc)
+        pickle.loads(pickle.dumps(("err", "t", "m", "tb", None), pickle.HIGHEST_PROTOCOL))
+    _ready = True
+
+
+def _close_directories() -> None:
+    """Close the child's directory descriptors (copies of this process's):
+    FreeBSD refuses to attach a process that holds one (pwd_chroot_chdir)."""
+    from jailcore.jail import _open_directories
+
+    for fd in _open_directories():
+        os.close(fd)
+
+
 def _child(jail: Jail, func: Callable[..., Any], args: Any, kwargs: Any, w: int) -> int:
     """The forked child's whole life; returns its exit status."""
     try:
+        _close_directories()
         jail.attach()
         result = func(*args, **kwargs)
     except SystemExit as exc:
@@ -192,6 +229,7 @@ def call_in_jail(jail: Jail, func: Callable[..., R], args: Any, kwargs: Any) -> 
     if not callable(func):
         raise TypeError(f"Jail.call needs a callable, not {func!r}")
     fname = _func_name(func)
+    _import_what_the_child_needs()
     _flush_stdio()  # or the child would write this process's buffered output again
     r, w = os.pipe()
     try:

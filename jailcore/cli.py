@@ -320,8 +320,28 @@ def cmd_rm(args: argparse.Namespace) -> int:
 # ---- exec: jexec ----------------------------------------------------------------
 
 
+def _close_directories_for_exec() -> None:
+    """Before this process attaches: FreeBSD refuses jail_attach while it holds
+    an open directory descriptor.  Those that are close-on-exec would not
+    reach the command anyway, and are closed; one the command would inherit
+    (a shell's ``3</some/dir``) cannot go into a jail, and is an error."""
+    from jailcore.jail import ATTACH_RULE, _open_directories
+
+    for fd in _open_directories():
+        if not os.get_inheritable(fd):
+            os.close(fd)
+        else:
+            raise CommandError(
+                f"jail_attach: {ATTACH_RULE} [EPERM], and descriptor {fd}, which the "
+                f"command would inherit, is one: close it first (in a shell, {fd}<&-)"
+            )
+
+
 def cmd_exec(args: argparse.Namespace) -> int:
-    """As jexec: attach this very process and exec the command (no fork)."""
+    """As jexec: attach this very process and exec the command (no fork).
+
+    Directory descriptors stand in the way of the attach (FreeBSD refuses it):
+    close-on-exec ones are closed first, an inheritable one is an error."""
     from jailcore.process import LOGIN_PATH, _environment, resolve_user
 
     if args.user is not None and args.host_user is not None:
@@ -329,6 +349,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     jail = _find(args.jail)
     who = resolve_user(jail, args.user, args.host_user, args.login)
     env = _environment(None, who, args.login)
+    _close_directories_for_exec()
     jail.attach()
     steps: list[tuple[str, Any, Any]] = [("chdir", os.chdir, "/")]
     if who is not None:

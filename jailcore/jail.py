@@ -99,8 +99,22 @@ def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE)
 
     Booleans are sent by name (``False`` as the ``no`` form); every value is
     encoded by the type the kernel gives the parameter.
+
+    With ``JailFlag.ATTACH`` the calling process attaches, which FreeBSD
+    refuses while it holds an open directory descriptor (EPERM, ``attach
+    failed``, and a jail the call was creating is removed); the error's
+    ``errmsg`` then goes on to say so and names them, as :func:`jail_attach`'s.
     """
-    return _iov.jail_set(params, _c_int(flags, "flags"))
+    flags = _c_int(flags, "flags")
+    try:
+        return _iov.jail_set(params, flags)
+    except JailError as exc:
+        if not flags & JailFlag.ATTACH or exc.errmsg != "attach failed":
+            raise
+        why = _attach_error(exc.errno or 0, exc.operation).errmsg
+        if why is None:
+            raise
+        raise jail_error(exc.errno or 0, f"attach failed: {why}", exc.operation) from None
 
 
 def jail_get(
@@ -113,11 +127,54 @@ def jail_get(
     return _iov.jail_get(key, names, _c_int(flags, "flags"))[1]
 
 
+def _open_directories() -> list[int]:
+    """This process's open descriptors that are directories, lowest first."""
+    ffi, lib = _backend.ffi, _backend.lib
+    maxfd = max(os.sysconf("SC_OPEN_MAX"), 256)
+    size = 16
+    while True:
+        out = ffi.new("int[]", size)
+        n: int = lib.jc_dir_fds(out, size, maxfd)
+        if n <= size:
+            return [out[i] for i in range(n)]
+        size = n
+
+
+#: Why FreeBSD refused, in the errmsg of the EPERM that says so.
+ATTACH_RULE = (
+    "FreeBSD refuses to attach a process that holds an open directory descriptor"
+)
+
+
+def _attach_error(err: int, operation: str) -> JailError:
+    """The error of a failed attach of this process: with EPERM while it holds
+    directory descriptors, an errmsg that says so and names them."""
+    errmsg = None
+    if err == errno.EPERM:
+        dirs = _open_directories()
+        if dirs:
+            which = ", ".join(map(str, dirs))
+            errmsg = (
+                f"{ATTACH_RULE}, and this one holds {which}: close "
+                f"{'it' if len(dirs) == 1 else 'them'} first, or attach a child with "
+                "Jail.call or Jail.spawn, which close theirs"
+            )
+    return jail_error(err, errmsg, operation)
+
+
 def jail_attach(jid: int) -> None:
-    """jail_attach(2): move this process into jail ``jid``.  There is no way back."""
+    """jail_attach(2): move this process into jail ``jid``.  There is no way back.
+
+    FreeBSD refuses (EPERM) while the process holds an open directory
+    descriptor (an :func:`os.open` of a directory, a running :func:`os.scandir`,
+    a ``dir_fd``); this function closes nothing of the caller's, and its
+    :class:`~jailcore.JailPermissionError` then names those descriptors in
+    ``errmsg``.  :meth:`Jail.call` and :meth:`Jail.spawn` attach a child that
+    closes them first.
+    """
     ret, err = _backend.jail_attach(_c_int(jid, "jid"))
     if ret == -1:
-        raise jail_error(err, None, "jail_attach")
+        raise _attach_error(err, "jail_attach")
 
 
 def jail_remove(jid: int) -> None:
@@ -445,7 +502,11 @@ class Jail:
         """Move this process into the jail.  One way: a process cannot leave a
         jail, and no jailcore API takes it back out.  To work inside the jail and
         carry on outside it, use :meth:`call` or :meth:`spawn`, which attach a
-        child (see :doc:`security`)."""
+        child (see :doc:`security`).
+
+        As :func:`jail_attach`: refused with :class:`~jailcore.JailPermissionError`
+        (EPERM, ``errmsg`` naming them) while this process holds an open
+        directory descriptor, which FreeBSD does not allow into a jail."""
         jail_attach(self._jid)
 
     # -- running programs inside
@@ -473,6 +534,14 @@ class Jail:
         gives the clean environment of ``jexec -l`` and starts in the user's home.
         The working directory is the jail's root unless ``cwd`` (a path inside
         the jail) says otherwise.  No shell is involved.
+
+        The child closes, before it attaches, every descriptor the program will
+        not get (with ``close_fds=False``, every directory among them): FreeBSD
+        refuses to attach a process that holds an open directory descriptor, so
+        the directories this process holds are no obstacle and stay open here.
+        A directory in ``pass_fds`` (or as ``stdin``, ``stdout``, ``stderr``)
+        cannot go into a jail: :class:`~jailcore.JailPermissionError` (EPERM),
+        before anything is forked.
         """
         from jailcore.process import JailProcess  # subprocess only when it is used
 
@@ -522,6 +591,13 @@ class Jail:
         unpickled here: call into jails whose processes you trust not to
         tamper with it, and mind what fork means in a threaded program.  Output
         the child buffered on stdout and stderr is flushed before it exits.
+
+        Before attaching, the child closes its copies of this process's
+        directory descriptors (FreeBSD refuses to attach a process that holds
+        one); its other descriptors stay open, and this process's are not
+        touched.  What the child's report needs (pickling, formatting the
+        traceback) is imported here before forking, so the jail's root need
+        not hold a Python at all.
         """
         from jailcore.call import call_in_jail
 
@@ -853,11 +929,12 @@ class JailDescriptor:
     def attach(self) -> None:
         """jail_attach_jd(2): move this process into the jail.  One way: a process
         cannot leave a jail, and no jailcore API takes it back out (see
-        :doc:`security`)."""
+        :doc:`security`).  Refused as :func:`jail_attach` is while this process
+        holds an open directory descriptor."""
         _need_descriptors("jail_attach_jd")
         ret, err = _backend.jail_attach_jd(self.fileno())
         if ret == -1:
-            raise jail_error(err, None, "jail_attach_jd")
+            raise _attach_error(err, "jail_attach_jd")
 
     def remove(self) -> None:
         """jail_remove_jd(2): remove the jail."""

@@ -1,7 +1,9 @@
 """Running programs inside jails, without jexec and without Python between fork and exec.
 
 :class:`JailProcess` is a :class:`subprocess.Popen` whose child is started by
-jailcore's C spawn helper: fork, attach to the jail, change directory, drop to
+jailcore's C spawn helper: fork, close the descriptors the program will not get
+(FreeBSD refuses to attach a process holding an open directory descriptor),
+attach to the jail, change directory, drop to
 the user's groups, gid and uid (each checked), reset signals, arrange file
 descriptors, exec.  Everything else (pipes, ``communicate``, ``wait``,
 timeouts, text mode) is Popen's own, so it behaves as subprocess users expect.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import pwd
+import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -263,6 +266,8 @@ class JailProcess(subprocess.Popen[Any]):
         s.nkeep = len(keep)
         s.close_fds = 1 if close_fds else 0
         s.maxfd = max(os.sysconf("SC_OPEN_MAX"), 256)
+        _refuse_directories([(fd_in, 0, "stdin"), (fd_out, 1, "stdout"), (fd_err, 2, "stderr")]
+                            + [(fd, fd, "pass_fds") for fd in keep])
         e = ffi.new("struct jc_spawn_error *")
         pid = lib.jc_spawn(s, e)
         if pid == -1:
@@ -280,6 +285,28 @@ class JailProcess(subprocess.Popen[Any]):
             return OSError(err, f"chdir: {os.strerror(err)}", os.fsdecode(self._jc_cwd))
         return OSError(err, f"{name}: {os.strerror(err)}")
 
+
+
+def _refuse_directories(fds: list[tuple[int, int, str]]) -> None:
+    """Refuse, before forking, a directory among the descriptors the child keeps
+    across the attach (each ``(given, inherited, what)``, the inherited one when
+    ``given`` is -1): FreeBSD would refuse the attach with a bare EPERM.  The
+    child closes every other directory descriptor itself."""
+    from jailcore.jail import ATTACH_RULE
+
+    for given, inherited, what in fds:
+        fd = inherited if given == -1 else given
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISDIR(mode):
+            raise jail_error(
+                errno.EPERM,
+                f"{ATTACH_RULE}, and descriptor {fd} ({what}) is a directory: "
+                "it cannot be passed into a jail",
+                "jail_attach",
+            )
 
 
 def run_pipes(input: Any, capture_output: bool, kwargs: dict[str, Any]) -> None:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,8 @@ import jailcore
 import jailcore.model
 from jailcore import Jail, JailCallError, JailError, _backend
 from jailcore.testing import kernel_skip_reason
+
+ROOT = str(Path(jailcore.__file__).resolve().parents[1])
 
 # No root needed on the model: the user who made its host is a superuser there, and
 # these jails have path "/", so attaching needs no chroot(2).
@@ -435,6 +440,53 @@ def test_jail_that_is_gone_raises_the_attach_error() -> None:
     with pytest.raises(JailError) as info:
         j.call(where_am_i)
     assert info.value.errno == errno.EINVAL
+
+
+# A fresh interpreter, so that nothing the test runner imported hides a module the
+# child would import too late (pytest itself imports traceback, for one).
+EMPTY_ROOT = """
+import json, os, sys
+from jailcore import Jail
+
+class Trouble(Exception):
+    pass
+
+def fail():
+    raise Trouble("nothing here", 7)
+
+def look():
+    return {"listing": os.listdir("/"), "cwd": os.getcwd()}
+
+out = {}
+with Jail.temporary(name="empty", path=sys.argv[1]) as j:
+    out["value"] = j.call(look)
+    try:
+        j.call(fail)
+    except Trouble as exc:
+        out["raised"] = [type(exc).__name__, list(exc.args), "Trouble" in str(exc.__cause__)]
+    try:
+        j.call(int, "x")
+    except ValueError as exc:
+        out["builtin"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the model chroots into the jail")
+def test_call_into_a_root_without_python(tmp_path: Path) -> None:
+    """The child imports nothing after attaching, so an exception and a value both
+    come back from a jail whose root holds nothing at all (issue 11, item 3)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = dict(os.environ, PYTHONPATH=ROOT, JAILCORE_MODEL_STATE=str(tmp_path / "host"))
+    done = subprocess.run([sys.executable, "-c", EMPTY_ROOT, str(empty)], env=env, cwd="/",
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {
+        "value": {"listing": [], "cwd": "/"},
+        "raised": ["Trouble", ["nothing here", 7], True],
+        "builtin": "invalid literal for int() with base 10: 'x'",
+    }
 
 
 def test_call_error_pickles() -> None:

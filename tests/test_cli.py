@@ -847,8 +847,6 @@ def test_python_m_jailcore(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_m_jailcore_in_a_checkout_says_it_shadows(tmp_path: Path) -> None:
     """From a source tree without the built parts, the error says what happened
     (the current directory comes first on sys.path), not that jailcore is missing."""
-    import importlib.metadata
-
     checkout = tmp_path / "checkout"
     shutil.copytree(Path(ROOT) / "jailcore", checkout / "jailcore",
                     ignore=shutil.ignore_patterns("*.so", "__pycache__"))
@@ -862,11 +860,16 @@ def test_python_m_jailcore_in_a_checkout_says_it_shadows(tmp_path: Path) -> None
     assert last.startswith(f"ImportError: this is jailcore's source checkout ({here}), not a "
                            "built jailcore: 'python -m' and 'python' put the current "
                            "directory first on sys.path")
-    try:
-        dist = importlib.metadata.distribution("jailcore")
-        installed = str(Path(str(dist.locate_file("jailcore"))).absolute())
-    except importlib.metadata.PackageNotFoundError:
-        installed = None
+    # The installed jailcore as that process finds it (not this test process,
+    # whose sys.path may hold a source tree's egg-info).
+    found = subprocess.run(
+        [sys.executable, "-c", "import importlib.metadata as m, os\n"
+         "try:\n"
+         "    print(os.path.abspath(str(m.distribution('jailcore').locate_file('jailcore'))))\n"
+         "except m.PackageNotFoundError:\n"
+         "    print('')\n"], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60, check=True)
+    installed = found.stdout.strip() or None
     if installed is not None:
         assert last.endswith(f", so the checkout shadows the jailcore installed in "
                              f"{installed}: run from another directory (cd /tmp), or use "

@@ -2,9 +2,18 @@
  * get.c: jail_get(2), jail_attach(2), jail_remove(2) and their descriptor
  * forms.
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef O_PATH
+#define O_PATH 0
+#endif
 
 #include "model.h"
 #include "tree.h"
@@ -256,21 +265,158 @@ jm_attach_root(const struct jm_host *h, int mypr, int slot, const char **rel)
 	return 0;
 }
 
+/* The machine's real root, as this process saw it before its first chroot(2)
+ * through the model: the kernel changes a process's root by vnode
+ * (do_jail_attach -> pwd_chroot_chdir(td, pr->pr_root) in
+ * sys/kern/kern_jail.c), with no check that the jail's path lies under the
+ * caller's own root, so a jailed process may attach to a descendant whose
+ * path lies outside its root.  The model reaches such a directory through
+ * this handle, which stands for the kernel's vnode reference and is not one
+ * of the process's descriptors as far as the attach rule below goes.  It is
+ * close-on-exec; fork(2) inherits it; its device and inode tell whether the
+ * descriptor still is that handle. */
+static int jm_realroot = -1;
+static dev_t jm_realroot_dev;
+static ino_t jm_realroot_ino;
+
+static int
+jm_realroot_ok(void)
+{
+	struct stat st;
+
+	return jm_realroot >= 0 && fstat(jm_realroot, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_dev == jm_realroot_dev && st.st_ino == jm_realroot_ino;
+}
+
+static void
+jm_realroot_open(void)
+{
+	struct stat st;
+	int fd;
+
+	if (jm_realroot_ok())
+		return;
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return;
+	}
+	jm_realroot = fd;
+	jm_realroot_dev = st.st_dev;
+	jm_realroot_ino = st.st_ino;
+}
+
+static int
+jm_in(int fd, const int *set, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* FreeBSD refuses the attach of a process that holds an open directory
+ * descriptor: do_jail_attach (sys/kern/kern_jail.c) calls pwd_chroot_chdir
+ * (sys/kern/kern_descrip.c), which calls chroot_refuse_vdir_fds and fails with
+ * EPERM if any descriptor is a vnode of type VDIR -- unconditionally, unlike
+ * chroot(2), which kern.chroot_allow_open_directories may relax.  This comes
+ * after the privilege check, the lookup, the dying check, the module hooks,
+ * the cpuset change and change_dir() of the jail's root.
+ *
+ * The model reads the descriptors of process `pid` in /proc/<pid>/fd (through
+ * the real-root handle when this process is chrooted), leaving out `skip` when
+ * `pid` is this process (the model's own handles, which stand for the
+ * kernel's vnode references).  Without /proc, it tries each descriptor of this
+ * process in turn; another process's it cannot see, and lets pass. */
+static int
+jm_refuse_vdir_fds(pid_t pid, const int *skip, int nskip)
+{
+	char path[64];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int self = pid == getpid(), dfd = -1, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if (jm_realroot_ok())
+		dfd = openat(jm_realroot, path + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		if (!self)
+			return 0;
+		for (int fd = 0; fd < (max > 0 && max < INT_MAX ? (int)max : 1024); fd++)
+			if (!jm_in(fd, skip, nskip) && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+				return EPERM;
+		return 0;
+	}
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end != '\0')
+			continue;
+		if (self && (fd == dfd || jm_in((int)fd, skip, nskip)))
+			continue;
+		/* fstatat follows /proc's link to the open file itself. */
+		if (fstatat(dfd, e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+			err = EPERM;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
 /* Move the calling process into prison `slot`: its root directory and
  * working directory become the jail's root, and it counts as a process of
- * the jail from now on. */
+ * the jail from now on.  On failure nothing has changed. */
 int
 jm_do_attach(struct jm_host *h, int mypr, int slot)
 {
-	const char *rel;
-	int err;
+	const char *root = h->prisons[slot].root, *rel;
+	int same = strcmp(root, h->prisons[mypr].root) == 0;
+	int tfd, cwd, err, skip[2];
 
-	if ((err = jm_attach_root(h, mypr, slot, &rel)) != 0)
+	/* change_dir(pr->pr_root): the jail's root as a directory the process
+	 * can go to, found from the caller's root or, outside it, from the real
+	 * root (see jm_realroot). */
+	if (jm_attach_root(h, mypr, slot, &rel) == 0)
+		tfd = open(rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else if (jm_realroot_ok())
+		tfd = openat(jm_realroot, root[1] != '\0' ? root + 1 : ".",
+		    O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else
+		return EACCES; /* a process that has no handle on the real root */
+	if (tfd < 0)
+		return errno;
+	skip[0] = tfd;
+	skip[1] = jm_realroot;
+	if ((err = jm_refuse_vdir_fds(getpid(), skip, 2)) != 0) {
+		close(tfd);
 		return err;
-	if (chdir(rel) == -1)
-		return errno;
-	if (strcmp(rel, "/") != 0 && chroot(".") == -1)
-		return errno;
+	}
+	if (!same && strcmp(h->prisons[mypr].root, "/") == 0)
+		jm_realroot_open();
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fchdir(tfd) == -1 || (!same && chroot(".") == -1)) {
+		err = errno;
+		if (cwd >= 0)
+			(void)fchdir(cwd); /* back where it was: nothing changed */
+	}
+	close(tfd);
+	if (cwd >= 0)
+		close(cwd);
+	if (err != 0)
+		return err;
 	if ((err = jm_proc_attach(h, getpid(), slot)) != 0)
 		return err;
 	jm_settle(h);
@@ -282,7 +428,7 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 {
 	struct jm_host *h = jm_lock();
 	const char *rel = NULL;
-	int mypr, s, err;
+	int mypr, s, err, tfd;
 
 	if (h == NULL)
 		return -1;
@@ -296,6 +442,17 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 		err = EINVAL;
 	else if ((err = jm_attach_root(h, mypr, s, &rel)) == 0 && strlen(rel) >= rootsize)
 		err = ENAMETOOLONG;
+	if (err == 0) {
+		/* change_dir, then the attach rule on the child's own descriptors
+		 * as they are now: the spawner calls this once the child has closed
+		 * what it does not need and waits to chroot. */
+		if ((tfd = open(rel, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			err = errno;
+		else
+			close(tfd);
+	}
+	if (err == 0)
+		err = jm_refuse_vdir_fds((pid_t)pid, NULL, 0);
 	if (err == 0) {
 		strcpy(root, rel);
 		err = jm_proc_attach(h, (pid_t)pid, s);

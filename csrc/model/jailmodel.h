@@ -84,7 +84,11 @@ JAILMODEL_API const char *jailmodel_open_error(void);
  * process of jail `jid`, with the checks of jail_attach(2) made for the
  * caller, and write into `root` the path, from the caller's root, that the
  * child must chroot(2) to.  The child then needs only async-signal-safe
- * calls (chdir, chroot) to complete the attach. */
+ * calls (chdir, chroot) to complete the attach.  FreeBSD's rule on open
+ * directory descriptors (EPERM) is applied to the child's descriptors as
+ * they are at this call: make it once the child has closed what it does not
+ * need.  A jail outside the caller's root gives EACCES here (the child could
+ * not reach it by path). */
 JAILMODEL_API int jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize);
 /* The jid of the jail this process is attached to in the model (0: host). */
 JAILMODEL_API int jailmodel_current_jid(void);
