@@ -37,6 +37,7 @@
 #if defined(__FreeBSD__)
 #include <sys/param.h>
 #include <sys/jail.h>
+#include <sys/sysctl.h>
 #endif
 
 #include "jailcore.h"
@@ -92,14 +93,36 @@ jc_close_range(int lo, int hi, int maxfd)
 		(void)close(fd);
 }
 
+/* How many descriptors this process has open, or -1 where the system does
+ * not say: on FreeBSD (13.0 and later) one sysctl, kern.proc.nfds, so that a
+ * scan for directories stops at the last open descriptor instead of running
+ * to a descriptor limit that may be in the hundreds of thousands.  A system
+ * call only: async-signal-safe. */
+static int
+jc_open_count(void)
+{
+#if defined(__FreeBSD__) && defined(KERN_PROC_NFDS)
+	int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_NFDS, 0};
+	int nfds;
+	size_t len = sizeof(nfds);
+
+	if (sysctl(mib, 4, &nfds, &len, NULL, 0) == 0 && len == sizeof(nfds))
+		return nfds;
+#endif
+	return -1;
+}
+
 int
 jc_dir_fds(int *out, int nout, int maxfd)
 {
 	struct stat st;
-	int n = 0;
+	int n = 0, seen = 0, nopen = jc_open_count();
 
-	for (int fd = 0; fd < maxfd; fd++) {
-		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	for (int fd = 0; fd < maxfd && (nopen < 0 || seen < nopen); fd++) {
+		if (fstat(fd, &st) != 0)
+			continue;
+		seen++;
+		if (S_ISDIR(st.st_mode)) {
 			if (n < nout)
 				out[n] = fd;
 			n++;
@@ -146,10 +169,17 @@ jc_child_preclose(const struct jc_spawn *s, int errfd, int gofd)
 	struct stat st;
 
 	if (!s->close_fds) {
-		for (int fd = 3; fd < s->maxfd; fd++)
-			if (!jc_needed(s, fd, errfd, gofd) && fstat(fd, &st) == 0 &&
-			    S_ISDIR(st.st_mode))
+		int nopen = jc_open_count(), seen = 0;
+
+		for (int fd = 0; fd < 3; fd++)
+			seen += fstat(fd, &st) == 0;
+		for (int fd = 3; fd < s->maxfd && (nopen < 0 || seen < nopen); fd++) {
+			if (fstat(fd, &st) != 0)
+				continue;
+			seen++;
+			if (!jc_needed(s, fd, errfd, gofd) && S_ISDIR(st.st_mode))
 				(void)close(fd);
+		}
 		return;
 	}
 	for (int lo = 3;;) {
