@@ -169,7 +169,8 @@ struct jm_globals {
 	int32_t lastprid;
 	int32_t lastdeadid;
 	int32_t enforce_statfs; /* security.jail.enforce_statfs */
-	uint32_t meta_maxbufsize;
+	uint32_t meta_maxbufsize; /* the hard limit */
+	uint32_t meta_softmax;    /* the soft limit: security.jail.param.meta */
 	uint32_t max_af_ips;
 	int32_t next_fileid;
 	int32_t module_fileid[JM_NMODULES]; /* 0: not loaded */
@@ -201,7 +202,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 3
+#define JM_LAYOUT 4
 
 struct jm_host {
 	uint64_t magic;
@@ -263,6 +264,11 @@ void jm_prison_renumber(struct jm_host *h, int slot, int jid);
 int jm_index_after(const struct jm_host *h, int jid);
 int jm_alloc_slot(struct jm_host *h);
 int jm_alloc_cpuset(struct jm_host *h);
+
+/* ---- meta.c --------------------------------------------------------------- */
+
+/* A jail's meta (which 0) or env (1) text, NUL-terminated. */
+const char *jm_meta_text(const struct jm_host *h, int slot, int which);
 
 /* ---- prison.c: tree helpers --------------------------------------------- */
 

@@ -1161,8 +1161,18 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		    ((r->pr_flags & JM_PR_PERSIST) || (flags & JM_JAIL_ATTACH)))
 			np->state = JM_PRISON_STATE_ALIVE;
 	}
-	if (v15)
-		jm_meta_apply(h, o, pr);
+	/* The modules' PR_METHOD_SET (kern_jail.c, kern_jail_set): meta/env
+	 * fail only now, after the jail's other changes, which an update keeps;
+	 * a jail being created goes away. */
+	if (v15 && (err = jm_meta_apply(h, o, pr)) != 0) {
+		if (created) {
+			jm_save_prison(h, pr);
+			h->prisons[pr].flags &= ~JM_PR_PERSIST;
+			jm_prison_die(h, pr);
+		}
+		jm_settle(h);
+		goto out;
+	}
 	jm_sysv_apply(h, pr, r->sysv, created);
 
 	if (flags & JM_JAIL_ATTACH) {

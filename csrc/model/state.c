@@ -675,6 +675,7 @@ jm_host_init(struct jm_host *h)
 	h->g.version = 15;
 	h->g.enforce_statfs = 2;
 	h->g.meta_maxbufsize = JM_META_MAXBUFSIZE;
+	h->g.meta_softmax = JM_META_MAXBUFSIZE;
 	h->g.max_af_ips = JM_MAX_AF_IPS;
 	h->g.next_fileid = 2; /* 1 is the kernel */
 	h->g.nprisons_hint = 1;

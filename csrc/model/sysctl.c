@@ -1092,7 +1092,8 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 	case H_PARAM:
 		return handle_param(o, o->arg, r);
 	case H_PARAM_META:
-		return handle_param(o, h->g.meta_maxbufsize, r);
+		/* kern_jailmeta.c, jm_sysctl_param_meta: the soft limit. */
+		return handle_param(o, h->g.meta_softmax, r);
 	case H_JAILED:
 		return out_int(r, c->slot != 0);
 	case H_VNET:
@@ -1140,12 +1141,24 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 			return error;
 		if (v > JM_META_MAXBUFSIZE)
 			return EINVAL; /* the model's buffers hold 4096 */
+		/* kern_jailmeta.c, jm_sysctl_meta_maxbufsize: the soft limit
+		 * follows a raised hard one, and a lowered one only while no
+		 * jail (alive or dying) exists. */
 		g = h->g;
 		g.meta_maxbufsize = v;
+		if (v >= g.meta_softmax || g.nbyjid == 0)
+			g.meta_softmax = v;
 		return set_globals(h, &g);
 	}
-	case H_ENV:
-		return out_str(r, pr->env, sizeof(pr->env));
+	case H_ENV: {
+		/* kern_jailmeta.c, jm_sysctl_env: the caller's jail's env and
+		 * its NUL.  The handler ignores what SYSCTL_OUT returns, so a
+		 * buffer too small gets what fits and the call succeeds. */
+		const char *env = jm_meta_text(h, c->slot, 1);
+
+		(void)req_out(r, env, strlen(env) + 1);
+		return 0;
+	}
 	case H_KERN_OSRELEASE:
 		return out_str(r, pr->osrelease, sizeof(pr->osrelease));
 	case H_KERN_SECURELEVEL:
