@@ -19,30 +19,29 @@
 
 static const char *const jm_meta_names[2] = {"meta", "env"};
 
-/* The jail's text (NUL-terminated; "" when it has none). */
+/* The jail's text (NUL-terminated; "" when it has none, or when its block
+ * does not hold the text it should: a corrupted host reads as empty). */
 const char *
 jm_meta_text(const struct jm_host *h, int slot, int which)
 {
-	const struct jm_prison *pr = &h->prisons[slot];
+	size_t len;
+	const char *t = jm_store_get(h, slot, which == 0 ? JM_ST_META : JM_ST_ENV, &len);
 
-	return which == 0 ? pr->meta : pr->env;
+	if (t == NULL || t[len] != '\0' || memchr(t, '\0', len) != NULL)
+		return "";
+	return t;
 }
 
-/* Replace the jail's text by the `len` bytes at `text` (no NUL among them). */
+/* Replace the jail's text by the `len` bytes at `text` (no NUL among them);
+ * 0, or ENOMEM when the host's heap has no room. */
 static int
 jm_meta_store(struct jm_host *h, int slot, int which, const char *text, size_t len)
 {
-	struct jm_prison *pr = &h->prisons[slot];
-	char *buf = which == 0 ? pr->meta : pr->env;
+	const char *cur = jm_meta_text(h, slot, which);
 
-	if (len >= sizeof(pr->meta))
-		return ENOMEM;
-	if (strlen(buf) == len && memcmp(buf, text, len) == 0)
+	if (strlen(cur) == len && memcmp(cur, text, len) == 0)
 		return 0;
-	jm_save_prison(h, slot);
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	return 0;
+	return jm_store_set(h, slot, which == 0 ? JM_ST_META : JM_ST_ENV, text, len, 1);
 }
 
 /* Whether option `name` is the parameter `base` or one of its keys

@@ -979,8 +979,8 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 	for (int s = preorder_next(h, c->slot, c->slot); s > 0 && error == 0;
 	     s = preorder_next(h, s, c->slot)) {
 		const struct jm_prison *pr = &h->prisons[s];
-		uint32_t n4 = pr->ip4_count <= JM_MAX_AF_IPS ? pr->ip4_count : 0;
-		uint32_t n6 = pr->ip6_count <= JM_MAX_AF_IPS ? pr->ip6_count : 0;
+		uint32_t n4, n6;
+		const uint8_t *ip4 = jm_ips(h, s, 0, &n4), *ip6 = jm_ips(h, s, 1, &n6);
 
 		memset(&xp, 0, sizeof(xp));
 		xp.version = XPRISON_VERSION;
@@ -994,9 +994,9 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 		xp.ip6s = n6;
 		error = req_out(r, &xp, sizeof(xp));
 		if (error == 0 && n4 > 0)
-			error = req_out(r, pr->ip4, n4 * 4);
+			error = req_out(r, ip4, (size_t)n4 * 4);
 		if (error == 0 && n6 > 0)
-			error = req_out(r, pr->ip6, n6 * 16);
+			error = req_out(r, ip6, (size_t)n6 * 16);
 	}
 	return error;
 }
@@ -1105,8 +1105,7 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 		error = handle_int(r, &v);
 		if (error != 0 || r->newp == NULL)
 			return error;
-		if (v > JM_MAX_AF_IPS)
-			return EINVAL; /* the model's address arrays hold 255 */
+		/* kern_jail.c: a SYSCTL_UINT, any u_int. */
 		g = h->g;
 		g.max_af_ips = v;
 		return set_globals(h, &g);
@@ -1139,8 +1138,7 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 		error = handle_int(r, &v);
 		if (error != 0 || r->newp == NULL)
 			return error;
-		if (v > JM_META_MAXBUFSIZE)
-			return EINVAL; /* the model's buffers hold 4096 */
+		/* Any u_int, as jm_sysctl_meta_maxbufsize takes it. */
 		/* kern_jailmeta.c, jm_sysctl_meta_maxbufsize: the soft limit
 		 * follows a raised hard one, and a lowered one only while no
 		 * jail (alive or dying) exists. */
