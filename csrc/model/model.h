@@ -205,11 +205,14 @@ struct jm_globals {
 	int32_t nowned;         /* prisons with owning descriptors */
 	int32_t nbyjid;         /* entries of byjid[] */
 	int32_t npending;       /* entries of pending[] */
-	/* The heap (saved word by word, not with the rest). */
-	uint32_t heap_brk;                /* end of the blocks carved so far */
-	uint32_t heap_free[JM_HEAP_NCLS]; /* free lists, by size */
-	uint32_t heap_limbo[JM_HEAP_NCLS]; /* freed by the change in progress */
-	uint32_t heap_nlimbo;             /* blocks on the limbo lists */
+};
+
+/* The heap's bookkeeping (saved word by word in the undo log). */
+struct jm_heapctl {
+	uint32_t brk;                 /* end of the blocks carved so far */
+	uint32_t free[JM_HEAP_NCLS];  /* free lists, by size */
+	uint32_t limbo[JM_HEAP_NCLS]; /* freed by the change in progress */
+	uint32_t nlimbo;              /* blocks on the limbo lists */
 };
 
 struct jm_undo_rec {
@@ -252,6 +255,7 @@ struct jm_host {
 	uint64_t slot_used[JM_BITMAP_WORDS];
 	uint64_t cpuset_used[JM_BITMAP_WORDS];
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
+	struct jm_heapctl hc;
 	unsigned char heap[JM_HEAP_SIZE];  /* before the undo log, which covers it */
 	struct jm_undo undo;
 };

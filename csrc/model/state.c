@@ -96,7 +96,7 @@ jm_map_anonymous(void)
 static const struct jm_blk *
 jm_blk_check(const struct jm_host *h, uint32_t off, uint32_t magic)
 {
-	uint32_t brk = h->g.heap_brk;
+	uint32_t brk = h->hc.brk;
 	const struct jm_blk *b;
 
 	if (brk > JM_HEAP_SIZE || off < JM_HEAP_FIRST || off % JM_HEAP_FIRST != 0 || off >= brk ||
@@ -147,7 +147,7 @@ jm_ips(const struct jm_host *h, int slot, int v6, uint32_t *n)
 /* A block of at least `need` bytes, header included: from the free list of
  * its size, or carved from the rest of the heap; 0 when there is no room.
  * Only the words it changes are saved in the undo log: the bytes of a free
- * block or beyond heap_brk are nobody's. */
+ * block or beyond the carved part are nobody's. */
 static uint32_t jm_heap_limit = JM_HEAP_SIZE;
 
 void
@@ -167,23 +167,23 @@ jm_heap_alloc(struct jm_host *h, size_t need)
 	if (cls > JM_HEAP_MAXCLS)
 		return 0;
 	i = cls - JM_HEAP_MINCLS;
-	if ((off = h->g.heap_free[i]) != 0) {
-		jm_save(h, &h->g.heap_free[i], sizeof(h->g.heap_free[i]));
+	if ((off = h->hc.free[i]) != 0) {
+		jm_save(h, &h->hc.free[i], sizeof(h->hc.free[i]));
 		b = jm_blk_mut(h, off, JM_BLK_FREE);
 		if (b != NULL && b->cls == cls) {
 			jm_save(h, b, sizeof(*b));
-			h->g.heap_free[i] = b->next;
+			h->hc.free[i] = b->next;
 			b->magic = JM_BLK_USED;
 			b->next = 0;
 			return off;
 		}
-		h->g.heap_free[i] = 0; /* a broken list: forget it */
+		h->hc.free[i] = 0; /* a broken list: forget it */
 	}
-	off = h->g.heap_brk;
+	off = h->hc.brk;
 	if (off < JM_HEAP_FIRST || off > jm_heap_limit || jm_heap_limit - off < (1u << cls))
 		return 0;
-	jm_save(h, &h->g.heap_brk, sizeof(h->g.heap_brk));
-	h->g.heap_brk = off + (1u << cls);
+	jm_save(h, &h->hc.brk, sizeof(h->hc.brk));
+	h->hc.brk = off + (1u << cls);
 	b = (struct jm_blk *)(h->heap + off);
 	b->magic = JM_BLK_USED;
 	b->cls = cls;
@@ -205,23 +205,23 @@ jm_heap_free(struct jm_host *h, uint32_t off, uint32_t owner)
 		return; /* not a block of this prison's: leave it alone */
 	i = b->cls - JM_HEAP_MINCLS;
 	jm_save(h, b, sizeof(*b));
-	jm_save(h, &h->g.heap_limbo[i], sizeof(h->g.heap_limbo[i]));
-	jm_save(h, &h->g.heap_nlimbo, sizeof(h->g.heap_nlimbo));
+	jm_save(h, &h->hc.limbo[i], sizeof(h->hc.limbo[i]));
+	jm_save(h, &h->hc.nlimbo, sizeof(h->hc.nlimbo));
 	b->magic = JM_BLK_FREE;
 	b->owner = 0;
-	b->next = h->g.heap_limbo[i];
-	h->g.heap_limbo[i] = off;
-	h->g.heap_nlimbo++;
+	b->next = h->hc.limbo[i];
+	h->hc.limbo[i] = off;
+	h->hc.nlimbo++;
 }
 
 /* At the start of a change: what the last one freed becomes free. */
 static void
 jm_heap_settle(struct jm_host *h)
 {
-	if (h->g.heap_nlimbo == 0)
+	if (h->hc.nlimbo == 0)
 		return;
 	for (uint32_t i = 0; i < JM_HEAP_NCLS; i++) {
-		uint32_t head = h->g.heap_limbo[i], off = head, steps = 0;
+		uint32_t head = h->hc.limbo[i], off = head, steps = 0;
 		struct jm_blk *tail = NULL;
 
 		if (head == 0)
@@ -229,7 +229,7 @@ jm_heap_settle(struct jm_host *h)
 		while (off != 0) {
 			struct jm_blk *b = jm_blk_mut(h, off, JM_BLK_FREE);
 
-			if (b == NULL || b->cls != i + JM_HEAP_MINCLS || ++steps > h->g.heap_nlimbo) {
+			if (b == NULL || b->cls != i + JM_HEAP_MINCLS || ++steps > h->hc.nlimbo) {
 				tail = NULL; /* broken: drop the list */
 				break;
 			}
@@ -238,15 +238,15 @@ jm_heap_settle(struct jm_host *h)
 		}
 		if (tail != NULL) {
 			jm_save(h, tail, sizeof(*tail));
-			jm_save(h, &h->g.heap_free[i], sizeof(h->g.heap_free[i]));
-			tail->next = h->g.heap_free[i];
-			h->g.heap_free[i] = head;
+			jm_save(h, &h->hc.free[i], sizeof(h->hc.free[i]));
+			tail->next = h->hc.free[i];
+			h->hc.free[i] = head;
 		}
-		jm_save(h, &h->g.heap_limbo[i], sizeof(h->g.heap_limbo[i]));
-		h->g.heap_limbo[i] = 0;
+		jm_save(h, &h->hc.limbo[i], sizeof(h->hc.limbo[i]));
+		h->hc.limbo[i] = 0;
 	}
-	jm_save(h, &h->g.heap_nlimbo, sizeof(h->g.heap_nlimbo));
-	h->g.heap_nlimbo = 0;
+	jm_save(h, &h->hc.nlimbo, sizeof(h->hc.nlimbo));
+	h->hc.nlimbo = 0;
 }
 
 int
@@ -321,7 +321,7 @@ static int
 jm_heap_valid(const struct jm_host *h)
 {
 	const struct jm_globals *g = &h->g;
-	uint32_t brk = g->heap_brk, nused = 0, nfree = 0, nlisted = 0, nlimbo = 0, nref = 0;
+	uint32_t brk = h->hc.brk, nused = 0, nfree = 0, nlisted = 0, nlimbo = 0, nref = 0;
 	uint64_t *bits;
 	int ok = 1;
 
@@ -353,7 +353,7 @@ jm_heap_valid(const struct jm_host *h)
 			nref += h->prisons[s].store[f] != 0;
 	ok = ok && nref == nused;
 	for (uint32_t i = 0; ok && i < 2 * JM_HEAP_NCLS; i++) {
-		uint32_t off = i < JM_HEAP_NCLS ? g->heap_free[i] : g->heap_limbo[i - JM_HEAP_NCLS];
+		uint32_t off = i < JM_HEAP_NCLS ? h->hc.free[i] : h->hc.limbo[i - JM_HEAP_NCLS];
 
 		while (ok && off != 0) {
 			const struct jm_blk *b = jm_blk_check(h, off, JM_BLK_FREE);
@@ -371,7 +371,7 @@ jm_heap_valid(const struct jm_host *h)
 		}
 	}
 	free(bits);
-	return ok && nlisted == nfree && nlimbo == g->heap_nlimbo;
+	return ok && nlisted == nfree && nlimbo == h->hc.nlimbo;
 }
 
 static int
@@ -979,7 +979,8 @@ jm_host_init(struct jm_host *h)
 	h->g.enforce_statfs = 2;
 	h->g.meta_maxbufsize = JM_META_MAXBUFSIZE;
 	h->g.meta_softmax = JM_META_MAXBUFSIZE;
-	h->g.heap_brk = JM_HEAP_FIRST;
+	memset(&h->hc, 0, sizeof(h->hc));
+	h->hc.brk = JM_HEAP_FIRST;
 	h->g.max_af_ips = JM_MAX_AF_IPS;
 	h->g.next_fileid = 2; /* 1 is the kernel */
 	h->g.nprisons_hint = 1;
