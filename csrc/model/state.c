@@ -374,6 +374,38 @@ jm_heap_valid(const struct jm_host *h)
 	return ok && nlisted == nfree && nlimbo == h->hc.nlimbo;
 }
 
+/* The undo log of a change in progress: each record inside the arena, and
+ * the bytes it would restore inside the host, before the log itself. */
+static int
+jm_undo_rec_next(const struct jm_undo *u, uint32_t *end, struct jm_undo_rec *rec)
+{
+	uint64_t need;
+
+	if (*end < sizeof(*rec) || *end > sizeof(u->arena))
+		return 0;
+	memcpy(rec, u->arena + *end - sizeof(*rec), sizeof(*rec));
+	need = ((uint64_t)rec->len + sizeof(*rec) + 7u) & ~(uint64_t)7u;
+	if (need > *end || rec->offset > offsetof(struct jm_host, undo) ||
+	    rec->len > offsetof(struct jm_host, undo) - rec->offset)
+		return 0;
+	*end -= (uint32_t)need;
+	return 1;
+}
+
+static int
+jm_undo_valid(const struct jm_undo *u)
+{
+	uint32_t end = u->used;
+	struct jm_undo_rec rec;
+
+	if (!u->active)
+		return 1;
+	for (uint32_t i = 0; i < u->nrec; i++)
+		if (!jm_undo_rec_next(u, &end, &rec))
+			return 0;
+	return 1;
+}
+
 static int
 jm_str_ok(const char *s, size_t size)
 {
@@ -396,8 +428,7 @@ jm_host_valid(const struct jm_host *h)
 	    g->npending < 0 || g->npending > JM_MAXPRISONS ||
 	    g->nowned < 0 || g->nowned > JM_MAXPRISONS)
 		return 0;
-	if (h->undo.active && (h->undo.used > sizeof(h->undo.arena) ||
-	    h->undo.nrec > h->undo.used / sizeof(struct jm_undo_rec)))
+	if (!jm_undo_valid(&h->undo))
 		return 0;
 	if (!jm_str_ok(h->descdir, sizeof(h->descdir)) || !h->prisons[0].used ||
 	    h->prisons[0].parent != -1)
@@ -620,20 +651,9 @@ jm_rollback(struct jm_host *h)
 
 	if (!u->active)
 		return;
-	if (end > sizeof(u->arena))
-		end = 0;
-	for (uint32_t i = 0; i < u->nrec && end >= sizeof(rec); i++) {
-		uint64_t need;
-
-		memcpy(&rec, u->arena + end - sizeof(rec), sizeof(rec));
-		need = ((uint64_t)rec.len + sizeof(rec) + 7u) & ~(uint64_t)7u;
-		/* A record from the host is checked like any offset in it. */
-		if (need > end || rec.offset > offsetof(struct jm_host, undo) ||
-		    rec.len > offsetof(struct jm_host, undo) - rec.offset)
-			break;
-		end -= (uint32_t)need;
+	/* A record from the host is checked like any offset in it. */
+	for (uint32_t i = 0; i < u->nrec && jm_undo_rec_next(u, &end, &rec); i++)
 		memcpy((char *)h + rec.offset, u->arena + end, rec.len);
-	}
 	u->active = 0;
 	u->nrec = 0;
 	u->used = 0;

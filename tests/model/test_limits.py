@@ -351,3 +351,33 @@ def test_corrupted_heap_block_is_refused(tmp_path: Path) -> None:
             with pytest.raises(OSError) as exc:
                 jailcore.model.use_state_file(path)
             assert exc.value.errno == errno.EINVAL
+
+
+def test_undo_record_out_of_the_host_is_refused(tmp_path: Path) -> None:
+    """The undo log of a change a process left: a record that would restore
+    bytes outside the host is refused when the file is mapped; one inside
+    it is accepted."""
+    before = jailcore.model.state_path()
+    path = tmp_path / "host"
+    jailcore.model.use_state_file(path)
+    try:
+        create(("name", "j"), ("meta", "k=" + "v" * (MARK - 2)))
+    finally:
+        jailcore.model.use_state_file(before)
+    with open(path, "rb") as f:
+        text = f.read(64 << 20).find(b"k=" + b"v" * (MARK - 2))
+    undo = text - 16 - 32 + (1 << 30)  # the log follows the heap, the text's block its first
+    for offset, accepted in ((0xFFFFFFF0, False), (1 << 31, False), (text, True)):
+        with open(path, "r+b") as f:
+            f.seek(undo)
+            f.write(struct.pack("4I", 1, 7, 1, 16) + b"k=XXXXXX" + struct.pack("2I", offset, 8))
+        if accepted:
+            jailcore.model.use_state_file(path)
+            try:  # a log that no dead process owns is dropped, not applied
+                assert get(("jid", I(1)), "meta").str("meta") == "k=" + "v" * (MARK - 2)
+            finally:
+                jailcore.model.use_state_file(before)
+        else:
+            with pytest.raises(OSError) as exc:
+                jailcore.model.use_state_file(path)
+            assert exc.value.errno == errno.EINVAL
