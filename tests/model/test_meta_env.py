@@ -289,3 +289,33 @@ def test_env_sysctl_inside_a_jail() -> None:
     assert query == (0, 8)
     assert short == (0, 0, b"A=1")
     assert size_query() == (0, 1)  # the host's: ""
+
+
+@both
+def test_key_with_an_empty_value_is_kept(param: str) -> None:
+    """A 0-length value removes a key; "" (iov_len 1) keeps it, empty."""
+    jid = create(("name", "j"), (f"{param}.k", ""))
+    assert text(jid, param) == "k="
+    r = jail_get([("jid", I(jid)), (f"{param}.k", Buf(8, b"#" * 8))])
+    assert (r.ret, r.len(f"{param}.k"), r.raw(f"{param}.k")) == (jid, 8, b"\0" + b"#" * 7)
+    assert update(jid, (f"{param}.k", None)).ok
+    assert text(jid, param) == ""
+
+
+def test_jailcore_reads_what_the_rules_make() -> None:
+    """Through jailcore: new keys first, and a text set under a higher limit
+    still read whole after the hard limit was lowered (the soft limit, which
+    sizes jailcore's buffers, stays while jails exist)."""
+    web = jailcore.Jail.create(name="web", meta={"k1": "v1"})
+    web.update(meta__k2="v2")
+    assert list(web.get("meta")["meta"]) == ["k2", "k1"]
+    web.update(env__first="f" * 2000, env__last="l" * 2000)
+    assert maxbufsize(100) == 100
+    jailcore.params.clear_cache()  # as a new program would see the parameters
+    assert jailcore.describe("env").size == 4096
+    got = web.get("env", "env.last", "env.first")
+    assert got == {"env": {"last": "l" * 2000, "first": "f" * 2000},
+                   "env.last": "l" * 2000, "env.first": "f" * 2000}
+    with pytest.raises(jailcore.JailError) as exc:
+        web.update(env__x="1")
+    assert (exc.value.errno, exc.value.errmsg) == (errno.EFBIG, None)
