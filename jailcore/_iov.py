@@ -160,6 +160,41 @@ def _kernel_error(err: int, errmsg: Any, operation: str, path: bytes | None = No
     return jail_error(err, msg or None, operation)
 
 
+# All that one jail_get(2) may carry: every option's name, value and the kernel's
+# own record of it together (VFS_MOUNTARG_SIZE_MAX and sizeof(struct vfsopt) on
+# LP64, vfs_buildopts); more is EINVAL.
+_CALL_MAX = 65536
+_OPT_OVERHEAD = 48
+# Kept free for address buffers, which grow after the size query.
+_ARRAY_ROOM = 16384
+
+
+def _first_sizes(key: tuple[str, int], specs: list[ParamSpec]) -> dict[str, int]:
+    """The first buffer of each slot of a jail_get(2) of ``specs`` keyed by
+    ``key`` (name, value size): :func:`_first_size`, unless the call would then
+    exceed what the kernel accepts, which meta and env can make it do once
+    security.jail.meta_maxbufsize is raised: their buffers then share what
+    the other values leave (a text is never longer than one value can be),
+    and room for addresses besides."""
+    sizes: dict[str, int] = {}
+    texts: set[str] = set()
+    room = 0
+    for s in specs:
+        if s.is_array:
+            room = _ARRAY_ROOM
+        slot = _slot(s)
+        sizes.setdefault(slot, _first_size(s))
+        if s.kind in (Kind.KEYVALUE, Kind.KEY):
+            texts.add(slot)
+    total = sum(_OPT_OVERHEAD + len(n.encode("utf-8", "surrogateescape")) + 1 + v
+                for n, v in [key, ("errmsg", ERRMSG_LEN), *sizes.items()])
+    if total + room > _CALL_MAX and texts:
+        share = (_CALL_MAX - room - total + sum(sizes[t] for t in texts)) // len(texts)
+        for t in texts:
+            sizes[t] = max(min(sizes[t], share), 1)
+    return sizes
+
+
 def _first_size(s: ParamSpec) -> int:
     """The buffer a jail_get(2) first offers for ``s``: room for ARRAY_GUESS
     addresses, a text's maximum (at least one byte), or the value's size."""
@@ -461,6 +496,7 @@ def _jail_get(
     b = IovecBuilder()
     index: dict[str, int] = {}
     arrays: list[tuple[int, ParamSpec]] = []
+    sizes = _first_sizes((kname, len(kdata)), specs)
     if kname in wanted and kname in ("jid", "name"):
         # The key slot doubles as the output slot (the kernel writes it back).
         size = spec(kname).size if kname == "name" else 4
@@ -471,7 +507,7 @@ def _jail_get(
         slot = _slot(s)
         if slot in index:
             continue
-        i = b.add_buffer(slot, _first_size(s))
+        i = b.add_buffer(slot, sizes[slot])
         if s.is_array:
             arrays.append((i, s))
         index[slot] = i
@@ -556,6 +592,7 @@ class _GetPlan:
         # the output of a jid or name asked for.
         slot_of: dict[str, int] = {}
         slots: list[list[Any]] = [[kname, key_size, lib.JC_GET_FIXED]]
+        sizes = _first_sizes((kname, key_size), specs)
         for s in specs:
             slot = _slot(s)
             if slot in slot_of:
@@ -567,7 +604,7 @@ class _GetPlan:
                 continue
             text = s.kind in (Kind.STRING, Kind.KEYVALUE)
             slot_of[slot] = len(slots)
-            slots.append([slot, _first_size(s), lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
+            slots.append([slot, sizes[slot], lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
 
         # The buffer: the iovec, the values (8-byte aligned), the returned
         # lengths, the strings, the error message.

@@ -354,7 +354,7 @@ def test_ls_meta_keys(capsys: pytest.CaptureFixture[str]) -> None:
         'meta.s="a b" meta.none=""\n')
     assert ok(capsys, "ls", "-j", "w", "meta.k", "meta.none") == "v -\n"
     assert json_out(capsys, "ls", "-n", "--json", "-j", "w", "meta", "meta.k") == [
-        {"meta": "k=v\ns=a b", "meta.k": "v"}]
+        {"meta": "s=a b\nk=v", "meta.k": "v"}]  # a new key goes first
     # an empty value removes the key
     assert ok(capsys, "set", "w", "meta.k=") == "w: updated\n"
     assert ok(capsys, "ls", "-n", "-j", "w", "meta", "meta.k") == "meta=s=a b meta.k=\n"

@@ -60,8 +60,13 @@ jm_fill(struct jm_host *h, struct jm_opts *o, int s, int mypr)
 	JM_TRY(jm_opt_set_str(o, "host.domainname", pr->domainname));
 	JM_TRY(jm_opt_set_str(o, "host.hostuuid", pr->hostuuid));
 	JM_TRY(jm_opt_set(o, "host.hostid", &hostid, sizeof(hostid)));
-	JM_TRY(jm_opt_set_part(o, "ip4.addr", pr->ip4, (size_t)pr->ip4_count * 4));
-	JM_TRY(jm_opt_set_part(o, "ip6.addr", pr->ip6, (size_t)pr->ip6_count * 16));
+	{
+		uint32_t n4, n6;
+		const uint8_t *ip4 = jm_ips(h, s, 0, &n4), *ip6 = jm_ips(h, s, 1, &n6);
+
+		JM_TRY(jm_opt_set_part(o, "ip4.addr", ip4, (size_t)n4 * 4));
+		JM_TRY(jm_opt_set_part(o, "ip6.addr", ip6, (size_t)n6 * 16));
+	}
 	JM_TRY(jm_set_int(o, "enforce_statfs", pr->enforce_statfs));
 	JM_TRY(jm_set_int(o, "devfs_ruleset", pr->devfs_ruleset));
 	JM_TRY(jm_opt_set_str(o, "osrelease", pr->osrelease));

@@ -46,8 +46,8 @@
 #define JM_HOSTUUIDLEN 64
 #define JM_OSRELEASELEN 32
 #define JM_DEFAULT_HOSTUUID "00000000-0000-0000-0000-000000000000"
-#define JM_META_MAXBUFSIZE 4096 /* default and largest meta/env buffer */
-#define JM_MAX_AF_IPS 255
+#define JM_META_MAXBUFSIZE 4096 /* default security.jail.meta_maxbufsize */
+#define JM_MAX_AF_IPS 255       /* default security.jail.jail_max_af_ips */
 #define JM_VFS_MOUNTARG_SIZE_MAX 65536
 #define JM_UIO_MAXIOV 1024
 #define JM_VFSOPT_OVERHEAD 48 /* sizeof(struct vfsopt) on LP64 */
@@ -95,6 +95,31 @@
 #define JM_MAXPRISONS 10240 /* slots, prison0 included */
 #define JM_MAXPROCS 4096   /* attached processes */
 #define JM_NMODULES 8      /* loadable modules, see jm_modules[] */
+
+/* The heap: where what a jail holds in any amount (its addresses, its meta
+ * and env texts) is stored, in blocks of a power of two bytes, a header
+ * included.  Blocks are carved from the heap's start upwards (heap_brk) and,
+ * once freed, kept on a free list per size.  Pages of the heap that were
+ * never used cost nothing (anonymous memory, or a sparse state file).
+ * Offsets are from the start of the heap; 0 means "no block". */
+#define JM_HEAP_SIZE (1u << 30)
+#define JM_HEAP_FIRST 32u /* offset of the first block, and the alignment of all */
+#define JM_HEAP_MINCLS 5  /* smallest block: 32 bytes */
+#define JM_HEAP_MAXCLS 30 /* largest block: the whole heap */
+#define JM_HEAP_NCLS (JM_HEAP_MAXCLS - JM_HEAP_MINCLS + 1)
+#define JM_BLK_USED 0x55424a4du /* "MJBU" */
+#define JM_BLK_FREE 0x46424a4du /* "MJBF" */
+
+struct jm_blk {
+	uint32_t magic; /* JM_BLK_USED or JM_BLK_FREE */
+	uint32_t cls;   /* the block is 1 << cls bytes, this header included */
+	uint32_t owner; /* used: jm_store_owner(slot, field); free: 0 */
+	uint32_t next;  /* free: the next free block of this size; 0 ends the list */
+};
+
+/* What a prison keeps in the heap. */
+enum { JM_ST_IP4, JM_ST_IP6, JM_ST_META, JM_ST_ENV, JM_NSTORE };
+#define jm_store_owner(slot, field) ((uint32_t)(slot) * JM_NSTORE + (uint32_t)(field) + 1u)
 
 /* Module indexes. */
 enum {
@@ -150,10 +175,10 @@ struct jm_prison {
 	char osrelease[JM_OSRELEASELEN];
 	uint32_t ip4_count;
 	uint32_t ip6_count;
-	uint8_t ip4[JM_MAX_AF_IPS * 4];
-	uint8_t ip6[JM_MAX_AF_IPS * 16];
-	char meta[JM_META_MAXBUFSIZE + 1];
-	char env[JM_META_MAXBUFSIZE + 1];
+	/* Heap blocks (JM_ST_*): offset (0: none) and the bytes used; a
+	 * text (meta, env) is followed by a NUL in its block. */
+	uint32_t store[JM_NSTORE];
+	uint32_t store_len[JM_NSTORE];
 };
 
 struct jm_proc {
@@ -169,7 +194,8 @@ struct jm_globals {
 	int32_t lastprid;
 	int32_t lastdeadid;
 	int32_t enforce_statfs; /* security.jail.enforce_statfs */
-	uint32_t meta_maxbufsize;
+	uint32_t meta_maxbufsize; /* the hard limit */
+	uint32_t meta_softmax;    /* the soft limit: security.jail.param.meta */
 	uint32_t max_af_ips;
 	int32_t next_fileid;
 	int32_t module_fileid[JM_NMODULES]; /* 0: not loaded */
@@ -181,6 +207,14 @@ struct jm_globals {
 	int32_t npending;       /* entries of pending[] */
 };
 
+/* The heap's bookkeeping (saved word by word in the undo log). */
+struct jm_heapctl {
+	uint32_t brk;                 /* end of the blocks carved so far */
+	uint32_t free[JM_HEAP_NCLS];  /* free lists, by size */
+	uint32_t limbo[JM_HEAP_NCLS]; /* freed by the change in progress */
+	uint32_t nlimbo;              /* blocks on the limbo lists */
+};
+
 struct jm_undo_rec {
 	uint32_t offset; /* of the saved bytes within struct jm_host */
 	uint32_t len;
@@ -188,7 +222,8 @@ struct jm_undo_rec {
 
 /* Room for a change that touches every prison (removing the host's whole
  * tree) and the tables besides. */
-#define JM_UNDO_ARENA (JM_MAXPRISONS * (sizeof(struct jm_prison) + 64) + (8u << 20))
+#define JM_UNDO_ARENA \
+	(JM_MAXPRISONS * (sizeof(struct jm_prison) + 64 + 2 * JM_NSTORE * 48) + (8u << 20))
 
 struct jm_undo {
 	uint32_t active;  /* a change is in progress */
@@ -201,7 +236,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 3
+#define JM_LAYOUT 5
 
 struct jm_host {
 	uint64_t magic;
@@ -220,6 +255,8 @@ struct jm_host {
 	uint64_t slot_used[JM_BITMAP_WORDS];
 	uint64_t cpuset_used[JM_BITMAP_WORDS];
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
+	struct jm_heapctl hc;
+	unsigned char heap[JM_HEAP_SIZE];  /* before the undo log, which covers it */
 	struct jm_undo undo;
 };
 
@@ -245,6 +282,8 @@ void jm_change_commit(struct jm_host *h);
 void jm_save(struct jm_host *h, const void *p, size_t len);
 void jm_save_prison(struct jm_host *h, int slot);
 void jm_save_globals(struct jm_host *h);
+/* Undo the change in progress (a call that cannot complete) and begin anew. */
+void jm_change_abort(struct jm_host *h);
 /* Die by SIGKILL here if jailmodel_test_crash_at(point) asked for it. */
 void jm_crash_point(int point);
 /* Initialise a host in place (reset). */
@@ -269,6 +308,25 @@ void jm_prison_renumber(struct jm_host *h, int slot, int jid);
 int jm_index_after(const struct jm_host *h, int jid);
 int jm_alloc_slot(struct jm_host *h);
 int jm_alloc_cpuset(struct jm_host *h);
+
+/* The heap.  jm_store_get: a prison's data of `field` and its length, NULL
+ * (length 0) when it has none; the block is checked against the heap's
+ * bounds and its owner first.  jm_store_set: replace it with `len` bytes
+ * (and a NUL after them when `text`), in a new block; 0 or ENOMEM when the
+ * heap has no room.  jm_store_release: free every block of a prison. */
+const void *jm_store_get(const struct jm_host *h, int slot, int field, size_t *len);
+int jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t len, int text);
+void jm_store_release(struct jm_host *h, int slot);
+/* For tests of the heap's exhaustion: this process carves no block beyond
+ * `bytes` of the heap (0: the whole heap). */
+JAILMODEL_API void jailmodel_test_heap_limit(uint32_t bytes);
+/* A prison's addresses of one family (v6 0 or 1) and their count. */
+const uint8_t *jm_ips(const struct jm_host *h, int slot, int v6, uint32_t *n);
+
+/* ---- meta.c --------------------------------------------------------------- */
+
+/* A jail's meta (which 0) or env (1) text, NUL-terminated. */
+const char *jm_meta_text(const struct jm_host *h, int slot, int which);
 
 /* ---- prison.c: tree helpers --------------------------------------------- */
 

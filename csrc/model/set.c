@@ -32,8 +32,7 @@ struct jm_req {
 	unsigned long hostid;
 	int got_ip4, got_ip6;
 	uint32_t ip4_count, ip6_count;
-	uint8_t ip4[JM_MAX_AF_IPS * 4];
-	uint8_t ip6[JM_MAX_AF_IPS * 16];
+	uint8_t *ip4, *ip6; /* sorted copies (malloc) */
 	const char *osrelease;
 	int got_osreldate, osreldate;
 	int got_path;
@@ -114,18 +113,23 @@ jm_ip_cmp6(const void *a, const void *b)
  * sorted), duplicates.  Returns 0 or an errno. */
 static int
 jm_ip_copyin(struct jm_host *h, struct jm_opts *o, const void *val, size_t len, int v6,
-             uint8_t *dst, uint32_t *count)
+             uint8_t **dstp, uint32_t *count)
 {
 	size_t esz = v6 ? 16 : 4;
 	uint32_t n;
+	uint8_t *dst;
 
 	if (len % esz != 0)
 		return EINVAL;
 	n = (uint32_t)(len / esz);
+	/* security.jail.jail_max_af_ips is any u_int (kern_jail.c:
+	 * SYSCTL_UINT); the option size limit bounds the count. */
 	if (n > h->g.max_af_ips) {
 		jm_opt_error(o, "too many %s addresses", v6 ? "IPv6" : "IPv4");
 		return EINVAL;
 	}
+	if ((dst = *dstp = malloc(len > 0 ? len : 1)) == NULL)
+		return ENOMEM;
 	if (n > 0)
 		memcpy(dst, val, len);
 	for (uint32_t i = 0; i < n; i++) {
@@ -156,13 +160,6 @@ jm_ip_member(const uint8_t *list, uint32_t n, const uint8_t *a, size_t esz)
 	return 0;
 }
 
-static const uint8_t *
-jm_pr_ips(const struct jm_prison *pr, int v6, uint32_t *n)
-{
-	*n = v6 ? pr->ip6_count : pr->ip4_count;
-	return v6 ? pr->ip6 : pr->ip4;
-}
-
 /* Addresses of a (possibly) new jail against its parent's and its
  * neighbours' in the same network stack. */
 static int
@@ -173,7 +170,7 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 	uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
 	const struct jm_prison *pp = &h->prisons[ppr];
 	uint32_t pn;
-	const uint8_t *pl = jm_pr_ips(pp, v6, &pn);
+	const uint8_t *pl = jm_ips(h, ppr, v6, &pn);
 	int stack = ppr;
 
 	if (n == 0)
@@ -205,7 +202,7 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 		if (skip || s == target || (t->flags & JM_PR_VNET) ||
 		    t->state != JM_PRISON_STATE_ALIVE || !(t->flags & restricted))
 			continue;
-		tl = jm_pr_ips(t, v6, &tn);
+		tl = jm_ips(h, s, v6, &tn);
 		if (tn == 0 || (n == 1 && tn == 1))
 			continue;
 		for (uint32_t i = 0; i < n; i++) {
@@ -371,10 +368,10 @@ jm_parse(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int mypr)
 		r->pr_flags |= user;
 		if (v6) {
 			r->got_ip6 = 1;
-			err = jm_ip_copyin(h, o, val, len, 1, r->ip6, &r->ip6_count);
+			err = jm_ip_copyin(h, o, val, len, 1, &r->ip6, &r->ip6_count);
 		} else {
 			r->got_ip4 = 1;
-			err = jm_ip_copyin(h, o, val, len, 0, r->ip4, &r->ip4_count);
+			err = jm_ip_copyin(h, o, val, len, 0, &r->ip4, &r->ip4_count);
 		}
 		if (err != 0)
 			return err;
@@ -494,54 +491,61 @@ jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr,
 	return 0;
 }
 
-static void
+/* 0, or ENOMEM when the host's heap has no room for the list. */
+static int
 jm_set_ips(struct jm_host *h, int slot, int v6, const uint8_t *ips, uint32_t n)
 {
 	struct jm_prison *pr = &h->prisons[slot];
+	int err = jm_store_set(h, slot, v6 ? JM_ST_IP6 : JM_ST_IP4, ips, (size_t)n * (v6 ? 16 : 4), 0);
 
+	if (err != 0)
+		return err;
 	jm_save_prison(h, slot);
-	if (v6) {
-		memcpy(pr->ip6, ips, (size_t)n * 16);
+	if (v6)
 		pr->ip6_count = n;
-	} else {
-		memcpy(pr->ip4, ips, (size_t)n * 4);
+	else
 		pr->ip4_count = n;
-	}
+	return 0;
 }
 
 /* A parent's list changed: children without their own take it, children
  * with their own keep what the parent still has; and so on down. */
-static void
+static int
 jm_ip_propagate(struct jm_host *h, int slot, int v6)
 {
 	uint32_t user = v6 ? JM_PR_IP6_USER : JM_PR_IP4_USER;
 	uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
 	size_t esz = v6 ? 16 : 4;
+	int err;
 
 	for (int s = 1; s < h->g.nprisons_hint; s++) {
 		struct jm_prison *c = &h->prisons[s];
 		uint32_t pn, cn, k = 0;
 		const uint8_t *pl;
-		uint8_t keep[JM_MAX_AF_IPS * 16];
 
 		if (!c->used || c->parent != slot || (c->flags & JM_PR_VNET))
 			continue;
-		pl = jm_pr_ips(&h->prisons[slot], v6, &pn);
+		pl = jm_ips(h, slot, v6, &pn);
 		jm_save_prison(h, s);
 		c->flags |= restricted;
 		if (c->flags & user) {
-			const uint8_t *cl = jm_pr_ips(c, v6, &cn);
+			const uint8_t *cl = jm_ips(h, s, v6, &cn);
+			uint8_t *keep = malloc(cn > 0 ? (size_t)cn * esz : 1);
 
+			if (keep == NULL)
+				return ENOMEM;
 			for (uint32_t i = 0; i < cn; i++)
 				if (jm_ip_member(pl, pn, cl + i * esz, esz))
 					memcpy(keep + (k++) * esz, cl + i * esz, esz);
-			jm_set_ips(h, s, v6, keep, k);
+			err = jm_set_ips(h, s, v6, keep, k);
+			free(keep);
 		} else {
-			memcpy(keep, pl, (size_t)pn * esz);
-			jm_set_ips(h, s, v6, keep, pn);
+			err = jm_set_ips(h, s, v6, pl, pn);
 		}
-		jm_ip_propagate(h, s, v6);
+		if (err != 0 || (err = jm_ip_propagate(h, s, v6)) != 0)
+			return err;
 	}
+	return 0;
 }
 
 static void
@@ -1042,10 +1046,11 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			} else if (pp->flags & restricted) {
 				/* inherit from a restricted parent: its list. */
 				uint32_t pn;
-				const uint8_t *pl = jm_pr_ips(pp, v6, &pn);
+				const uint8_t *pl = jm_ips(h, ppr, v6, &pn);
 
 				np->flags |= restricted;
-				jm_set_ips(h, slot, v6, pl, pn);
+				if ((err = jm_set_ips(h, slot, v6, pl, pn)) != 0)
+					goto nomem;
 			}
 		}
 		if (!(r->ch_flags & JM_PR_HOST) || (r->pr_flags & JM_PR_HOST)) {
@@ -1062,14 +1067,18 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	np = &h->prisons[pr];
 	jm_save_prison(h, pr);
 	if (r->got_ip4) {
-		jm_set_ips(h, pr, 0, r->ip4, r->ip4_count);
+		if ((err = jm_set_ips(h, pr, 0, r->ip4, r->ip4_count)) != 0)
+			goto nomem;
 		np->flags |= JM_PR_IP4 | JM_PR_IP4_USER;
-		jm_ip_propagate(h, pr, 0);
+		if ((err = jm_ip_propagate(h, pr, 0)) != 0)
+			goto nomem;
 	}
 	if (r->got_ip6) {
-		jm_set_ips(h, pr, 1, r->ip6, r->ip6_count);
+		if ((err = jm_set_ips(h, pr, 1, r->ip6, r->ip6_count)) != 0)
+			goto nomem;
 		np->flags |= JM_PR_IP6 | JM_PR_IP6_USER;
-		jm_ip_propagate(h, pr, 1);
+		if ((err = jm_ip_propagate(h, pr, 1)) != 0)
+			goto nomem;
 	}
 	jm_crash_point(1);
 	if (r->got_slevel) {
@@ -1161,8 +1170,21 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		    ((r->pr_flags & JM_PR_PERSIST) || (flags & JM_JAIL_ATTACH)))
 			np->state = JM_PRISON_STATE_ALIVE;
 	}
-	if (v15)
-		jm_meta_apply(h, o, pr);
+	/* The modules' PR_METHOD_SET (kern_jail.c, kern_jail_set): meta/env
+	 * fail only now, after the jail's other changes, which an update keeps;
+	 * a jail being created goes away. */
+	if (v15 && (err = jm_meta_apply(h, o, pr)) != 0) {
+		if (err == ENOMEM)
+			goto nomem;
+		if (created) {
+			jm_save_prison(h, pr);
+			h->prisons[pr].flags &= ~JM_PR_PERSIST;
+			jm_prison_die(h, pr);
+		}
+		jm_settle(h);
+		goto out;
+	}
+	jm_crash_point(2);
 	jm_sysv_apply(h, pr, r->sysv, created);
 
 	if (flags & JM_JAIL_ATTACH) {
@@ -1191,7 +1213,15 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	jm_pend(h, pr);
 	jm_settle(h);
 	err = 0;
+	goto out;
+nomem:
+	/* The host's heap has no room (the model's limit, not FreeBSD's):
+	 * the call changes nothing and fails as an exhausted kernel would. */
+	jm_change_abort(h);
+	err = ENOMEM;
 out:
+	free(r->ip4);
+	free(r->ip6);
 	free(r);
 	return err;
 }

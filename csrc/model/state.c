@@ -82,7 +82,8 @@ jm_map_anonymous(void)
 	struct jm_host *h;
 	int r;
 
-	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON | MAP_NORESERVE,
+	    -1, 0);
 	if (h == MAP_FAILED) {
 		r = errno;
 		goto fail;
@@ -96,6 +97,324 @@ fail:
 	snprintf(jm_error, sizeof(jm_error), "(a private host in memory): %s", strerror(r));
 	errno = r;
 	return NULL;
+}
+
+/* ---- the heap ------------------------------------------------------------ */
+
+/* The header of the block at `off` if it lies inside the carved part of the
+ * heap, is aligned, says `magic` and ends before the heap's end; else NULL.
+ * Every offset read from the host goes through here before use. */
+static const struct jm_blk *
+jm_blk_check(const struct jm_host *h, uint32_t off, uint32_t magic)
+{
+	uint32_t brk = h->hc.brk;
+	const struct jm_blk *b;
+
+	if (brk > JM_HEAP_SIZE || off < JM_HEAP_FIRST || off % JM_HEAP_FIRST != 0 || off >= brk ||
+	    brk - off < sizeof(*b))
+		return NULL;
+	b = (const struct jm_blk *)(h->heap + off);
+	if (b->magic != magic || b->cls < JM_HEAP_MINCLS || b->cls > JM_HEAP_MAXCLS ||
+	    brk - off < (1u << b->cls))
+		return NULL;
+	return b;
+}
+
+static struct jm_blk *
+jm_blk_mut(struct jm_host *h, uint32_t off, uint32_t magic)
+{
+	return (struct jm_blk *)(uintptr_t)jm_blk_check(h, off, magic);
+}
+
+const void *
+jm_store_get(const struct jm_host *h, int slot, int field, size_t *len)
+{
+	const struct jm_prison *pr = &h->prisons[slot];
+	const struct jm_blk *b;
+
+	*len = 0;
+	if (pr->store[field] == 0)
+		return NULL;
+	b = jm_blk_check(h, pr->store[field], JM_BLK_USED);
+	if (b == NULL || b->owner != jm_store_owner(slot, field) ||
+	    pr->store_len[field] > (1u << b->cls) - sizeof(*b))
+		return NULL;
+	*len = pr->store_len[field];
+	return b + 1;
+}
+
+const uint8_t *
+jm_ips(const struct jm_host *h, int slot, int v6, uint32_t *n)
+{
+	const struct jm_prison *pr = &h->prisons[slot];
+	size_t len, esz = v6 ? 16 : 4;
+	uint32_t count = v6 ? pr->ip6_count : pr->ip4_count;
+	const uint8_t *ips = jm_store_get(h, slot, v6 ? JM_ST_IP6 : JM_ST_IP4, &len);
+
+	*n = ips != NULL && len == (size_t)count * esz ? count : 0;
+	return *n > 0 ? ips : NULL;
+}
+
+/* A block of at least `need` bytes, header included: from the free list of
+ * its size, or carved from the rest of the heap; 0 when there is no room.
+ * Only the words it changes are saved in the undo log: the bytes of a free
+ * block or beyond the carved part are nobody's. */
+static uint32_t jm_heap_limit = JM_HEAP_SIZE;
+
+void
+jailmodel_test_heap_limit(uint32_t bytes)
+{
+	jm_heap_limit = bytes == 0 || bytes > JM_HEAP_SIZE ? JM_HEAP_SIZE : bytes;
+}
+
+static uint32_t
+jm_heap_alloc(struct jm_host *h, size_t need)
+{
+	uint32_t cls = JM_HEAP_MINCLS, off, i;
+	struct jm_blk *b;
+
+	while (cls <= JM_HEAP_MAXCLS && ((size_t)1 << cls) < need)
+		cls++;
+	if (cls > JM_HEAP_MAXCLS)
+		return 0;
+	i = cls - JM_HEAP_MINCLS;
+	if ((off = h->hc.free[i]) != 0) {
+		jm_save(h, &h->hc.free[i], sizeof(h->hc.free[i]));
+		b = jm_blk_mut(h, off, JM_BLK_FREE);
+		if (b != NULL && b->cls == cls) {
+			jm_save(h, b, sizeof(*b));
+			h->hc.free[i] = b->next;
+			b->magic = JM_BLK_USED;
+			b->next = 0;
+			return off;
+		}
+		h->hc.free[i] = 0; /* a broken list: forget it */
+	}
+	off = h->hc.brk;
+	if (off < JM_HEAP_FIRST || off > jm_heap_limit || jm_heap_limit - off < (1u << cls))
+		return 0;
+	jm_save(h, &h->hc.brk, sizeof(h->hc.brk));
+	h->hc.brk = off + (1u << cls);
+	b = (struct jm_blk *)(h->heap + off);
+	b->magic = JM_BLK_USED;
+	b->cls = cls;
+	b->owner = 0;
+	b->next = 0;
+	return off;
+}
+
+/* Free a block of `owner`.  It goes on a limbo list, not to the free lists:
+ * its bytes must stay as they are until the change is over, since a
+ * rollback would make them a prison's again. */
+static void
+jm_heap_free(struct jm_host *h, uint32_t off, uint32_t owner)
+{
+	struct jm_blk *b = jm_blk_mut(h, off, JM_BLK_USED);
+	uint32_t i;
+
+	if (b == NULL || b->owner != owner)
+		return; /* not a block of this prison's: leave it alone */
+	i = b->cls - JM_HEAP_MINCLS;
+	jm_save(h, b, sizeof(*b));
+	jm_save(h, &h->hc.limbo[i], sizeof(h->hc.limbo[i]));
+	jm_save(h, &h->hc.nlimbo, sizeof(h->hc.nlimbo));
+	b->magic = JM_BLK_FREE;
+	b->owner = 0;
+	b->next = h->hc.limbo[i];
+	h->hc.limbo[i] = off;
+	h->hc.nlimbo++;
+}
+
+/* At the start of a change: what the last one freed becomes free. */
+static void
+jm_heap_settle(struct jm_host *h)
+{
+	if (h->hc.nlimbo == 0)
+		return;
+	for (uint32_t i = 0; i < JM_HEAP_NCLS; i++) {
+		uint32_t head = h->hc.limbo[i], off = head, steps = 0;
+		struct jm_blk *tail = NULL;
+
+		if (head == 0)
+			continue;
+		while (off != 0) {
+			struct jm_blk *b = jm_blk_mut(h, off, JM_BLK_FREE);
+
+			if (b == NULL || b->cls != i + JM_HEAP_MINCLS || ++steps > h->hc.nlimbo) {
+				tail = NULL; /* broken: drop the list */
+				break;
+			}
+			tail = b;
+			off = b->next;
+		}
+		if (tail != NULL) {
+			jm_save(h, tail, sizeof(*tail));
+			jm_save(h, &h->hc.free[i], sizeof(h->hc.free[i]));
+			tail->next = h->hc.free[i];
+			h->hc.free[i] = head;
+		}
+		jm_save(h, &h->hc.limbo[i], sizeof(h->hc.limbo[i]));
+		h->hc.limbo[i] = 0;
+	}
+	jm_save(h, &h->hc.nlimbo, sizeof(h->hc.nlimbo));
+	h->hc.nlimbo = 0;
+}
+
+int
+jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t len, int text)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+	uint32_t old = pr->store[field], off = 0, owner = jm_store_owner(slot, field);
+
+	if (len > 0) {
+		struct jm_blk *b;
+
+		if (len > JM_HEAP_SIZE ||
+		    (off = jm_heap_alloc(h, sizeof(*b) + len + (text != 0))) == 0)
+			return ENOMEM;
+		b = (struct jm_blk *)(h->heap + off);
+		b->owner = owner;
+		memcpy(b + 1, data, len);
+		if (text)
+			((char *)(b + 1))[len] = '\0';
+	}
+	jm_save_prison(h, slot);
+	pr->store[field] = off;
+	pr->store_len[field] = (uint32_t)len;
+	if (old != 0)
+		jm_heap_free(h, old, owner);
+	return 0;
+}
+
+void
+jm_store_release(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot];
+
+	for (int f = 0; f < JM_NSTORE; f++) {
+		if (pr->store[f] == 0)
+			continue;
+		jm_save_prison(h, slot);
+		jm_heap_free(h, pr->store[f], jm_store_owner(slot, f));
+		pr->store[f] = 0;
+		pr->store_len[f] = 0;
+	}
+}
+
+/* A prison's blocks, for jm_host_valid: each field has a block of its own
+ * that holds what the prison says (and a text ends at its length). */
+static int
+jm_store_valid(const struct jm_host *h, int slot)
+{
+	const struct jm_prison *pr = &h->prisons[slot];
+
+	for (int f = 0; f < JM_NSTORE; f++) {
+		size_t len;
+		const char *p = jm_store_get(h, slot, f, &len);
+
+		if ((pr->store[f] == 0) != (pr->store_len[f] == 0) ||
+		    (pr->store[f] != 0 && p == NULL))
+			return 0;
+		if ((f == JM_ST_META || f == JM_ST_ENV) && p != NULL &&
+		    (len + 1 > (1u << ((const struct jm_blk *)p - 1)->cls) - sizeof(struct jm_blk) ||
+		     p[len] != '\0' || memchr(p, '\0', len) != NULL))
+			return 0;
+	}
+	return pr->store_len[JM_ST_IP4] == (uint64_t)pr->ip4_count * 4 &&
+	       pr->store_len[JM_ST_IP6] == (uint64_t)pr->ip6_count * 16;
+}
+
+/* The heap as a whole, for jm_host_valid: the blocks tile the carved part;
+ * every used block is the one its owner points at, and every prison's block
+ * is one of them; every free block is on exactly one list of its size, and
+ * the lists hold nothing else (no cycle). */
+static int
+jm_heap_valid(const struct jm_host *h)
+{
+	const struct jm_globals *g = &h->g;
+	uint32_t brk = h->hc.brk, nused = 0, nfree = 0, nlisted = 0, nlimbo = 0, nref = 0;
+	uint64_t *bits;
+	int ok = 1;
+
+	if (brk < JM_HEAP_FIRST || brk > JM_HEAP_SIZE || brk % JM_HEAP_FIRST != 0)
+		return 0;
+	bits = calloc(brk / JM_HEAP_FIRST / 64 + 1, sizeof(*bits));
+	if (bits == NULL)
+		return 0;
+	for (uint32_t off = JM_HEAP_FIRST; ok && off < brk;) {
+		const struct jm_blk *b = jm_blk_check(h, off, JM_BLK_USED);
+
+		if (b != NULL) {
+			uint32_t o = b->owner - 1, slot = o / JM_NSTORE, f = o % JM_NSTORE;
+
+			ok = b->owner != 0 && slot < (uint32_t)g->nprisons_hint &&
+			     h->prisons[slot].used && h->prisons[slot].store[f] == off;
+			nused++;
+		} else if ((b = jm_blk_check(h, off, JM_BLK_FREE)) != NULL) {
+			bits[off / JM_HEAP_FIRST / 64] |= (uint64_t)1 << (off / JM_HEAP_FIRST % 64);
+			nfree++;
+		} else {
+			ok = 0;
+			break;
+		}
+		off += 1u << b->cls;
+	}
+	for (int s = 0; ok && s < g->nprisons_hint; s++)
+		for (int f = 0; h->prisons[s].used && f < JM_NSTORE; f++)
+			nref += h->prisons[s].store[f] != 0;
+	ok = ok && nref == nused;
+	for (uint32_t i = 0; ok && i < 2 * JM_HEAP_NCLS; i++) {
+		uint32_t off = i < JM_HEAP_NCLS ? h->hc.free[i] : h->hc.limbo[i - JM_HEAP_NCLS];
+
+		while (ok && off != 0) {
+			const struct jm_blk *b = jm_blk_check(h, off, JM_BLK_FREE);
+			uint64_t bit = (uint64_t)1 << (off / JM_HEAP_FIRST % 64);
+
+			if (b == NULL || b->cls != i % JM_HEAP_NCLS + JM_HEAP_MINCLS ||
+			    !(bits[off / JM_HEAP_FIRST / 64] & bit)) {
+				ok = 0;
+				break;
+			}
+			bits[off / JM_HEAP_FIRST / 64] &= ~bit;
+			nlisted++;
+			nlimbo += i >= JM_HEAP_NCLS;
+			off = b->next;
+		}
+	}
+	free(bits);
+	return ok && nlisted == nfree && nlimbo == h->hc.nlimbo;
+}
+
+/* The undo log of a change in progress: each record inside the arena, and
+ * the bytes it would restore inside the host, before the log itself. */
+static int
+jm_undo_rec_next(const struct jm_undo *u, uint32_t *end, struct jm_undo_rec *rec)
+{
+	uint64_t need;
+
+	if (*end < sizeof(*rec) || *end > sizeof(u->arena))
+		return 0;
+	memcpy(rec, u->arena + *end - sizeof(*rec), sizeof(*rec));
+	need = ((uint64_t)rec->len + sizeof(*rec) + 7u) & ~(uint64_t)7u;
+	if (need > *end || rec->offset > offsetof(struct jm_host, undo) ||
+	    rec->len > offsetof(struct jm_host, undo) - rec->offset)
+		return 0;
+	*end -= (uint32_t)need;
+	return 1;
+}
+
+static int
+jm_undo_valid(const struct jm_undo *u)
+{
+	uint32_t end = u->used;
+	struct jm_undo_rec rec;
+
+	if (!u->active)
+		return 1;
+	for (uint32_t i = 0; i < u->nrec; i++)
+		if (!jm_undo_rec_next(u, &end, &rec))
+			return 0;
+	return 1;
 }
 
 static int
@@ -120,8 +439,7 @@ jm_host_valid(const struct jm_host *h)
 	    g->npending < 0 || g->npending > JM_MAXPRISONS ||
 	    g->nowned < 0 || g->nowned > JM_MAXPRISONS)
 		return 0;
-	if (h->undo.active && (h->undo.used > sizeof(h->undo.arena) ||
-	    h->undo.nrec > h->undo.used / sizeof(struct jm_undo_rec)))
+	if (!jm_undo_valid(&h->undo))
 		return 0;
 	if (!jm_str_ok(h->descdir, sizeof(h->descdir)) || !h->prisons[0].used ||
 	    h->prisons[0].parent != -1)
@@ -134,14 +452,13 @@ jm_host_valid(const struct jm_host *h)
 		if ((s > 0 && (pr->parent < 0 || pr->parent >= g->nprisons_hint ||
 		               !h->prisons[pr->parent].used)) ||
 		    pr->state < JM_PRISON_STATE_INVALID || pr->state > JM_PRISON_STATE_DYING ||
-		    pr->ip4_count > JM_MAX_AF_IPS || pr->ip6_count > JM_MAX_AF_IPS ||
+		    !jm_store_valid(h, s) ||
 		    !jm_str_ok(pr->name, sizeof(pr->name)) || !jm_str_ok(pr->path, sizeof(pr->path)) ||
 		    !jm_str_ok(pr->root, sizeof(pr->root)) ||
 		    !jm_str_ok(pr->hostname, sizeof(pr->hostname)) ||
 		    !jm_str_ok(pr->domainname, sizeof(pr->domainname)) ||
 		    !jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) ||
-		    !jm_str_ok(pr->osrelease, sizeof(pr->osrelease)) ||
-		    !jm_str_ok(pr->meta, sizeof(pr->meta)) || !jm_str_ok(pr->env, sizeof(pr->env)))
+		    !jm_str_ok(pr->osrelease, sizeof(pr->osrelease)))
 			return 0;
 		/* The parent chain ends at prison0 (no cycle). */
 		for (int a = pr->parent, depth = 0; a > 0; a = h->prisons[a].parent)
@@ -162,7 +479,7 @@ jm_host_valid(const struct jm_host *h)
 		if (h->procs[i].pid != 0 &&
 		    (h->procs[i].prison < 0 || h->procs[i].prison >= g->nprisons_hint))
 			return 0;
-	return 1;
+	return jm_heap_valid(h);
 }
 
 
@@ -524,6 +841,7 @@ jm_change_begin(struct jm_host *h)
 	JM_BARRIER();
 	h->undo.active = 1;
 	JM_BARRIER();
+	jm_heap_settle(h);
 }
 
 void
@@ -584,15 +902,19 @@ jm_rollback(struct jm_host *h)
 
 	if (!u->active)
 		return;
-	for (uint32_t i = 0; i < u->nrec; i++) {
-		memcpy(&rec, u->arena + end - sizeof(rec), sizeof(rec));
-		uint32_t need = (rec.len + (uint32_t)sizeof(rec) + 7u) & ~7u;
-		end -= need;
+	/* A record from the host is checked like any offset in it. */
+	for (uint32_t i = 0; i < u->nrec && jm_undo_rec_next(u, &end, &rec); i++)
 		memcpy((char *)h + rec.offset, u->arena + end, rec.len);
-	}
 	u->active = 0;
 	u->nrec = 0;
 	u->used = 0;
+}
+
+void
+jm_change_abort(struct jm_host *h)
+{
+	jm_rollback(h);
+	jm_change_begin(h);
 }
 
 static int jm_crash_at;
@@ -801,6 +1123,7 @@ jm_prison_free(struct jm_host *h, int slot)
 
 	jm_desc_forget(h, slot);
 	jm_prison_unlink(h, slot);
+	jm_store_release(h, slot);
 	jm_save_prison(h, slot);
 	memset(pr, 0, sizeof(*pr));
 	pr->gen = gen + 1;
@@ -926,6 +1249,9 @@ jm_host_init(struct jm_host *h)
 	h->g.version = 15;
 	h->g.enforce_statfs = 2;
 	h->g.meta_maxbufsize = JM_META_MAXBUFSIZE;
+	h->g.meta_softmax = JM_META_MAXBUFSIZE;
+	memset(&h->hc, 0, sizeof(h->hc));
+	h->hc.brk = JM_HEAP_FIRST;
 	h->g.max_af_ips = JM_MAX_AF_IPS;
 	h->g.next_fileid = 2; /* 1 is the kernel */
 	h->g.nprisons_hint = 1;

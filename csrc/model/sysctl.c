@@ -979,8 +979,8 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 	for (int s = preorder_next(h, c->slot, c->slot); s > 0 && error == 0;
 	     s = preorder_next(h, s, c->slot)) {
 		const struct jm_prison *pr = &h->prisons[s];
-		uint32_t n4 = pr->ip4_count <= JM_MAX_AF_IPS ? pr->ip4_count : 0;
-		uint32_t n6 = pr->ip6_count <= JM_MAX_AF_IPS ? pr->ip6_count : 0;
+		uint32_t n4, n6;
+		const uint8_t *ip4 = jm_ips(h, s, 0, &n4), *ip6 = jm_ips(h, s, 1, &n6);
 
 		memset(&xp, 0, sizeof(xp));
 		xp.version = XPRISON_VERSION;
@@ -994,9 +994,9 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 		xp.ip6s = n6;
 		error = req_out(r, &xp, sizeof(xp));
 		if (error == 0 && n4 > 0)
-			error = req_out(r, pr->ip4, n4 * 4);
+			error = req_out(r, ip4, (size_t)n4 * 4);
 		if (error == 0 && n6 > 0)
-			error = req_out(r, pr->ip6, n6 * 16);
+			error = req_out(r, ip6, (size_t)n6 * 16);
 	}
 	return error;
 }
@@ -1092,7 +1092,8 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 	case H_PARAM:
 		return handle_param(o, o->arg, r);
 	case H_PARAM_META:
-		return handle_param(o, h->g.meta_maxbufsize, r);
+		/* kern_jailmeta.c, jm_sysctl_param_meta: the soft limit. */
+		return handle_param(o, h->g.meta_softmax, r);
 	case H_JAILED:
 		return out_int(r, c->slot != 0);
 	case H_VNET:
@@ -1104,8 +1105,7 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 		error = handle_int(r, &v);
 		if (error != 0 || r->newp == NULL)
 			return error;
-		if (v > JM_MAX_AF_IPS)
-			return EINVAL; /* the model's address arrays hold 255 */
+		/* kern_jail.c: a SYSCTL_UINT, any u_int. */
 		g = h->g;
 		g.max_af_ips = v;
 		return set_globals(h, &g);
@@ -1138,14 +1138,25 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 		error = handle_int(r, &v);
 		if (error != 0 || r->newp == NULL)
 			return error;
-		if (v > JM_META_MAXBUFSIZE)
-			return EINVAL; /* the model's buffers hold 4096 */
+		/* Any u_int, as jm_sysctl_meta_maxbufsize takes it. */
+		/* kern_jailmeta.c, jm_sysctl_meta_maxbufsize: the soft limit
+		 * follows a raised hard one, and a lowered one only while no
+		 * jail (alive or dying) exists. */
 		g = h->g;
 		g.meta_maxbufsize = v;
+		if (v >= g.meta_softmax || g.nbyjid == 0)
+			g.meta_softmax = v;
 		return set_globals(h, &g);
 	}
-	case H_ENV:
-		return out_str(r, pr->env, sizeof(pr->env));
+	case H_ENV: {
+		/* kern_jailmeta.c, jm_sysctl_env: the caller's jail's env and
+		 * its NUL.  The handler ignores what SYSCTL_OUT returns, so a
+		 * buffer too small gets what fits and the call succeeds. */
+		const char *env = jm_meta_text(h, c->slot, 1);
+
+		(void)req_out(r, env, strlen(env) + 1);
+		return 0;
+	}
 	case H_KERN_OSRELEASE:
 		return out_str(r, pr->osrelease, sizeof(pr->osrelease));
 	case H_KERN_SECURELEVEL:

@@ -42,7 +42,7 @@ int jm_do_attach(struct jm_host *h, int mypr, int slot);
 
 /* meta.c: meta and env (FreeBSD 15) */
 int jm_meta_check(struct jm_host *h, struct jm_opts *o);
-void jm_meta_apply(struct jm_host *h, struct jm_opts *o, int slot);
+int jm_meta_apply(struct jm_host *h, struct jm_opts *o, int slot);
 int jm_meta_get(struct jm_host *h, struct jm_opts *o, int slot);
 
 /* modules.c: the SysV jailsys parameters */
