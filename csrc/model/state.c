@@ -15,6 +15,14 @@
 
 #include "model.h"
 
+/* Linux reserves no swap for untouched pages of the 1 GiB host with
+ * MAP_NORESERVE; FreeBSD has no such flag (mmap(2)) and never reserves. */
+#ifdef MAP_NORESERVE
+#define JM_NORESERVE MAP_NORESERVE
+#else
+#define JM_NORESERVE 0
+#endif
+
 static struct jm_host *jm_h;          /* this process's mapping */
 static char jm_path[JM_MAXPATHLEN];   /* its state file, "" when anonymous */
 /* Why the host this process chose could not be mapped ("" when it could):
@@ -82,7 +90,7 @@ jm_map_anonymous(void)
 	struct jm_host *h;
 	int r;
 
-	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON | MAP_NORESERVE,
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON | JM_NORESERVE,
 	    -1, 0);
 	if (h == MAP_FAILED) {
 		r = errno;
