@@ -16,7 +16,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from modelabi import JAIL_DYING, LIB, Buf, I, Iovec, Result, jail_get, nametomib, sysctl
+from modelabi import (
+    JAIL_DYING,
+    JAIL_GET_DESC,
+    LIB,
+    Buf,
+    I,
+    Iovec,
+    Result,
+    jail_get,
+    nametomib,
+    sysctl,
+)
 
 ULONG_PARAMS = {"host.hostid"}
 STRING_PARAMS = {
@@ -193,3 +204,20 @@ def oidfmt(name: str) -> tuple[int, str]:
     ret, err, data, _ = sysctl([0, 4, *mib])
     assert (ret, err) == (0, 0)
     return int.from_bytes(data[:4], "little"), data[4:].split(b"\0", 1)[0].decode()
+
+
+def new_desc(jid: int, flags: int = JAIL_GET_DESC) -> int:
+    """A descriptor for jail `jid`, from jail_get with JAIL_GET_DESC or JAIL_OWN_DESC."""
+    r = jail_get([("jid", I(jid)), ("desc", I(-1))], flags)
+    assert (r.ret, r.errmsg) == (jid, ""), (r.errno, r.errmsg)
+    fd = r.int("desc")
+    assert fd >= 0
+    return fd
+
+
+def close_quietly(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass

@@ -299,6 +299,8 @@ struct jm_opts {
 	int errmsg_idx;  /* index of the errmsg option or -1 */
 };
 
+/* copyinuio: the iovec array and its lengths (EFAULT, EINVAL); 0 if fine. */
+int jm_iov_copyin(const struct iovec *iov, unsigned int niov);
 /* Copy in and de-duplicate; 0 or an errno. */
 int jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov);
 void jm_opts_free(struct jm_opts *o);

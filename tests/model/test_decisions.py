@@ -39,7 +39,16 @@ from modelabi import (
     sysctl,
     sysctlbyname,
 )
-from modelabi_check import ROOT_ONLY, expect_fail, fetch, jail_list, oidfmt, values
+from modelabi_check import (
+    ROOT_ONLY,
+    close_quietly,
+    expect_fail,
+    fetch,
+    jail_list,
+    new_desc,
+    oidfmt,
+    values,
+)
 from modelabi_child import Child, as_nobody, run_child
 
 import jailcore.model
@@ -84,15 +93,6 @@ def set_with_desc(pairs: list[tuple[str, Any]], flags: int) -> Result:
     return jail_set([*pairs, ("desc", I(-1))], flags)
 
 
-def new_desc(jid: int, flags: int = JAIL_GET_DESC) -> int:
-    """A descriptor for jail `jid`, from jail_get with JAIL_GET_DESC or JAIL_OWN_DESC."""
-    r = jail_get([("jid", I(jid)), ("desc", I(-1))], flags)
-    assert (r.ret, r.errmsg) == (jid, ""), (r.errno, r.errmsg)
-    fd = r.int("desc")
-    assert fd >= 0
-    return fd
-
-
 def refused_as_no_jail_desc(bad: int) -> None:
     """Every descriptor call refuses `bad`: EBADF "not a jail descriptor" (4.10)."""
     r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
@@ -104,14 +104,6 @@ def refused_as_no_jail_desc(bad: int) -> None:
     expect_fail(r, errno.EBADF, "not a jail descriptor")
     assert errno_of("jailmodel_jail_attach_jd", bad) == (-1, errno.EBADF)
     assert errno_of("jailmodel_jail_remove_jd", bad) == (-1, errno.EBADF)
-
-
-def close_quietly(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -656,36 +648,53 @@ def test_desc_get_desc_is_real_cloexec_fd() -> None:
         "dying": 0, "persist": 1, "host.hostname": "h"}
 
 
-def test_desc_closing_last_owning_descriptor_removes_jail() -> None:
-    """Descriptors | closing the last owning descriptor removes the jail, seen at the next model
-    call.
+def test_desc_closing_any_owning_descriptor_removes_jail() -> None:
+    """Descriptors | closing any owning descriptor file removes the jail (each JAIL_OWN_DESC call
+    makes its own file; dup'd copies share it: the last copy counts), seen at the next model call.
     """
     r = set_with_desc([("name", "web"), ("persist", None)], JAIL_CREATE | JAIL_OWN_DESC)
     assert (r.ret, r.errmsg) == (1, "")
     own1 = r.int("desc")
     own2 = new_desc(1, JAIL_OWN_DESC)
+    copy2 = os.dup(own2)
     plain = new_desc(1, JAIL_GET_DESC)
     try:
-        for fd in (own1, own2):
+        for fd in (own1, own2, copy2):
             os.fstat(fd)
+        for fd in (own1, own2):
             assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
-        os.close(own1)
+        # one copy of a dup'd pair closed: the file is still open
+        os.close(copy2)
         assert values(1, "dying", "persist") == {"dying": 0, "persist": 1}
-        os.close(own2)
+        # the other owning file is open, yet closing this one removes the jail
+        os.close(own1)
         expect_fail(fetch(1, "name", flags=JAIL_DYING), errno.ENOENT, "jail 1 not found")
         assert jail_list(JAIL_DYING) == []
-        g = jail_get([("desc", I(plain)), ("jid", Buf(4))], JAIL_USE_DESC)
-        expect_fail(g, errno.ENOENT, "descriptor to dead jail")
+        for fd in (plain, own2):
+            g = jail_get([("desc", I(fd)), ("jid", Buf(4))], JAIL_USE_DESC)
+            expect_fail(g, errno.ENOENT, "descriptor to dead jail")
     finally:
-        close_quietly(own1, own2, plain)
-    # an owning descriptor of a jail with a lingering reference leaves it dying
+        close_quietly(own1, own2, copy2, plain)
+    # the jid of the removed jail is free for a new one, which the old descriptors do not reach
+    assert create(("jid", I(1)), ("name", "again")) == 1
+    own3 = new_desc(1, JAIL_OWN_DESC)
+    os.close(os.dup(own3))
+    assert values(1, "name", "dying") == {"name": "again", "dying": 0}
+    os.close(own3)
+    assert jail_list(JAIL_DYING) == []
+
+
+def test_desc_owning_descriptor_of_held_jail_leaves_it_dying() -> None:
+    """Descriptors | closing the owning descriptor of a jail with a lingering reference leaves
+    it dying.
+    """
     r = set_with_desc([("name", "held"), ("persist", None)], JAIL_CREATE | JAIL_OWN_DESC)
-    assert (r.ret, r.errmsg) == (2, "")
-    jailcore.model.hold(2)
+    assert (r.ret, r.errmsg) == (1, "")
+    jailcore.model.hold(1)
     os.close(r.int("desc"))
-    expect_fail(fetch(2, "name"), errno.ENOENT, "jail 2 is dying")
-    assert values(2, "dying", "persist", flags=JAIL_DYING) == {"dying": 1, "persist": 0}
-    jailcore.model.release(2)
+    expect_fail(fetch(1, "name"), errno.ENOENT, "jail 1 is dying")
+    assert values(1, "dying", "persist", flags=JAIL_DYING) == {"dying": 1, "persist": 0}
+    jailcore.model.release(1)
     assert jail_list(JAIL_DYING) == []
 
 
