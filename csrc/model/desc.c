@@ -29,7 +29,7 @@ struct jm_desc_rec {
 	uint32_t gen;
 	uint32_t epoch;
 	uint32_t owner; /* K of an owning file jail-N.oK, 0: the shared file */
-	uint32_t pad;
+	uint32_t priv;  /* the opener held PRIV_JAIL_SET (the file's credential) */
 };
 
 static int
@@ -71,7 +71,7 @@ jm_desc_path(const struct jm_host *h, int slot, uint32_t owner, char *out, size_
 
 /* Create the file `path` holding the record of `slot`; its open fd or -1. */
 static int
-jm_desc_create(const struct jm_host *h, int slot, uint32_t owner, const char *path, int excl)
+jm_desc_create(struct jm_host *h, int slot, uint32_t owner, const char *path, int excl)
 {
 	struct jm_desc_rec rec;
 	int fd, err;
@@ -85,6 +85,7 @@ jm_desc_create(const struct jm_host *h, int slot, uint32_t owner, const char *pa
 	rec.gen = h->prisons[slot].gen;
 	rec.epoch = h->epoch;
 	rec.owner = owner;
+	rec.priv = (uint32_t)jm_caller_privileged(h, jm_caller_prison(h));
 	if (pwrite(fd, &rec, sizeof(rec), 0) != (ssize_t)sizeof(rec)) {
 		err = errno;
 		close(fd);
@@ -233,4 +234,14 @@ jm_desc_forget(struct jm_host *h, int slot)
 	}
 	pr->owned = 0;
 	pr->desc_serial = 0;
+}
+
+/* Whether the credential of descriptor `fd` (its opener's) is privileged;
+ * fd was accepted by jm_desc_lookup. */
+int
+jm_desc_cred_privileged(int fd)
+{
+	struct jm_desc_rec rec;
+
+	return pread(fd, &rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) && rec.priv != 0;
 }

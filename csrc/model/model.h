@@ -278,6 +278,11 @@ int jm_find_jid(const struct jm_host *h, int jid);
 void jm_prison_remove(struct jm_host *h, int slot);
 const char *jm_relative_name(const struct jm_host *h, int slot, int viewer);
 
+/* ---- desc.c ---------------------------------------------------------------- */
+
+/* Whether a jail descriptor's credential (its opener's) is privileged. */
+int jm_desc_cred_privileged(int fd);
+
 /* ---- opts.c: the vfs option list ----------------------------------------- */
 
 #define JM_MAXOPTS 512

@@ -513,8 +513,16 @@ jm_use_desc(struct jm_host *h, struct jm_opts *o, const struct jm_req *r, int *u
 		if (msg != NULL)
 			jm_opt_error(o, "%s", msg);
 		*usepr = -1;
+		return err;
 	}
-	return err;
+	/* The privilege of the descriptor's credential, not the caller's
+	 * (kern_jail_set: priv_check_cred(jdcred, PRIV_JAIL_SET), and
+	 * PRIV_JAIL_ATTACH with JAIL_ATTACH, which the model grants alike). */
+	if (!jm_desc_cred_privileged(r->desc_fd)) {
+		*usepr = -1;
+		return EPERM;
+	}
+	return 0;
 }
 
 static void
@@ -719,8 +727,10 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		goto out;
 	}
 	/* Under JAIL_AT_DESC the privilege is still the real caller's
-	 * (priv_check(td)), not that of the descriptor's jail. */
-	if (v15 && !jm_caller_privileged(h, callerpr)) {
+	 * (priv_check(td)), not that of the descriptor's jail; under
+	 * JAIL_USE_DESC it is the descriptor's credential, checked after the
+	 * lookup (jm_use_desc). */
+	if (v15 && !(flags & JM_JAIL_USE_DESC) && !jm_caller_privileged(h, callerpr)) {
 		err = EPERM;
 		goto out;
 	}

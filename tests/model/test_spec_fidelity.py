@@ -399,3 +399,36 @@ def test_at_desc_privilege_is_the_real_callers() -> None:
         assert values(p, "children.cur") == {"children.cur": 1}
     finally:
         close_quietly(fd)
+
+
+# ---------------------------------------------------------------------------------------
+# 4.1 step 9: JAIL_USE_DESC takes its privilege from the descriptor's credential
+
+
+def test_use_desc_privilege_is_the_descriptors_credential() -> None:
+    """4.1 step 9 | with JAIL_USE_DESC the caller's own privilege is not checked: after the
+    lookup (step 26) the descriptor's credential is, so an unprivileged process holding a
+    descriptor that root opened updates the jail; without the descriptor it gets EPERM, and a
+    bad value still comes first.  (JAIL_AT_DESC keeps the real caller's privilege: EPERM.)
+    """
+    web = create(("name", "web"), ("children.max", I(2)))
+    fd = new_desc(web)
+    try:
+        def unprivileged() -> list[tuple[int, int, str]]:
+            return [
+                summary(jail_set([("desc", I(fd)), ("enforce_statfs", I(7))],
+                                 JAIL_UPDATE | JAIL_USE_DESC)),
+                summary(jail_set([("jid", I(web)), ("host.hostname", "nodesc")], JAIL_UPDATE)),
+                summary(jail_set([("desc", I(fd)), ("host.hostname", "viadesc")],
+                                 JAIL_UPDATE | JAIL_USE_DESC)),
+                summary(jail_set([("desc", I(fd)), ("name", "c"), P],
+                                 JAIL_CREATE | JAIL_AT_DESC)),
+            ]
+
+        assert in_child(unprivileged, uid=65534) == [
+            (-1, errno.EINVAL, ""), (-1, errno.EPERM, ""), (web, 0, ""),
+            (-1, errno.EPERM, "")]
+        assert values(web, "host.hostname", "children.cur") == {
+            "host.hostname": "viadesc", "children.cur": 0}
+    finally:
+        close_quietly(fd)
