@@ -58,13 +58,20 @@ jm_desc_dir(struct jm_host *h)
 	return 0;
 }
 
-/* The shared file of a jail (owner 0) or its owning file K. */
+/* The owner value of the file shared by the descriptors made while the jail
+ * was already dying (jail_get with JAIL_DYING): kern_jail_get attaches them
+ * to the dying prison (jaildesc_set_prison) after prison_cleanup detached
+ * the earlier ones, so they keep reaching it. */
+#define JM_DESC_LATE 0xffffffffu
+
+/* The shared file of a jail (owner 0), its owning file K, or its late file. */
 static int
 jm_desc_path(const struct jm_host *h, int slot, uint32_t owner, char *out, size_t size)
 {
-	int n = owner == 0 ?
-	    snprintf(out, size, "%s/jail-%u", h->descdir, h->prisons[slot].desc_serial) :
-	    snprintf(out, size, "%s/jail-%u.o%u", h->descdir, h->prisons[slot].desc_serial, owner);
+	unsigned serial = h->prisons[slot].desc_serial;
+	int n = owner == 0 ? snprintf(out, size, "%s/jail-%u", h->descdir, serial) :
+	    owner == JM_DESC_LATE ? snprintf(out, size, "%s/jail-%u.late", h->descdir, serial) :
+	    snprintf(out, size, "%s/jail-%u.o%u", h->descdir, serial, owner);
 
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
 }
@@ -117,6 +124,21 @@ jm_desc_new(struct jm_host *h, int slot, int owning)
 		if ((fd = jm_desc_create(h, slot, 0, path, 0)) == -1)
 			return -1;
 		close(fd);
+	}
+	if (pr->state != JM_PRISON_STATE_ALIVE) {
+		/* Made for a dying jail: attached to it, owning or not (closing
+		 * an owning one removes nothing: the jail is dying already). */
+		if ((err = jm_desc_path(h, slot, JM_DESC_LATE, path, sizeof(path))) != 0) {
+			errno = err;
+			return -1;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 && errno == ENOENT &&
+		    (fd = jm_desc_create(h, slot, JM_DESC_LATE, path, 1)) != -1) {
+			close(fd);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		return fd;
 	}
 	if (!owning) {
 		if ((err = jm_desc_path(h, slot, 0, path, sizeof(path))) != 0) {
@@ -173,7 +195,7 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 	 * (prison_cleanup -> jaildesc_prison_cleanup), so a dying jail is as
 	 * dead as a freed one (jaildesc_find: ENOENT). */
 	if (rec.epoch != h->epoch || !pr->used || pr->gen != rec.gen || pr->desc_serial == 0 ||
-	    pr->state != JM_PRISON_STATE_ALIVE) {
+	    (pr->state != JM_PRISON_STATE_ALIVE && rec.owner != JM_DESC_LATE)) {
 		*msg = "descriptor to dead jail";
 		return ENOENT;
 	}
@@ -223,6 +245,8 @@ jm_desc_forget(struct jm_host *h, int slot)
 	if (pr->desc_serial == 0)
 		return;
 	if (jm_desc_path(h, slot, 0, path, sizeof(path)) == 0)
+		unlink(path);
+	if (jm_desc_path(h, slot, JM_DESC_LATE, path, sizeof(path)) == 0)
 		unlink(path);
 	for (uint32_t k = 1; jm_desc_path(h, slot, k, path, sizeof(path)) == 0; k++)
 		if (unlink(path) == -1 && errno == ENOENT)

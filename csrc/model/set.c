@@ -479,12 +479,14 @@ jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr)
 		}
 		return 0;
 	}
+	/* vfs_copyopt of "desc" fails on a wrong size before the flags are
+	 * looked at (EINVAL, no message). */
+	if (op->len != sizeof(int))
+		return EINVAL;
 	if (!dflags) {
 		jm_opt_error(o, "unexpected desc");
 		return EINVAL;
 	}
-	if (op->len != sizeof(int))
-		return EINVAL;
 	memcpy(&fd, op->value, sizeof(int));
 	r->desc_pos = op->pos;
 	r->desc_fd = fd;
@@ -762,6 +764,13 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		if (r->cuflags == JM_JAIL_CREATE) {
 			jm_opt_error(o, "jail %d already exists", u->jid);
 			err = EEXIST;
+			goto out;
+		}
+		/* Only a descriptor made after the jail started dying (jail_get
+		 * with JAIL_DYING) still reaches a dying jail. */
+		if (u->state != JM_PRISON_STATE_ALIVE) {
+			jm_opt_error(o, "jail %d is dying", u->jid);
+			err = ENOENT;
 			goto out;
 		}
 		if (r->jid != 0 && r->jid != u->jid) {

@@ -19,6 +19,7 @@ from modelabi import (
     JAIL_ATTACH,
     JAIL_CREATE,
     JAIL_DYING,
+    JAIL_GET_DESC,
     JAIL_UPDATE,
     JAIL_USE_DESC,
     LIB,
@@ -432,3 +433,44 @@ def test_use_desc_privilege_is_the_descriptors_credential() -> None:
             "host.hostname": "viadesc", "children.cur": 0}
     finally:
         close_quietly(fd)
+
+
+def test_wrong_sized_desc_fails_in_the_option_copy() -> None:
+    """4.1 step 8 | a wrong-sized `desc` fails in its option copy: EINVAL with errmsg untouched,
+    whatever the flags (also with no descriptor flag, where a right-sized one is "unexpected
+    desc").
+    """
+    web = create(("name", "web"))
+    for flags in (JAIL_UPDATE, JAIL_UPDATE | JAIL_USE_DESC):
+        r = jail_set([("jid", I(web)), ("desc", b"\x01\x00"), ("host.hostname", "h")], flags)
+        expect_fail(r, errno.EINVAL)
+    r = jail_set([("jid", I(web)), ("desc", I(0)), ("host.hostname", "h")], JAIL_UPDATE)
+    expect_fail(r, errno.EINVAL, "unexpected desc")
+    assert values(web, "host.hostname") == {"host.hostname": ""}
+
+
+def test_descriptor_made_for_a_dying_jail_still_reaches_it() -> None:
+    """4.10 | the exception to the detach: a descriptor that jail_get (with JAIL_DYING) makes for
+    an already dying jail is attached to it after the cleanup (kern_jail_get calls
+    jaildesc_set_prison), so through it the jail "is dying" rather than dead, until it is freed.
+    """
+    web = create(("name", "web"))
+    early = new_desc(web)
+    jailcore.model.hold(web)
+    assert remove(web) == (0, 0)
+    late = new_desc(web, JAIL_GET_DESC | JAIL_DYING)
+    try:
+        r = jail_get([("desc", I(late)), ("jid", Buf(4))], JAIL_USE_DESC)
+        expect_fail(r, errno.ENOENT, f"jail {web} is dying")
+        r = jail_get([("desc", I(late)), ("dying", Buf(4))], JAIL_USE_DESC | JAIL_DYING)
+        assert (r.ret, r.int("dying"), r.errmsg) == (web, 1, "")
+        r = jail_set([("desc", I(late)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
+        expect_fail(r, errno.ENOENT, f"jail {web} is dying")
+        r = jail_get([("desc", I(early)), ("jid", Buf(4))], JAIL_USE_DESC | JAIL_DYING)
+        expect_fail(r, errno.ENOENT, "descriptor to dead jail")
+        jailcore.model.release(web)
+        assert jail_list(JAIL_DYING) == []
+        r = jail_get([("desc", I(late)), ("jid", Buf(4))], JAIL_USE_DESC | JAIL_DYING)
+        expect_fail(r, errno.ENOENT, "descriptor to dead jail")
+    finally:
+        close_quietly(early, late)
