@@ -503,8 +503,9 @@ jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr)
 
 /* Step 26: a JAIL_USE_DESC descriptor, resolved under the lock after every
  * parameter check (kern_jail_set: jaildesc_find once allprison_lock is
- * held), so a bad value is reported before a bad descriptor.  Its jail is
- * alive: a dying jail's descriptors are detached ("descriptor to dead jail"). */
+ * held), so a bad value is reported before a bad descriptor.  A dying
+ * jail's descriptors are detached ("descriptor to dead jail"), except those
+ * made after it started dying. */
 static int
 jm_use_desc(struct jm_host *h, struct jm_opts *o, const struct jm_req *r, int *usepr)
 {
