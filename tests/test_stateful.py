@@ -472,9 +472,9 @@ class JailTree(RuleBasedStateMachine):
         j = self.o.current(oj)
         if desc.owning and j is not None:
             j.owners -= 1
-            # Closing the last owning descriptor removes the jail, as seen at the
-            # model's next call (section 11) -- the invariants make that call.
-            if j.owners == 0 and j.alive:
+            # Closing any owning descriptor file removes the jail (4.10), as seen
+            # at the model's next call (section 11) -- the invariants make that call.
+            if j.alive:
                 self.o.kill(j)
 
     # -- processes

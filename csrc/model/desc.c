@@ -3,10 +3,12 @@
  *
  * Each jail that has handed out a descriptor has a small file in the host's
  * descriptor directory; a descriptor is an open file of it, whose contents
- * name the jail (slot, generation, host epoch).  An owning descriptor holds
- * a shared flock(2) on its open file: once every descriptor sharing that
- * open file is closed, in every process, the lock is gone, and the model's
- * next call finds it so and removes the jail.
+ * name the jail (slot, generation, host epoch).  Each JAIL_OWN_DESC call
+ * makes a file of its own (jail-N.oK) and holds a shared flock(2) on its open
+ * file: once every descriptor sharing that open file is closed (dup'd copies,
+ * forked children), the lock is gone, and the model's next call finds it so
+ * and removes the jail, as closing any one owning file does in FreeBSD
+ * (kern_jaildesc.c, jaildesc_close: prison_remove for an S_ISTXT file).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,7 +28,8 @@ struct jm_desc_rec {
 	int32_t slot;
 	uint32_t gen;
 	uint32_t epoch;
-	uint64_t host; /* identifies the host: its magic mixed with its dir */
+	uint32_t owner; /* K of an owning file jail-N.oK, 0: the shared file */
+	uint32_t priv;  /* the opener held PRIV_JAIL_SET (the file's credential) */
 };
 
 static int
@@ -55,12 +58,48 @@ jm_desc_dir(struct jm_host *h)
 	return 0;
 }
 
+/* The owner value of the file shared by the descriptors made while the jail
+ * was already dying (jail_get with JAIL_DYING): kern_jail_get attaches them
+ * to the dying prison (jaildesc_set_prison) after prison_cleanup detached
+ * the earlier ones, so they keep reaching it. */
+#define JM_DESC_LATE 0xffffffffu
+
+/* The shared file of a jail (owner 0), its owning file K, or its late file. */
 static int
-jm_desc_path(const struct jm_host *h, int slot, char *out, size_t size)
+jm_desc_path(const struct jm_host *h, int slot, uint32_t owner, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s/jail-%u", h->descdir, h->prisons[slot].desc_serial);
+	unsigned serial = h->prisons[slot].desc_serial;
+	int n = owner == 0 ? snprintf(out, size, "%s/jail-%u", h->descdir, serial) :
+	    owner == JM_DESC_LATE ? snprintf(out, size, "%s/jail-%u.late", h->descdir, serial) :
+	    snprintf(out, size, "%s/jail-%u.o%u", h->descdir, serial, owner);
 
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
+}
+
+/* Create the file `path` holding the record of `slot`; its open fd or -1. */
+static int
+jm_desc_create(struct jm_host *h, int slot, uint32_t owner, const char *path, int excl)
+{
+	struct jm_desc_rec rec;
+	int fd, err;
+
+	fd = open(path, O_RDWR | O_CREAT | (excl ? O_EXCL : O_TRUNC) | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	memset(&rec, 0, sizeof(rec));
+	rec.magic = JM_DESC_MAGIC;
+	rec.slot = slot;
+	rec.gen = h->prisons[slot].gen;
+	rec.epoch = h->epoch;
+	rec.owner = owner;
+	rec.priv = (uint32_t)jm_caller_privileged(h, jm_caller_prison(h));
+	if (pwrite(fd, &rec, sizeof(rec), 0) != (ssize_t)sizeof(rec)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 int
@@ -68,7 +107,6 @@ jm_desc_new(struct jm_host *h, int slot, int owning)
 {
 	struct jm_prison *pr = &h->prisons[slot];
 	char path[JM_MAXPATHLEN + 32];
-	struct jm_desc_rec rec;
 	int fd, err;
 
 	if ((err = jm_desc_dir(h)) != 0) {
@@ -79,46 +117,60 @@ jm_desc_new(struct jm_host *h, int slot, int owning)
 		jm_save_prison(h, slot);
 		jm_save_globals(h);
 		pr->desc_serial = ++h->g.next_desc_serial;
-		if ((err = jm_desc_path(h, slot, path, sizeof(path))) != 0) {
+		if ((err = jm_desc_path(h, slot, 0, path, sizeof(path))) != 0) {
 			errno = err;
 			return -1;
 		}
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd == -1)
+		if ((fd = jm_desc_create(h, slot, 0, path, 0)) == -1)
 			return -1;
-		memset(&rec, 0, sizeof(rec));
-		rec.magic = JM_DESC_MAGIC;
-		rec.slot = slot;
-		rec.gen = pr->gen;
-		rec.epoch = h->epoch;
-		if (pwrite(fd, &rec, sizeof(rec), 0) != (ssize_t)sizeof(rec)) {
-			err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
 		close(fd);
 	}
-	if ((err = jm_desc_path(h, slot, path, sizeof(path))) != 0) {
+	if (pr->state != JM_PRISON_STATE_ALIVE) {
+		/* Made for a dying jail: attached to it, owning or not (closing
+		 * an owning one removes nothing: the jail is dying already). */
+		if ((err = jm_desc_path(h, slot, JM_DESC_LATE, path, sizeof(path))) != 0) {
+			errno = err;
+			return -1;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 && errno == ENOENT &&
+		    (fd = jm_desc_create(h, slot, JM_DESC_LATE, path, 1)) != -1) {
+			close(fd);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		return fd;
+	}
+	if (!owning) {
+		if ((err = jm_desc_path(h, slot, 0, path, sizeof(path))) != 0) {
+			errno = err;
+			return -1;
+		}
+		return open(path, O_RDONLY | O_CLOEXEC);
+	}
+	/* An owning file of its own: the first free K. */
+	for (uint32_t k = 1;; k++) {
+		if ((err = jm_desc_path(h, slot, k, path, sizeof(path))) != 0) {
+			errno = err;
+			return -1;
+		}
+		fd = jm_desc_create(h, slot, k, path, 1);
+		if (fd != -1)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+		err = errno;
+		close(fd);
+		unlink(path);
 		errno = err;
 		return -1;
 	}
-	fd = open(path, (owning ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (owning) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
-			err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
-		if (!pr->owned) {
-			jm_save_prison(h, slot);
-			jm_save_globals(h);
-			pr->owned = 1;
-			h->g.nowned++;
-		}
+	if (!pr->owned) {
+		jm_save_prison(h, slot);
+		jm_save_globals(h);
+		pr->owned = 1;
+		h->g.nowned++;
 	}
 	return fd;
 }
@@ -139,13 +191,25 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 	    rec.slot <= 0 || rec.slot >= JM_MAXPRISONS)
 		return EBADF;
 	pr = &h->prisons[rec.slot];
-	if (rec.epoch != h->epoch || !pr->used || pr->gen != rec.gen || pr->desc_serial == 0) {
+	/* A jail's descriptors are detached as soon as it starts dying
+	 * (prison_cleanup -> jaildesc_prison_cleanup), so a dying jail is as
+	 * dead as a freed one (jaildesc_find: ENOENT). */
+	if (rec.epoch != h->epoch || !pr->used || pr->gen != rec.gen || pr->desc_serial == 0 ||
+	    (pr->state != JM_PRISON_STATE_ALIVE && rec.owner != JM_DESC_LATE)) {
 		*msg = "descriptor to dead jail";
 		return ENOENT;
 	}
-	if (jm_desc_path(h, rec.slot, path, sizeof(path)) != 0 || stat(path, &pst) == -1 ||
-	    pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino) {
-		*msg = "not a jail descriptor";
+	/* The open file must be the jail's file.  A process that cannot
+	 * search the descriptor directory (one that dropped privileges after
+	 * it got the descriptor) cannot compare: the file then counts as the
+	 * jail's if one of the host's superusers made it. */
+	*msg = "not a jail descriptor";
+	if (jm_desc_path(h, rec.slot, rec.owner, path, sizeof(path)) != 0)
+		return EBADF;
+	if (stat(path, &pst) == -1) {
+		if (errno != EACCES || (fst.st_uid != 0 && fst.st_uid != h->owner_uid))
+			return EBADF;
+	} else if (pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino) {
 		return EBADF;
 	}
 	*msg = NULL;
@@ -153,19 +217,22 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 	return 0;
 }
 
+/* Whether any owning file of the jail has been closed everywhere. */
 int
 jm_desc_owners_gone(struct jm_host *h, int slot)
 {
 	char path[JM_MAXPATHLEN + 32];
-	int fd, gone;
+	int fd, gone = 0;
 
-	if (jm_desc_path(h, slot, path, sizeof(path)) != 0)
-		return 1;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd == -1)
-		return 1;
-	gone = flock(fd, LOCK_EX | LOCK_NB) == 0;
-	close(fd);
+	for (uint32_t k = 1; !gone; k++) {
+		if (jm_desc_path(h, slot, k, path, sizeof(path)) != 0)
+			return 1;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd == -1)
+			return k == 1 || errno != ENOENT;
+		gone = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		close(fd);
+	}
 	return gone;
 }
 
@@ -177,8 +244,13 @@ jm_desc_forget(struct jm_host *h, int slot)
 
 	if (pr->desc_serial == 0)
 		return;
-	if (jm_desc_path(h, slot, path, sizeof(path)) == 0)
+	if (jm_desc_path(h, slot, 0, path, sizeof(path)) == 0)
 		unlink(path);
+	if (jm_desc_path(h, slot, JM_DESC_LATE, path, sizeof(path)) == 0)
+		unlink(path);
+	for (uint32_t k = 1; jm_desc_path(h, slot, k, path, sizeof(path)) == 0; k++)
+		if (unlink(path) == -1 && errno == ENOENT)
+			break;
 	jm_save_prison(h, slot);
 	if (pr->owned) {
 		jm_save_globals(h);
@@ -186,4 +258,14 @@ jm_desc_forget(struct jm_host *h, int slot)
 	}
 	pr->owned = 0;
 	pr->desc_serial = 0;
+}
+
+/* Whether the credential of descriptor `fd` (its opener's) is privileged;
+ * fd was accepted by jm_desc_lookup. */
+int
+jm_desc_cred_privileged(int fd)
+{
+	struct jm_desc_rec rec;
+
+	return pread(fd, &rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) && rec.priv != 0;
 }

@@ -229,8 +229,12 @@ jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags)
 	struct jm_opts *o;
 	int err, jid = -1;
 
-	if ((niov & 1) || niov > JM_UIO_MAXIOV) {
+	if (niov & 1) {
 		errno = EINVAL;
+		return -1;
+	}
+	if ((err = jm_iov_copyin(iov, niov)) != 0) {
+		errno = err;
 		return -1;
 	}
 	o = malloc(sizeof(*o));

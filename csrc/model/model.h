@@ -342,6 +342,11 @@ int jm_find_jid(const struct jm_host *h, int jid);
 void jm_prison_remove(struct jm_host *h, int slot);
 const char *jm_relative_name(const struct jm_host *h, int slot, int viewer);
 
+/* ---- desc.c ---------------------------------------------------------------- */
+
+/* Whether a jail descriptor's credential (its opener's) is privileged. */
+int jm_desc_cred_privileged(int fd);
+
 /* ---- opts.c: the vfs option list ----------------------------------------- */
 
 #define JM_MAXOPTS 512
@@ -363,6 +368,8 @@ struct jm_opts {
 	int errmsg_idx;  /* index of the errmsg option or -1 */
 };
 
+/* copyinuio: the iovec array and its lengths (EFAULT, EINVAL); 0 if fine. */
+int jm_iov_copyin(const struct iovec *iov, unsigned int niov);
 /* Copy in and de-duplicate; 0 or an errno. */
 int jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov);
 void jm_opts_free(struct jm_opts *o);

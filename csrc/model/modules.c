@@ -159,10 +159,16 @@ jm_sysv_check(struct jm_host *h, struct jm_opts *o, int ppr, int32_t req[3])
 			continue;
 		err = jm_opt_copy(o, jm_modules[m].param, &v, sizeof(v));
 		if (err == ENOENT) {
+			/* The implied value is not checked (msg_prison_check
+			 * looks only at an explicit "sysvmsg"): the "inherit"
+			 * that allow.sysvipc implies quietly becomes "disable"
+			 * under a disabled parent, as msg_prison_set (and its
+			 * sem/shm twins) finds no namespace to inherit. */
 			if (jm_has_opt(o, "allow.nosysvipc"))
 				v = JM_JAIL_SYS_DISABLE;
 			else if (jm_has_opt(o, "allow.sysvipc"))
-				v = JM_JAIL_SYS_INHERIT;
+				v = h->prisons[ppr].sysv[m] == JM_JAIL_SYS_DISABLE ?
+				    JM_JAIL_SYS_DISABLE : JM_JAIL_SYS_INHERIT;
 			else
 				continue;
 		} else if (err != 0) {

@@ -51,27 +51,42 @@ jm_opt_equal(const char *a, const char *b)
 	return jm_is_rorw(a) && jm_is_rorw(b);
 }
 
+/* copyinuio (4.1 step 2): the iovec array itself and its lengths, before
+ * any flag check of kern_jail_set/kern_jail_get, since sys_jail_set and
+ * sys_jail_get copy it in first. */
+int
+jm_iov_copyin(const struct iovec *iov, unsigned int niov)
+{
+	size_t total = 0;
+
+	if (niov > JM_UIO_MAXIOV)
+		return EINVAL;
+	if (niov == 0)
+		return 0;
+	if (iov == NULL)
+		return EFAULT;
+	for (unsigned int i = 0; i < niov; i++) {
+		if (iov[i].iov_len > (size_t)0x7fffffff - total)
+			return EINVAL;
+		total += iov[i].iov_len;
+	}
+	return 0;
+}
+
 int
 jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov)
 {
-	size_t memused = 0, total = 0;
+	size_t memused = 0;
 	char *arena, *cur;
+	int err;
 
 	o->n = 0;
 	o->errmsg_set = 0;
 	o->errmsg_idx = -1;
 	if (niov == 0)
 		return 0;
-	if (iov == NULL)
-		return EFAULT;
-	/* copyinuio: the count and the total length. */
-	if (niov > JM_UIO_MAXIOV)
-		return EINVAL;
-	for (unsigned int i = 0; i < niov; i++) {
-		if (iov[i].iov_len > (size_t)0x7fffffff - total)
-			return EINVAL;
-		total += iov[i].iov_len;
-	}
+	if ((err = jm_iov_copyin(iov, niov)) != 0)
+		return err;
 	/* The size checks come pair by pair, as the copy-in does. */
 	for (unsigned int i = 0; i < niov; i += 2) {
 		size_t namelen = iov[i].iov_len, optlen = iov[i + 1].iov_len;

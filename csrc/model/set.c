@@ -423,32 +423,40 @@ jm_parse(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int mypr)
 		}
 		if (len == 0 || ((char *)val)[len - 1] != '\0')
 			return EINVAL;
-		if (len >= 2 && !(len == 2 && ((char *)val)[0] == '/')) {
-			if (len > JM_MAXPATHLEN)
-				return ENAMETOOLONG;
-			if (realpath(val, real) == NULL)
-				return errno;
-			if (stat(real, &st) == -1)
-				return errno;
-			if (!S_ISDIR(st.st_mode))
-				return ENOTDIR;
-			ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
-			if (ml + strlen(real) >= JM_MAXPATHLEN)
-				return ENAMETOOLONG;
-			memcpy(r->path, mine, ml);
-			strcpy(r->path + ml, real);
-			if (r->path[0] == '\0')
-				strcpy(r->path, "/");
-			r->got_path = 1;
-		}
+		/* Every path, "" and "/" included, goes through namei: "" is
+		 * its ENOENT (namei refuses an empty path), and "/" is the
+		 * caller's root, stored as a global path like any other
+		 * (kern_jail_set: namei, then vn_path_to_global_path). */
+		if (((char *)val)[0] == '\0')
+			return ENOENT;
+		if (len > JM_MAXPATHLEN)
+			return ENAMETOOLONG;
+		if (realpath(val, real) == NULL)
+			return errno;
+		if (stat(real, &st) == -1)
+			return errno;
+		if (!S_ISDIR(st.st_mode))
+			return ENOTDIR;
+		ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
+		if (ml + strlen(real) >= JM_MAXPATHLEN)
+			return ENAMETOOLONG;
+		memcpy(r->path, mine, ml);
+		strcpy(r->path + ml, ml > 0 && strcmp(real, "/") == 0 ? "" : real);
+		if (r->path[0] == '\0')
+			strcpy(r->path, "/");
+		r->got_path = 1;
 	} else if (err != ENOENT)
 		return err;
 	return 0;
 }
 
-/* Step 8: the descriptor parameter of FreeBSD 15. */
+/* Step 8: the descriptor parameter of FreeBSD 15.  A JAIL_AT_DESC descriptor
+ * is resolved here, before the privilege check and the parameters
+ * (kern_jail_set calls jaildesc_find for JAIL_AT_DESC as soon as it has
+ * copied "desc"; the spec's step 26 holds for JAIL_USE_DESC only); a
+ * JAIL_USE_DESC one is kept in r->desc_fd for jm_use_desc (step 26). */
 static int
-jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr, int *usepr)
+jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr)
 {
 	int dflags = r->flags & (JM_JAIL_USE_DESC | JM_JAIL_AT_DESC | JM_JAIL_GET_DESC |
 	                         JM_JAIL_OWN_DESC);
@@ -456,7 +464,6 @@ jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr,
 	const char *msg = NULL;
 	int fd, slot, err;
 
-	*usepr = -1;
 	r->desc_fd = -1;
 	r->desc_pos = -1;
 	if (h->g.version < 15)
@@ -469,25 +476,52 @@ jm_desc_param(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int *mypr,
 		}
 		return 0;
 	}
+	/* vfs_copyopt of "desc" fails on a wrong size before the flags are
+	 * looked at (EINVAL, no message). */
+	if (op->len != sizeof(int))
+		return EINVAL;
 	if (!dflags) {
 		jm_opt_error(o, "unexpected desc");
 		return EINVAL;
 	}
-	if (op->len != sizeof(int))
-		return EINVAL;
 	memcpy(&fd, op->value, sizeof(int));
 	r->desc_pos = op->pos;
-	if (!(r->flags & (JM_JAIL_USE_DESC | JM_JAIL_AT_DESC)))
+	r->desc_fd = fd;
+	if (!(r->flags & JM_JAIL_AT_DESC))
 		return 0;
 	if ((err = jm_desc_lookup(h, fd, &slot, &msg)) != 0) {
 		if (msg != NULL)
 			jm_opt_error(o, "%s", msg);
 		return err;
 	}
-	if (r->flags & JM_JAIL_USE_DESC)
-		*usepr = slot;
-	else
-		*mypr = slot;
+	*mypr = slot;
+	return 0;
+}
+
+/* Step 26: a JAIL_USE_DESC descriptor, resolved under the lock after every
+ * parameter check (kern_jail_set: jaildesc_find once allprison_lock is
+ * held), so a bad value is reported before a bad descriptor.  A dying
+ * jail's descriptors are detached ("descriptor to dead jail"), except those
+ * made after it started dying. */
+static int
+jm_use_desc(struct jm_host *h, struct jm_opts *o, const struct jm_req *r, int *usepr)
+{
+	const char *msg = NULL;
+	int err;
+
+	if ((err = jm_desc_lookup(h, r->desc_fd, usepr, &msg)) != 0) {
+		if (msg != NULL)
+			jm_opt_error(o, "%s", msg);
+		*usepr = -1;
+		return err;
+	}
+	/* The privilege of the descriptor's credential, not the caller's
+	 * (kern_jail_set: priv_check_cred(jdcred, PRIV_JAIL_SET), and
+	 * PRIV_JAIL_ATTACH with JAIL_ATTACH, which the model grants alike). */
+	if (!jm_desc_cred_privileged(r->desc_fd)) {
+		*usepr = -1;
+		return EPERM;
+	}
 	return 0;
 }
 
@@ -654,7 +688,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
                    struct jm_opts *o, int *jidp)
 {
 	struct jm_req *r;
-	int mypr = jm_caller_prison(h);
+	int mypr = jm_caller_prison(h), callerpr = mypr;
 	int v15 = h->g.version >= 15;
 	int setmask = v15 ? JM_JAIL_SET_MASK_15 : JM_JAIL_SET_MASK_14;
 	int err, pr = -1, ppr, usepr = -1, deadpr = -1, created, slot;
@@ -692,14 +726,18 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		err = EINVAL;
 		goto out;
 	}
-	if ((err = jm_desc_param(h, o, r, &mypr, &usepr)) != 0)
+	if ((err = jm_desc_param(h, o, r, &mypr)) != 0)
 		goto out;
 	if ((flags & JM_JAIL_AT_DESC) && (flags & JM_JAIL_CREATE) &&
 	    h->prisons[mypr].children_max == 0) {
 		err = EPERM;
 		goto out;
 	}
-	if (v15 && !jm_caller_privileged(h, mypr)) {
+	/* Under JAIL_AT_DESC the privilege is still the real caller's
+	 * (priv_check(td)), not that of the descriptor's jail; under
+	 * JAIL_USE_DESC it is the descriptor's credential, checked after the
+	 * lookup (jm_use_desc). */
+	if (v15 && !(flags & JM_JAIL_USE_DESC) && !jm_caller_privileged(h, callerpr)) {
 		err = EPERM;
 		goto out;
 	}
@@ -720,6 +758,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		err = EAGAIN;
 		goto out;
 	}
+	if (v15 && (flags & JM_JAIL_USE_DESC) && (err = jm_use_desc(h, o, r, &usepr)) != 0)
+		goto out;
 
 	/* Locate the jail, or at least its parent (4.2, 4.3). */
 	ppr = mypr;
@@ -731,6 +771,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			err = EEXIST;
 			goto out;
 		}
+		/* Only a descriptor made after the jail started dying (jail_get
+		 * with JAIL_DYING) still reaches a dying jail. */
 		if (u->state != JM_PRISON_STATE_ALIVE) {
 			jm_opt_error(o, "jail %d is dying", u->jid);
 			err = ENOENT;
@@ -911,7 +953,9 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 				err = EINVAL;
 				goto out;
 			}
-			if (mypr != 0) {
+			/* jailed(td->td_ucred): the real caller, even under
+			 * JAIL_AT_DESC. */
+			if (callerpr != 0) {
 				if (r->rsnum != 0 && r->rsnum != pp->devfs_ruleset) {
 					err = EPERM;
 					goto out;
@@ -1015,8 +1059,11 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		np->parent = ppr;
 		np->state = JM_PRISON_STATE_ALIVE;
 		np->securelevel = pp->securelevel;
-		np->enforce_statfs = h->g.enforce_statfs > pp->enforce_statfs ?
-		    h->g.enforce_statfs : pp->enforce_statfs;
+		/* The global default only, not the parent's value (kern_jail_set:
+		 * pr_enforce_statfs = jail_default_enforce_statfs); the EPERM
+		 * "< parent's" check looks only at an explicit enforce_statfs
+		 * (gotenforce), so a default below the parent's is kept. */
+		np->enforce_statfs = h->g.enforce_statfs;
 		np->devfs_ruleset = pp->devfs_ruleset;
 		np->osreldate = r->got_osreldate ? r->osreldate : pp->osreldate;
 		strcpy(np->osrelease, r->osrelease != NULL ? r->osrelease : pp->osrelease);
@@ -1237,8 +1284,8 @@ jailmodel_jail_set(struct iovec *iov, unsigned int niov, int flags)
 		errno = EINVAL;
 		return -1;
 	}
-	if (niov > JM_UIO_MAXIOV) {
-		errno = EINVAL;
+	if ((err = jm_iov_copyin(iov, niov)) != 0) {
+		errno = err;
 		return -1;
 	}
 	o = malloc(sizeof(*o));

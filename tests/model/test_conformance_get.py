@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import os
-import select
 import signal
-import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from forked import need_root
 from modelabi import (
     IP4,
     JAIL_AT_DESC,
@@ -27,12 +24,9 @@ from modelabi import (
     JAIL_GET_DESC,
     JAIL_UPDATE,
     JAIL_USE_DESC,
-    LIB,
     UL,
     Buf,
     I,
-    Iovec,
-    Result,
     attach,
     create,
     jail_get,
@@ -42,236 +36,21 @@ from modelabi import (
     sysctl,
     sysctlbyname,
 )
+from modelabi_check import (
+    ROOT_ONLY,
+    ZERO_UUID,
+    expect_fail,
+    fetch,
+    jail_list,
+    oidfmt,
+    raw_jail_get,
+    values,
+)
+from modelabi_child import Child, as_nobody, run_child
 
 import jailcore.model
 
-# Creating jails takes PRIV_JAIL_SET, which the model grants from the real euid.
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="needs root: the model takes privilege from the real euid"
-)
-
-# ---------------------------------------------------------------------------------------
-# helpers (each test file of tests/model is self-contained)
-
-ULONG_PARAMS = {"host.hostid"}
-STRING_PARAMS = {
-    "name": 256,
-    "path": 1024,
-    "host.hostname": 256,
-    "host.domainname": 256,
-    "host.hostuuid": 64,
-    "osrelease": 32,
-}
-ADDR_PARAMS = {"ip4.addr": 4 * 255, "ip6.addr": 16 * 255}
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-def _is_keyvalue(name: str) -> bool:
-    return name.split(".", 1)[0] in ("meta", "env")
-
-
-def out_buf(name: str) -> Buf:
-    """An output buffer of exactly the size the kernel wants for `name`."""
-    if name in ULONG_PARAMS:
-        return Buf(ctypes.sizeof(ctypes.c_ulong))
-    if name in STRING_PARAMS:
-        return Buf(STRING_PARAMS[name])
-    if name in ADDR_PARAMS:
-        return Buf(ADDR_PARAMS[name])
-    if _is_keyvalue(name):
-        return Buf(4096)
-    return Buf(4)
-
-
-def key_pair(key: int | str | tuple[str, Any]) -> tuple[str, Any]:
-    if isinstance(key, tuple):
-        return key
-    if isinstance(key, int):
-        return ("jid", I(key))
-    return ("name", Buf(256, key.encode()))
-
-
-def fetch(key: int | str | tuple[str, Any], *names: str, flags: int = 0) -> Result:
-    pairs: list[tuple[str, Any]] = [key_pair(key)]
-    pairs += [(n, out_buf(n)) for n in names]
-    return jail_get(pairs, flags)
-
-
-def decode(r: Result, name: str) -> Any:
-    if name in ULONG_PARAMS:
-        return r.ulong(name)
-    if name in STRING_PARAMS or _is_keyvalue(name):
-        return r.str(name)
-    if name == "ip4.addr":
-        return r.ip4()
-    if name == "ip6.addr":
-        return r.ip6()
-    return r.int(name)
-
-
-def values(key: int | str | tuple[str, Any], *names: str, flags: int = 0) -> dict[str, Any]:
-    """Read `names` of one jail; the call must succeed without touching errmsg."""
-    r = fetch(key, *names, flags=flags)
-    assert r.ret != -1, (key, r.errno, os.strerror(r.errno), r.errmsg)
-    assert r.errmsg == ""
-    return {n: decode(r, n) for n in names}
-
-
-def expect_fail(r: Result, err: int, msg: str = "") -> None:
-    """The call failed with exactly errno `err` and errmsg `msg` ('' = untouched)."""
-    assert (r.ret, errno.errorcode.get(r.errno, r.errno), r.errmsg) == (
-        -1,
-        errno.errorcode[err],
-        msg,
-    )
-
-
-def jail_list(flags: int = 0) -> list[int]:
-    """All jids visible to this process, by lastjid iteration (as jls does)."""
-    out: list[int] = []
-    last = 0
-    while True:
-        r = jail_get([("lastjid", I(last)), ("jid", Buf(4))], flags)
-        if r.ret == -1:
-            expect_fail(r, errno.ENOENT, f"no jail after {last}")
-            return out
-        assert r.int("jid") == r.ret
-        out.append(r.ret)
-        last = r.ret
-
-
-def raw_jail_get(entries: Sequence[tuple[bytes, ctypes.Array[ctypes.c_char] | None, int]],
-                 flags: int = 0) -> tuple[int, int, ctypes.Array[Iovec]]:
-    """jail_get over an iovec whose buffers and lengths are given separately."""
-    iov = (Iovec * (2 * len(entries)))()
-    keep: list[object] = []
-    for k, (name, buf, length) in enumerate(entries):
-        nb = ctypes.create_string_buffer(name + b"\0", len(name) + 1)
-        keep.append(nb)
-        iov[2 * k].iov_base = ctypes.addressof(nb)
-        iov[2 * k].iov_len = len(name) + 1
-        iov[2 * k + 1].iov_base = ctypes.addressof(buf) if buf is not None else None
-        iov[2 * k + 1].iov_len = length
-    ctypes.set_errno(0)
-    ret = LIB.jailmodel_jail_get(iov, 2 * len(entries), flags)
-    err = ctypes.get_errno() if ret == -1 else 0
-    return ret, err, iov
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the model takes privilege from the real euid")
-
-
-class Child:
-    """A forked child running `body`; it reports a JSON result over a pipe.
-
-    after: "exit" (exit at once), "wait" (exit when the parent calls go()),
-    "pause" (block in signal.pause() until killed).
-    """
-
-    def __init__(self, body: Callable[[], Any], after: str = "exit") -> None:
-        r1, w1 = os.pipe()
-        r2, w2 = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            try:
-                os.close(r1)
-                os.close(w2)
-                try:
-                    out = body()
-                except BaseException as e:
-                    out = {"child_exception": repr(e)}
-                os.write(w1, (json.dumps(out) + "\n").encode())
-                if after == "wait":
-                    os.read(r2, 1)
-                elif after == "pause":
-                    while True:
-                        signal.pause()
-            finally:
-                os._exit(0)
-        os.close(w1)
-        os.close(r2)
-        self.pid = pid
-        self._r = r1
-        self._w = w2
-        self._buf = b""
-        self.status: int | None = None
-
-    def result(self, timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            assert left > 0, "child did not report in time"
-            ready, _, _ = select.select([self._r], [], [], left)
-            if ready:
-                chunk = os.read(self._r, 65536)
-                assert chunk, "child exited without reporting"
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        out = json.loads(line)
-        if isinstance(out, dict) and "child_exception" in out:
-            raise AssertionError(f"child raised {out['child_exception']}")
-        return out
-
-    def go(self) -> None:
-        os.write(self._w, b"g")
-
-    def wait(self, timeout: float = 5.0) -> int:
-        """Reap the child; returns its wait status."""
-        if self.status is not None:
-            return self.status
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == self.pid:
-                self.status = status
-                return status
-            if time.monotonic() > deadline:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                self.status = -1
-                raise AssertionError("child did not exit in time")
-            time.sleep(0.005)
-
-    def cleanup(self) -> None:
-        if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.status = -1
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def run_child(body: Callable[[], Any]) -> Any:
-    """Run `body` in a forked child that exits right after reporting; return its result."""
-    c = Child(body)
-    try:
-        out = c.result()
-        assert c.wait() == 0
-        return out
-    finally:
-        c.cleanup()
-
-
-def as_nobody(body: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        os.setgid(65534)
-        os.setuid(65534)
-        assert os.geteuid() == 65534
-        return body()
-
-    return run
-
+pytestmark = ROOT_ONLY
 
 # ---------------------------------------------------------------------------------------
 # cases 61-94
@@ -813,14 +592,6 @@ def test_case_84_nobool_names_reach_the_kernel() -> None:
     assert jail_list() == [1, 2]
 
 
-def _oidfmt(name: str) -> tuple[int, str]:
-    mib = nametomib(name)
-    ret, err, data, _ = sysctl([0, 4, *mib])
-    assert (ret, err) == (0, 0)
-    kind = int.from_bytes(data[:4], "little")
-    return kind, data[4:].split(b"\0", 1)[0].decode()
-
-
 def test_case_85_param_sysctls_for_nobool() -> None:
     """85 | libjail: `jailparam_init("nopersist")` → JP_NOBOOL; `jailparam_init("bogus")` → -1,
     `ENOENT`, "unknown parameter: bogus".
@@ -831,7 +602,7 @@ def test_case_85_param_sysctls_for_nobool() -> None:
     composing the "unknown parameter: bogus" message is the Python layer's job (jailcore.params).
     """
     assert sysctlbyname("security.jail.param.persist") == (0, 0, b"\0\0\0\0")
-    kind, fmt = _oidfmt("security.jail.param.persist")
+    kind, fmt = oidfmt("security.jail.param.persist")
     assert (kind & 0xF, fmt) == (2, "B")  # CTLTYPE_INT, boolean
     assert kind & 0x80000000 and kind & 0x40000000  # RD | WR
     for missing in ("nopersist", "bogus", "allow.nomount"):
@@ -845,7 +616,7 @@ def test_case_85_param_sysctls_for_nobool() -> None:
     # finds it as the next oid after the node ({0,2}), named "...allow.mount." ({0,1})
     node = nametomib("security.jail.param.allow.mount")
     assert nametomib("security.jail.param.allow.mount.") == node
-    assert _oidfmt("security.jail.param.allow.mount")[0] & 0xF == 1  # CTLTYPE_NODE
+    assert oidfmt("security.jail.param.allow.mount")[0] & 0xF == 1  # CTLTYPE_NODE
     ret, err, data, ln = sysctl([0, 2, *node])
     assert (ret, err) == (0, 0)
     child = [int.from_bytes(data[i:i + 4], "little", signed=True) for i in range(0, ln, 4)]

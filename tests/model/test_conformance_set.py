@@ -24,82 +24,15 @@ from modelabi import (
     UL,
     Buf,
     I,
-    Result,
     jail_get,
     jail_set,
 )
+from modelabi_check import failed, jails, jid_of, no_jails, not_found, read, summary
 
 import jailcore.model as model
 
 # ---------------------------------------------------------------------------
-# helpers
-
-_STRINGS = {"name", "path", "host.hostname", "host.domainname", "host.hostuuid", "osrelease"}
-
-
-def _buf_for(name: str) -> Buf:
-    """An output buffer of the right size for parameter `name` (jail_get needs exact int sizes)."""
-    if name in _STRINGS:
-        return Buf(1024)
-    if name == "ip4.addr":
-        return Buf(4 * 255)
-    if name == "ip6.addr":
-        return Buf(16 * 255)
-    if name == "host.hostid":
-        return Buf(8)
-    return Buf(4)
-
-
-def read(key: tuple[str, Any], *names: str, flags: int = 0) -> Result:
-    """jail_get `names` of the jail selected by `key`; the call must succeed."""
-    r = jail_get([key, *[(n, _buf_for(n)) for n in names if n != key[0]]], flags)
-    assert r.ok, (key, names, errno.errorcode.get(r.errno), r.errmsg)
-    return r
-
-
-def jid_of(name: str) -> int:
-    return read(("name", name), "jid").int("jid")
-
-
-def failed(r: Result, err: int, msg: str = "") -> None:
-    """The call failed with `err` and errmsg `msg` ('' = no message was written)."""
-    assert r.ret == -1, f"expected failure {errno.errorcode[err]}, got return {r.ret}"
-    assert r.errno == err, (errno.errorcode.get(r.errno), r.errmsg)
-    assert r.errmsg == msg
-
-
-def not_found_by_name(name: str, flags: int = 0) -> None:
-    r = jail_get([("name", name), ("jid", Buf(4))], flags)
-    failed(r, errno.ENOENT, f'jail "{name}" not found')
-
-
-def not_found_by_jid(jid: int, flags: int = 0) -> None:
-    r = jail_get([("jid", I(jid)), ("name", Buf(1024))], flags)
-    failed(r, errno.ENOENT, f"jail {jid} not found")
-
-
-def no_jails() -> None:
-    """The host has no jail at all, dying ones included."""
-    r = jail_get([("lastjid", I(0)), ("jid", Buf(4))], JAIL_DYING)
-    failed(r, errno.ENOENT, "no jail after 0")
-
-
-def jails() -> list[int]:
-    """All jids on the host (alive and dying), ascending."""
-    out: list[int] = []
-    last = 0
-    while True:
-        r = jail_get([("lastjid", I(last)), ("jid", Buf(4))], JAIL_DYING)
-        if not r.ok:
-            assert r.errno == errno.ENOENT and r.errmsg == f"no jail after {last}", (
-                r.errno, r.errmsg)
-            return out
-        last = r.int("jid")
-        out.append(last)
-
-
-def summary(r: Result) -> tuple[int, int, str]:
-    return (r.ret, r.errno, r.errmsg)
+# file-specific helpers (the shared ones: tests/modelabi_check.py)
 
 
 def persist() -> tuple[str, None]:
@@ -443,7 +376,7 @@ def test_case_33_jailed_child_securelevel_below_parent() -> None:
 
     assert in_child(inside, attach=a) == (-1, errno.EPERM, "")
     assert read(("jid", I(a)), "children.cur").int("children.cur") == 0
-    not_found_by_name("A.c")
+    not_found("A.c")
     assert jails() == [a]
 
 
@@ -484,7 +417,7 @@ def test_case_36_path_with_update() -> None:
     assert read(("jid", I(jid)), "path").str("path") == "/"
     r = jail_set([("name", "fresh"), persist(), ("path", "/tmp")], JAIL_CREATE | JAIL_UPDATE)
     failed(r, errno.EINVAL, "path cannot be changed after creation")
-    not_found_by_name("fresh")
+    not_found("fresh")
     assert jails() == [jid]
 
 
@@ -572,7 +505,7 @@ def test_case_44_ip4_clash() -> None:
     x = modelabi.create(("name", "X"), ("ip4.addr", IP4("192.0.2.1", "192.0.2.2")))
     r = jail_set([("name", "Y"), persist(), ("ip4.addr", IP4("192.0.2.2"))], JAIL_CREATE)
     failed(r, errno.EADDRINUSE, "IPv4 addresses clash")
-    not_found_by_name("Y")
+    not_found("Y")
     assert jails() == [x]
     x1 = modelabi.create(("name", "X1"), ("ip4.addr", IP4("192.0.2.10")))
     r = jail_set([("name", "Y1"), persist(), ("ip4.addr", IP4("192.0.2.10"))], JAIL_CREATE)
@@ -623,7 +556,7 @@ def test_case_48_ip4_not_subset_of_parent() -> None:
     p = modelabi.create(("name", "P"), ("ip4.addr", IP4("192.0.2.1")))
     r = jail_set([("name", "P.c"), persist(), ("ip4.addr", IP4("192.0.2.2"))], JAIL_CREATE)
     failed(r, errno.EPERM)
-    not_found_by_name("P.c")
+    not_found("P.c")
     assert read(("jid", I(p)), "children.cur").int("children.cur") == 0
 
 
@@ -676,8 +609,8 @@ def test_case_53_rename_renames_descendants() -> None:
     assert read(("jid", I(web)), "name").str("name") == "www"
     assert read(("jid", I(db)), "name").str("name") == "www.db"
     assert jid_of("www.db") == db
-    not_found_by_name("web.db")
-    not_found_by_name("web")
+    not_found("web.db")
+    not_found("web")
 
 
 def test_case_54_create_update_existing_needs_persist() -> None:
@@ -701,8 +634,8 @@ def test_case_55_nopersist_frees_idle_jail() -> None:
     n = modelabi.create(("name", "idle"))
     r = jail_set([("jid", I(n)), ("nopersist", None)], JAIL_UPDATE)
     assert r.ret == n and r.errmsg == ""
-    not_found_by_jid(n)
-    not_found_by_jid(n, JAIL_DYING)
+    not_found(n)
+    not_found(n, JAIL_DYING)
     no_jails()
 
     m = modelabi.create(("name", "held"))
@@ -715,7 +648,7 @@ def test_case_55_nopersist_frees_idle_jail() -> None:
     assert g.int("dying") == 1
     assert g.int("persist") == 0
     model.release(m)
-    not_found_by_jid(m, JAIL_DYING)
+    not_found(m, JAIL_DYING)
     no_jails()
 
 
@@ -730,7 +663,7 @@ def test_case_56_allow_bits_against_parent() -> None:
     p = modelabi.create(("name", "P"))
     r = jail_set([("name", "P.c"), persist(), ("allow.mount", None)], JAIL_CREATE)
     failed(r, errno.EPERM)
-    not_found_by_name("P.c")
+    not_found("P.c")
     assert read(("jid", I(p)), "children.cur").int("children.cur") == 0
 
     q = modelabi.create(("name", "Q"), ("allow.nounprivileged_proc_debug", None))
@@ -770,7 +703,7 @@ def test_case_58_prison_limit_exceeded() -> None:
     assert second == (-1, errno.EPERM, "prison limit exceeded")
     assert read(("jid", I(j)), "children.cur").int("children.cur") == 1
     assert jid_of("J.a") == first[0]
-    not_found_by_name("J.b")
+    not_found("J.b")
 
 
 def test_case_59_children_max_zero_before_flag_mask() -> None:

@@ -7,18 +7,14 @@ shared/spec/freebsd-jail-kernel.md, driven through the model's C ABI
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
-import json
 import os
-import select
 import signal
-import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from forked import need_root
 from modelabi import (
     IP4,
     IP6,
@@ -30,10 +26,8 @@ from modelabi import (
     JAIL_OWN_DESC,
     JAIL_UPDATE,
     JAIL_USE_DESC,
-    LIB,
     Buf,
     I,
-    Iovec,
     Result,
     attach,
     create,
@@ -45,248 +39,24 @@ from modelabi import (
     sysctl,
     sysctlbyname,
 )
+from modelabi_check import (
+    ROOT_ONLY,
+    close_quietly,
+    expect_fail,
+    fetch,
+    jail_list,
+    new_desc,
+    oidfmt,
+    values,
+)
+from modelabi_child import Child, as_nobody, run_child
 
 import jailcore.model
 
-# Creating jails takes PRIV_JAIL_SET, which the model grants from the real euid.
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="needs root: the model takes privilege from the real euid"
-)
-
-# ---------------------------------------------------------------------------------------
-# helpers (each test file of tests/model is self-contained)
-
-ULONG_PARAMS = {"host.hostid"}
-STRING_PARAMS = {
-    "name": 256,
-    "path": 1024,
-    "host.hostname": 256,
-    "host.domainname": 256,
-    "host.hostuuid": 64,
-    "osrelease": 32,
-}
-ADDR_PARAMS = {"ip4.addr": 4 * 255, "ip6.addr": 16 * 255}
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-def _is_keyvalue(name: str) -> bool:
-    return name.split(".", 1)[0] in ("meta", "env")
-
-
-def out_buf(name: str) -> Buf:
-    """An output buffer of exactly the size the kernel wants for `name`."""
-    if name in ULONG_PARAMS:
-        return Buf(ctypes.sizeof(ctypes.c_ulong))
-    if name in STRING_PARAMS:
-        return Buf(STRING_PARAMS[name])
-    if name in ADDR_PARAMS:
-        return Buf(ADDR_PARAMS[name])
-    if _is_keyvalue(name):
-        return Buf(4096)
-    return Buf(4)
-
-
-def key_pair(key: int | str | tuple[str, Any]) -> tuple[str, Any]:
-    if isinstance(key, tuple):
-        return key
-    if isinstance(key, int):
-        return ("jid", I(key))
-    return ("name", Buf(256, key.encode()))
-
-
-def fetch(key: int | str | tuple[str, Any], *names: str, flags: int = 0) -> Result:
-    pairs: list[tuple[str, Any]] = [key_pair(key)]
-    pairs += [(n, out_buf(n)) for n in names]
-    return jail_get(pairs, flags)
-
-
-def decode(r: Result, name: str) -> Any:
-    if name in ULONG_PARAMS:
-        return r.ulong(name)
-    if name in STRING_PARAMS or _is_keyvalue(name):
-        return r.str(name)
-    if name == "ip4.addr":
-        return r.ip4()
-    if name == "ip6.addr":
-        return r.ip6()
-    return r.int(name)
-
-
-def values(key: int | str | tuple[str, Any], *names: str, flags: int = 0) -> dict[str, Any]:
-    """Read `names` of one jail; the call must succeed without touching errmsg."""
-    r = fetch(key, *names, flags=flags)
-    assert r.ret != -1, (key, r.errno, os.strerror(r.errno), r.errmsg)
-    assert r.errmsg == ""
-    return {n: decode(r, n) for n in names}
-
-
-def expect_fail(r: Result, err: int, msg: str = "") -> None:
-    """The call failed with exactly errno `err` and errmsg `msg` ('' = untouched)."""
-    assert (r.ret, errno.errorcode.get(r.errno, r.errno), r.errmsg) == (
-        -1,
-        errno.errorcode[err],
-        msg,
-    )
-
-
-def jail_list(flags: int = 0) -> list[int]:
-    """All jids visible to this process, by lastjid iteration (as jls does)."""
-    out: list[int] = []
-    last = 0
-    while True:
-        r = jail_get([("lastjid", I(last)), ("jid", Buf(4))], flags)
-        if r.ret == -1:
-            expect_fail(r, errno.ENOENT, f"no jail after {last}")
-            return out
-        assert r.int("jid") == r.ret
-        out.append(r.ret)
-        last = r.ret
-
-
-def raw_jail_get(entries: Sequence[tuple[bytes, ctypes.Array[ctypes.c_char] | None, int]],
-                 flags: int = 0) -> tuple[int, int, ctypes.Array[Iovec]]:
-    """jail_get over an iovec whose buffers and lengths are given separately."""
-    iov = (Iovec * (2 * len(entries)))()
-    keep: list[object] = []
-    for k, (name, buf, length) in enumerate(entries):
-        nb = ctypes.create_string_buffer(name + b"\0", len(name) + 1)
-        keep.append(nb)
-        iov[2 * k].iov_base = ctypes.addressof(nb)
-        iov[2 * k].iov_len = len(name) + 1
-        iov[2 * k + 1].iov_base = ctypes.addressof(buf) if buf is not None else None
-        iov[2 * k + 1].iov_len = length
-    ctypes.set_errno(0)
-    ret = LIB.jailmodel_jail_get(iov, 2 * len(entries), flags)
-    err = ctypes.get_errno() if ret == -1 else 0
-    return ret, err, iov
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the model takes privilege from the real euid")
-
-
-class Child:
-    """A forked child running `body`; it reports a JSON result over a pipe.
-
-    after: "exit" (exit at once), "wait" (exit when the parent calls go()),
-    "pause" (block in signal.pause() until killed).
-    """
-
-    def __init__(self, body: Callable[[], Any], after: str = "exit") -> None:
-        r1, w1 = os.pipe()
-        r2, w2 = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            try:
-                os.close(r1)
-                os.close(w2)
-                try:
-                    out = body()
-                except BaseException as e:
-                    out = {"child_exception": repr(e)}
-                os.write(w1, (json.dumps(out) + "\n").encode())
-                if after == "wait":
-                    os.read(r2, 1)
-                elif after == "pause":
-                    while True:
-                        signal.pause()
-            finally:
-                os._exit(0)
-        os.close(w1)
-        os.close(r2)
-        self.pid = pid
-        self._r = r1
-        self._w = w2
-        self._buf = b""
-        self.status: int | None = None
-
-    def result(self, timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            assert left > 0, "child did not report in time"
-            ready, _, _ = select.select([self._r], [], [], left)
-            if ready:
-                chunk = os.read(self._r, 65536)
-                assert chunk, "child exited without reporting"
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        out = json.loads(line)
-        if isinstance(out, dict) and "child_exception" in out:
-            raise AssertionError(f"child raised {out['child_exception']}")
-        return out
-
-    def go(self) -> None:
-        os.write(self._w, b"g")
-
-    def wait(self, timeout: float = 5.0) -> int:
-        """Reap the child; returns its wait status."""
-        if self.status is not None:
-            return self.status
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == self.pid:
-                self.status = status
-                return status
-            if time.monotonic() > deadline:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                self.status = -1
-                raise AssertionError("child did not exit in time")
-            time.sleep(0.005)
-
-    def cleanup(self) -> None:
-        if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.status = -1
-        for fd in (self._r, self._w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def run_child(body: Callable[[], Any]) -> Any:
-    """Run `body` in a forked child that exits right after reporting; return its result."""
-    c = Child(body)
-    try:
-        out = c.result()
-        assert c.wait() == 0
-        return out
-    finally:
-        c.cleanup()
-
-
-def as_nobody(body: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        os.setgid(65534)
-        os.setuid(65534)
-        assert os.geteuid() == 65534
-        return body()
-
-    return run
-
-
+pytestmark = ROOT_ONLY
 
 # ---------------------------------------------------------------------------------------
 # decision-specific helpers
-
-
-def oidfmt(name: str) -> tuple[int, str]:
-    """(kind, format) of a sysctl, through the {0,4} meta-sysctl."""
-    mib = nametomib(name)
-    ret, err, data, _ = sysctl([0, 4, *mib])
-    assert (ret, err) == (0, 0)
-    return int.from_bytes(data[:4], "little"), data[4:].split(b"\0", 1)[0].decode()
 
 
 def empty_child(node: str) -> tuple[str, int, str]:
@@ -323,21 +93,17 @@ def set_with_desc(pairs: list[tuple[str, Any]], flags: int) -> Result:
     return jail_set([*pairs, ("desc", I(-1))], flags)
 
 
-def new_desc(jid: int, flags: int = JAIL_GET_DESC) -> int:
-    """A descriptor for jail `jid`, from jail_get with JAIL_GET_DESC or JAIL_OWN_DESC."""
-    r = jail_get([("jid", I(jid)), ("desc", I(-1))], flags)
-    assert (r.ret, r.errmsg) == (jid, ""), (r.errno, r.errmsg)
-    fd = r.int("desc")
-    assert fd >= 0
-    return fd
-
-
-def close_quietly(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+def refused_as_no_jail_desc(bad: int) -> None:
+    """Every descriptor call refuses `bad`: EBADF "not a jail descriptor" (4.10)."""
+    r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
+    expect_fail(r, errno.EBADF, "not a jail descriptor")
+    r = jail_get([("desc", I(bad)), ("jid", Buf(4))], JAIL_USE_DESC)
+    expect_fail(r, errno.EBADF, "not a jail descriptor")
+    r = jail_set([("desc", I(bad)), ("name", "c"), ("persist", None)],
+                 JAIL_CREATE | JAIL_AT_DESC)
+    expect_fail(r, errno.EBADF, "not a jail descriptor")
+    assert errno_of("jailmodel_jail_attach_jd", bad) == (-1, errno.EBADF)
+    assert errno_of("jailmodel_jail_remove_jd", bad) == (-1, errno.EBADF)
 
 
 # ---------------------------------------------------------------------------------------
@@ -882,36 +648,53 @@ def test_desc_get_desc_is_real_cloexec_fd() -> None:
         "dying": 0, "persist": 1, "host.hostname": "h"}
 
 
-def test_desc_closing_last_owning_descriptor_removes_jail() -> None:
-    """Descriptors | closing the last owning descriptor removes the jail, seen at the next model
-    call.
+def test_desc_closing_any_owning_descriptor_removes_jail() -> None:
+    """Descriptors | closing any owning descriptor file removes the jail (each JAIL_OWN_DESC call
+    makes its own file; dup'd copies share it: the last copy counts), seen at the next model call.
     """
     r = set_with_desc([("name", "web"), ("persist", None)], JAIL_CREATE | JAIL_OWN_DESC)
     assert (r.ret, r.errmsg) == (1, "")
     own1 = r.int("desc")
     own2 = new_desc(1, JAIL_OWN_DESC)
+    copy2 = os.dup(own2)
     plain = new_desc(1, JAIL_GET_DESC)
     try:
-        for fd in (own1, own2):
+        for fd in (own1, own2, copy2):
             os.fstat(fd)
+        for fd in (own1, own2):
             assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
-        os.close(own1)
+        # one copy of a dup'd pair closed: the file is still open
+        os.close(copy2)
         assert values(1, "dying", "persist") == {"dying": 0, "persist": 1}
-        os.close(own2)
+        # the other owning file is open, yet closing this one removes the jail
+        os.close(own1)
         expect_fail(fetch(1, "name", flags=JAIL_DYING), errno.ENOENT, "jail 1 not found")
         assert jail_list(JAIL_DYING) == []
-        g = jail_get([("desc", I(plain)), ("jid", Buf(4))], JAIL_USE_DESC)
-        expect_fail(g, errno.ENOENT, "descriptor to dead jail")
+        for fd in (plain, own2):
+            g = jail_get([("desc", I(fd)), ("jid", Buf(4))], JAIL_USE_DESC)
+            expect_fail(g, errno.ENOENT, "descriptor to dead jail")
     finally:
-        close_quietly(own1, own2, plain)
-    # an owning descriptor of a jail with a lingering reference leaves it dying
+        close_quietly(own1, own2, copy2, plain)
+    # the jid of the removed jail is free for a new one, which the old descriptors do not reach
+    assert create(("jid", I(1)), ("name", "again")) == 1
+    own3 = new_desc(1, JAIL_OWN_DESC)
+    os.close(os.dup(own3))
+    assert values(1, "name", "dying") == {"name": "again", "dying": 0}
+    os.close(own3)
+    assert jail_list(JAIL_DYING) == []
+
+
+def test_desc_owning_descriptor_of_held_jail_leaves_it_dying() -> None:
+    """Descriptors | closing the owning descriptor of a jail with a lingering reference leaves
+    it dying.
+    """
     r = set_with_desc([("name", "held"), ("persist", None)], JAIL_CREATE | JAIL_OWN_DESC)
-    assert (r.ret, r.errmsg) == (2, "")
-    jailcore.model.hold(2)
+    assert (r.ret, r.errmsg) == (1, "")
+    jailcore.model.hold(1)
     os.close(r.int("desc"))
-    expect_fail(fetch(2, "name"), errno.ENOENT, "jail 2 is dying")
-    assert values(2, "dying", "persist", flags=JAIL_DYING) == {"dying": 1, "persist": 0}
-    jailcore.model.release(2)
+    expect_fail(fetch(1, "name"), errno.ENOENT, "jail 1 is dying")
+    assert values(1, "dying", "persist", flags=JAIL_DYING) == {"dying": 1, "persist": 0}
+    jailcore.model.release(1)
     assert jail_list(JAIL_DYING) == []
 
 
@@ -971,16 +754,7 @@ def test_desc_error_messages() -> None:
         r = jail_get([("jid", I(web)), ("desc", I(fd)), ("name", Buf(256))], 0)
         expect_fail(r, errno.EINVAL, "unexpected desc")
         # not a jail descriptor: a pipe
-        for bad in (rp,):
-            r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
-            expect_fail(r, errno.EBADF, "not a jail descriptor")
-            r = jail_get([("desc", I(bad)), ("jid", Buf(4))], JAIL_USE_DESC)
-            expect_fail(r, errno.EBADF, "not a jail descriptor")
-            r = jail_set([("desc", I(bad)), ("name", "c"), ("persist", None)],
-                         JAIL_CREATE | JAIL_AT_DESC)
-            expect_fail(r, errno.EBADF, "not a jail descriptor")
-            assert errno_of("jailmodel_jail_attach_jd", bad) == (-1, errno.EBADF)
-            assert errno_of("jailmodel_jail_remove_jd", bad) == (-1, errno.EBADF)
+        refused_as_no_jail_desc(rp)
         assert values(web, "host.hostname", "dying") == {"host.hostname": "", "dying": 0}
         assert jail_list(JAIL_DYING) == [web]
         # descriptor to dead jail
@@ -1006,15 +780,7 @@ def test_desc_unopened_number_is_not_a_jail_descriptor() -> None:
     with pytest.raises(OSError):
         os.fstat(closed)
     for bad in (closed, -1):
-        r = jail_set([("desc", I(bad)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_USE_DESC)
-        expect_fail(r, errno.EBADF, "not a jail descriptor")
-        r = jail_get([("desc", I(bad)), ("jid", Buf(4))], JAIL_USE_DESC)
-        expect_fail(r, errno.EBADF, "not a jail descriptor")
-        r = jail_set([("desc", I(bad)), ("name", "c"), ("persist", None)],
-                     JAIL_CREATE | JAIL_AT_DESC)
-        expect_fail(r, errno.EBADF, "not a jail descriptor")
-        assert errno_of("jailmodel_jail_attach_jd", bad) == (-1, errno.EBADF)
-        assert errno_of("jailmodel_jail_remove_jd", bad) == (-1, errno.EBADF)
+        refused_as_no_jail_desc(bad)
     assert jail_list(JAIL_DYING) == [web]
     assert values(web, "host.hostname") == {"host.hostname": ""}
 

@@ -29,92 +29,25 @@ from modelabi import (
     I,
     Null,
     Result,
-    jail_get,
     jail_set,
+)
+from modelabi_check import (
+    failed,
+    jails,
+    jid_of,
+    no_jails,
+    not_found,
+    read,
+    rint,
+    rstr,
+    succeeded,
+    summary,
 )
 
 import jailcore.model as model
 
 # ---------------------------------------------------------------------------
-# helpers (kept local: the test files are independent of each other)
-
-_STRINGS = {"name", "path", "host.hostname", "host.domainname", "host.hostuuid", "osrelease"}
-
-
-def _buf_for(name: str) -> Buf:
-    if name in _STRINGS:
-        return Buf(1024)
-    if name == "ip4.addr":
-        return Buf(4 * 255)
-    if name == "ip6.addr":
-        return Buf(16 * 255)
-    if name == "host.hostid":
-        return Buf(8)
-    return Buf(4)
-
-
-def read(key: tuple[str, Any], *names: str, flags: int = 0) -> Result:
-    r = jail_get([key, *[(n, _buf_for(n)) for n in names if n != key[0]]], flags)
-    assert r.ok, (key, names, errno.errorcode.get(r.errno), r.errmsg)
-    return r
-
-
-def rint(jid: int, name: str, flags: int = 0) -> int:
-    return read(("jid", I(jid)), name, flags=flags).int(name)
-
-
-def rstr(jid: int, name: str) -> str:
-    return read(("jid", I(jid)), name).str(name)
-
-
-def jid_of(name: str) -> int:
-    return read(("name", name), "jid").int("jid")
-
-
-def failed(r: Result, err: int, msg: str = "") -> None:
-    assert r.ret == -1, f"expected failure {errno.errorcode[err]}, got return {r.ret}"
-    assert r.errno == err, (errno.errorcode.get(r.errno), r.errmsg)
-    assert r.errmsg == msg
-
-
-def succeeded(r: Result, jid: int | None = None) -> int:
-    assert r.ok, (errno.errorcode.get(r.errno), r.errmsg)
-    assert r.errmsg == ""
-    if jid is not None:
-        assert r.ret == jid
-    return r.ret
-
-
-def not_found_by_name(name: str, flags: int = 0) -> None:
-    r = jail_get([("name", name), ("jid", Buf(4))], flags)
-    failed(r, errno.ENOENT, f'jail "{name}" not found')
-
-
-def not_found_by_jid(jid: int, flags: int = 0) -> None:
-    r = jail_get([("jid", I(jid)), ("name", Buf(1024))], flags)
-    failed(r, errno.ENOENT, f"jail {jid} not found")
-
-
-def jails() -> list[int]:
-    out: list[int] = []
-    last = 0
-    while True:
-        r = jail_get([("lastjid", I(last)), ("jid", Buf(4))], JAIL_DYING)
-        if not r.ok:
-            assert r.errno == errno.ENOENT and r.errmsg == f"no jail after {last}", (
-                r.errno, r.errmsg)
-            return out
-        last = r.int("jid")
-        out.append(last)
-
-
-def no_jails() -> None:
-    assert jails() == []
-
-
-def summary(r: Result) -> tuple[int, int, str]:
-    return (r.ret, r.errno, r.errmsg)
-
+# file-specific helpers (the shared ones: tests/modelabi_check.py)
 
 P = ("persist", None)
 
@@ -389,7 +322,7 @@ def test_dedup_persist_forms_last_wins() -> None:
     succeeded(jail_set([("jid", I(j)), ("nopersist", None), P], JAIL_UPDATE), j)
     assert rint(j, "persist") == 1
     succeeded(jail_set([("jid", I(j)), P, ("nopersist", None)], JAIL_UPDATE), j)
-    not_found_by_jid(j, JAIL_DYING)
+    not_found(j, JAIL_DYING)
 
 
 @pytest.mark.parametrize(("on", "off"), [("allow.mount", "allow.nomount"),
@@ -730,7 +663,7 @@ def test_names_rename_parent_renames_all_descendants() -> None:
     # a plain name with a jid key is a component under the real parent (section 11)
     succeeded(jail_set([("jid", I(b)), ("name", "w")], JAIL_UPDATE), b)
     assert [rstr(j, "name") for j in (a, b, c)] == ["z", "z.w", "z.w.c"]
-    not_found_by_name("a.b.c")
+    not_found("a.b.c")
     assert jid_of("z.w.c") == c
 
 
@@ -1407,6 +1340,6 @@ def test_attach_only_jail_lives_with_its_process() -> None:
     assert ret > 0 and (err, msg) == (0, "")
     assert current == ret
     # the process has exited: the jail is gone (nothing else references it)
-    not_found_by_name("tmp")
-    not_found_by_jid(ret, JAIL_DYING)
+    not_found("tmp")
+    not_found(ret, JAIL_DYING)
     assert jails() == []
