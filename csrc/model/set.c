@@ -683,6 +683,20 @@ jm_rename_descendants(struct jm_host *h, int slot, size_t oldlen)
 	}
 }
 
+/* A failure after the changes were applied (a module's PR_METHOD_SET, the
+ * attach): a jail this call created goes away, an update keeps its changes,
+ * as in kern_jail_set. */
+static void
+jm_fail_late(struct jm_host *h, int pr, int created)
+{
+	if (created) {
+		jm_save_prison(h, pr);
+		h->prisons[pr].flags &= ~JM_PR_PERSIST;
+		jm_prison_die(h, pr);
+	}
+	jm_settle(h);
+}
+
 static int
 jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int flags,
                    struct jm_opts *o, int *jidp)
@@ -1223,12 +1237,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	if (v15 && (err = jm_meta_apply(h, o, pr)) != 0) {
 		if (err == ENOMEM)
 			goto nomem;
-		if (created) {
-			jm_save_prison(h, pr);
-			h->prisons[pr].flags &= ~JM_PR_PERSIST;
-			jm_prison_die(h, pr);
-		}
-		jm_settle(h);
+		jm_fail_late(h, pr, created);
 		goto out;
 	}
 	jm_crash_point(2);
@@ -1237,12 +1246,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	if (flags & JM_JAIL_ATTACH) {
 		if ((err = jm_do_attach(h, mypr, pr)) != 0) {
 			jm_opt_error(o, "attach failed");
-			if (created) {
-				jm_save_prison(h, pr);
-				h->prisons[pr].flags &= ~JM_PR_PERSIST;
-				jm_prison_die(h, pr);
-			}
-			jm_settle(h);
+			jm_fail_late(h, pr, created);
 			goto out;
 		}
 	}
