@@ -52,7 +52,9 @@ class Child:
         self._buf = b""
         self.status: int | None = None
 
-    def result(self, timeout: float = 5.0) -> Any:
+    # Timeouts only end a child that hangs: generous, since under valgrind (and
+    # on a loaded machine) a child that works may take seconds.
+    def result(self, timeout: float = 30.0) -> Any:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
@@ -71,7 +73,7 @@ class Child:
     def go(self) -> None:
         os.write(self._w, b"g")
 
-    def wait(self, timeout: float = 5.0) -> int:
+    def wait(self, timeout: float = 30.0) -> int:
         """Reap the child; returns its wait status."""
         if self.status is not None:
             return self.status
