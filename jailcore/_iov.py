@@ -210,6 +210,9 @@ def _first_size(s: ParamSpec) -> int:
 
 def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
     """The pairs of a jail_set(2) call for ``params`` (dotted names)."""
+    if not isinstance(params, Mapping):
+        raise TypeError("jail_set: parameters are a mapping of dotted names to values, "
+                        f"not {type(params).__name__}")
     b = IovecBuilder()
     vnet_new = False
     restricted: list[str] = []
@@ -413,6 +416,10 @@ def _address_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
 
     def encode(value: Any) -> bytes:
         if type(value) is not str and type(value) is not tuple:
+            if type(value) is not list:
+                # An iterator would be used up here, and the general path would
+                # then find it empty: it goes there unread, to be read once.
+                raise TypeError
             return s.encode(value)
         data = seen.get(value)
         if data is None:

@@ -5,14 +5,19 @@ process stays where it is (attaching is one-way).  The child sends back, through
 a pipe, a small header of plain strings (what happened, the type name, a short
 message, the formatted traceback) followed by the pickled result or exception;
 the header alone lets the parent report a result or an exception that cannot
-travel, by its type name and message.
+travel, by its type name and message.  The report is framed by its length and
+the parent reads that much and no more, so the call returns when the callable
+does, even if the callable forked a long-lived process (which holds the pipe
+too); only the child reports, never a process the callable forked.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal as _signal
+import struct
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -173,11 +178,15 @@ def _close_directories() -> None:
 
 def _child(jail: Jail, func: Callable[..., Any], args: Any, kwargs: Any, w: int) -> int:
     """The forked child's whole life; returns its exit status."""
+    me = os.getpid()
     try:
         _close_directories()
         jail.attach()
         result = func(*args, **kwargs)
     except SystemExit as exc:
+        if os.getpid() != me:
+            return 0  # a process the callable forked: only the child reports
+
         # The callable asked the child to exit: it does, and reports nothing.
         code = exc.code
         if code is None:
@@ -187,20 +196,62 @@ def _child(jail: Jail, func: Callable[..., Any], args: Any, kwargs: Any, w: int)
         print(_safe_str(code), file=sys.stderr)
         return 1
     except BaseException as exc:
+        if os.getpid() != me:
+            return 1
         body, problem = _pickle(exc)
         header: tuple[Any, ...] = ("err", _type_name(exc), _safe_str(exc), _format_tb(exc), problem)
     else:
+        if os.getpid() != me:
+            return 0
         body, problem = _pickle(result)
         header = ("ok", _type_name(result), _safe_repr(result), None, problem)
     data = pickle.dumps(header, pickle.HIGHEST_PROTOCOL)
     if body is not None:
         data += body
+    # Framed by its length: the parent reads the report and no more, so a
+    # process the callable forked, which holds the pipe too, neither delays
+    # nor corrupts it.
+    data = _FRAME.pack(len(data)) + data
     try:
         with open(w, "wb", closefd=False) as f:
             f.write(data)
     except BaseException:
         return _NOT_SENT
     return _SENT
+
+
+_FRAME = struct.Struct("!Q")
+
+
+def _read_report(r: int, pid: int) -> tuple[bytes, int]:
+    """The child's report (its frame's contents; what came of it when the
+    child sent only part of one) and its wait status.  Reads the frame and
+    stops: the pipe may stay open in processes the callable forked, long after
+    the child is gone.  Closes ``r``."""
+    buf = b""
+    need: int | None = None
+    exited = False
+    try:
+        while need is None or len(buf) < need:
+            if need is None and len(buf) >= _FRAME.size:
+                need = _FRAME.size + _FRAME.unpack_from(buf)[0]
+                continue
+            ready, _, _ = select.select([r], [], [], 0.05)
+            if ready:
+                chunk = os.read(r, 1 << 16)
+                if not chunk:
+                    break  # every writer is gone
+                buf += chunk
+            elif exited:
+                break  # the child is gone and nothing more came
+            else:
+                # Whether the child has exited, leaving it to be reaped below.
+                exited = os.waitid(os.P_PID, pid,
+                                   os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    finally:
+        os.close(r)
+    status = os.waitpid(pid, 0)[1]
+    return buf[_FRAME.size : need], status
 
 
 def _describe_status(status: int) -> tuple[str, int | None, int]:
@@ -248,9 +299,7 @@ def call_in_jail(jail: Jail, func: Callable[..., R], args: Any, kwargs: Any) -> 
             os._exit(status)
     os.close(w)
     try:
-        with open(r, "rb") as f:
-            data = f.read()
-        _, wstatus = os.waitpid(pid, 0)
+        data, wstatus = _read_report(r, pid)
     except BaseException:
         # Interrupted (KeyboardInterrupt, say): the child must not outlive the call.
         try:

@@ -65,7 +65,8 @@ def import_value(s: ParamSpec, text: str | None) -> Any:
         text = ""
     if k is Kind.JAILSYS:
         try:
-            return JailSys.parse(int(text, 10) if text.strip().lstrip("-").isdigit() else text)
+            digits = text.strip().lstrip("-")
+            return JailSys.parse(int(text, 10) if digits.isascii() and digits.isdigit() else text)
         except (ValueError, TypeError):
             raise CommandError(f"{s.name}: unknown jailsys value \"{text}\"") from None
     if k in (Kind.INT, Kind.UINT, Kind.LONG, Kind.ULONG, Kind.INT64, Kind.UINT64):
@@ -80,7 +81,10 @@ def import_value(s: ParamSpec, text: str | None) -> Any:
         out = []
         for part in text.split(","):
             try:
-                out.append(family(part.strip()))
+                address = family(part.strip())
+                if getattr(address, "scope_id", None):  # inet_pton(3) takes no zone
+                    raise ValueError(part)
+                out.append(address)
             except ValueError:
                 if "|" in part:
                     raise CommandError(f"{s.name}: {part.strip()}: {JAIL8_ADDRESS_NOTE}") from None
@@ -146,7 +150,8 @@ def _sorted_all() -> list[str]:
 
 
 def _jail_key(text: str) -> int | str:
-    return int(text) if text.isdigit() and int(text) != 0 else text
+    # A jid only when ASCII digits, as jexec's strtoul(3) reads one: "١٢" is a name.
+    return int(text) if text.isascii() and text.isdigit() and int(text) != 0 else text
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -95,7 +95,8 @@ def _remove_quietly(jail: Jail) -> None:
 
 
 def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE) -> int:
-    """jail_set(2): create or update a jail from dotted ``params``; returns its jid.
+    """jail_set(2): create or update a jail from dotted ``params`` (a mapping of
+    names to values; anything else is a TypeError); returns its jid.
 
     Booleans are sent by name (``False`` as the ``no`` form); every value is
     encoded by the type the kernel gives the parameter.
@@ -324,7 +325,7 @@ class Jail:
         """``Jail.get(name_or_jid)``: the jail with that jid or name (a string of
         digits is a jid, as for jexec); JailNotFoundError when there is none."""
         key: int | str = name_or_jid
-        if isinstance(key, str) and key.isdigit():
+        if isinstance(key, str) and key.isascii() and key.isdigit():  # "١٢" is a name
             key = int(key)
         jid, values = _iov.jail_get(key, ["name", "path"], 0)
         return cls._read(jid, values)

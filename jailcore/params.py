@@ -342,6 +342,7 @@ def _addresses(value: Any, cls: type[Any]) -> list[Any]:
                 if part.strip():
                     out.append(_address(cls, part.strip()))
         elif isinstance(item, cls):
+            _no_zone(item)
             out.append(item)
         else:
             raise TypeError(f"expected {cls.__name__} addresses, not {item!r}")
@@ -350,11 +351,22 @@ def _addresses(value: Any, cls: type[Any]) -> list[Any]:
 
 def _address(cls: type[Any], text: str) -> Any:
     try:
-        return cls(text)
+        address = cls(text)
     except ValueError:
         if "|" in text:
             raise ValueError(f"{text}: {JAIL8_ADDRESS_NOTE}") from None
         raise
+    _no_zone(address)
+    return address
+
+
+def _no_zone(address: Any) -> None:
+    """An IPv6 address with a zone (fe80::1%em0) is refused: inet_pton(3), which
+    libjail and jail(8) use, takes none, and the kernel's in6_addr has no room
+    for it (storing the address without it would change its meaning)."""
+    if getattr(address, "scope_id", None):
+        raise ValueError(f"{address}: an IPv6 address with a zone (%{address.scope_id}) "
+                         "is not one the kernel takes (inet_pton refuses it)")
 
 
 #: Why "em0|192.0.2.10" is refused, for every place that parses addresses.

@@ -388,6 +388,55 @@ def test_child_dying_while_it_pickles_the_result(jail: Jail) -> None:
     assert "without a result" in str(info.value)
 
 
+def _start_daemon(seconds: float) -> int:
+    """As a daemon's start does: fork a long-lived process and return its pid."""
+    pid = os.fork()
+    if pid == 0:  # the grandchild: holds every descriptor the child had
+        try:
+            time.sleep(seconds)
+        finally:
+            os._exit(0)
+    return pid
+
+
+def test_call_returns_when_the_callable_returns_despite_a_grandchild(jail: Jail) -> None:
+    """The grandchild keeps the report pipe open for 30 s; the call does not wait for it."""
+    start = time.monotonic()
+    grandchild = jail.call(_start_daemon, 30.0)
+    took = time.monotonic() - start
+    try:
+        assert took < 10, took
+        os.kill(grandchild, 0)  # still running: the call did not wait for it
+    finally:
+        os.kill(grandchild, signal.SIGKILL)
+
+
+def _fork_and_both_return() -> str:
+    return "grandchild" if os.fork() == 0 else "child"
+
+
+def test_only_the_childs_report_counts(jail: Jail) -> None:
+    """A process the callable forks that returns from the callable too reports nothing."""
+    for _ in range(5):
+        assert jail.call(_fork_and_both_return) == "child"
+
+
+def _write_junk_later() -> str:
+    if os.fork() == 0:
+        time.sleep(0.2)
+        for fd in range(3, 64):  # whatever is open: the report pipe among them
+            try:
+                os.write(fd, b"junk" * 100)
+            except OSError:
+                pass
+        os._exit(0)
+    return "framed"
+
+
+def test_a_grandchilds_writes_do_not_corrupt_the_report(jail: Jail) -> None:
+    assert jail.call(_write_junk_later) == "framed"
+
+
 def test_interrupted_caller_kills_and_reaps_the_child(jail: Jail) -> None:
     r, w = os.pipe()
 

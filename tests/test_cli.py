@@ -878,3 +878,19 @@ def test_python_m_jailcore_in_a_checkout_says_it_shadows(tmp_path: Path) -> None
         assert last.endswith("; install jailcore ('pip install .') and run from another "
                              "directory, or build it in place ('python setup.py build_ext "
                              "--inplace')")
+
+
+def test_only_ascii_digits_make_a_jid(capsys: pytest.CaptureFixture[str]) -> None:
+    """As jexec's strtoul(3): "١٢" (Arabic-Indic digits) and "²" are names."""
+    for _ in range(12):
+        ok(capsys, "create", "-q", "host.hostname=x")
+    ok(capsys, "create", "\u0661\u0662")
+    assert ok(capsys, "ls", "-j", "12", "jid", "name") == "12 12\n"
+    assert ok(capsys, "ls", "-j", "\u0661\u0662", "jid", "name") == "13 \u0661\u0662\n"
+    rc, out, err = cli(capsys, "set", "\u00b2", "persist")
+    assert (rc, out, err) == (1, "", 'jailcore set: jail "\u00b2" not found\n')
+    assert ok(capsys, "rm", "\u0661\u0662") == "\u0661\u0662: removed\n"
+    assert [j.jid for j in jailcore.jails()] == list(range(1, 13))
+    rc, out, err = cli(capsys, "create", "x", "ip6.addr=fe80::1%em0")
+    assert (rc, out, err) == (1, "", "jailcore create: ip6.addr: not an IPv6 address: "
+                                     "fe80::1%em0\n")

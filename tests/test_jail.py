@@ -839,3 +839,38 @@ def test_descendants_lists_the_subtree_in_jid_order() -> None:
     assert b.descendants() == [c]
     assert c.descendants() == []
     assert other.descendants() == []
+
+
+def test_an_iterator_of_addresses_is_read_once() -> None:
+    """A generator with a bad item raises, naming the parameter, and changes
+    nothing (it used to be read twice and erase the jail's addresses)."""
+    import ipaddress
+
+    web = Jail.create(name="web", ip4__addr=["192.0.2.1"])
+    for call in (lambda g: web.update(ip4__addr=g),
+                 lambda g: web.update({"ip4.addr": g}),
+                 lambda g: jailcore.jail_set({"jid": web.jid, "ip4.addr": g},
+                                             jailcore.JailFlag.UPDATE)):
+        with pytest.raises(ValueError, match=r"^ip4\.addr: Expected 4 octets in 'bogus'$"):
+            call(a for a in ["192.0.2.2", "bogus"])
+        assert web.get("ip4.addr") == {"ip4.addr": (ipaddress.IPv4Address("192.0.2.1"),)}
+    with pytest.raises(ValueError, match=r"^ip4\.addr: "):
+        Jail.create(name="db", ip4__addr=(a for a in ["192.0.2.3", "bogus"]))
+    assert [j.name for j in jailcore.jails()] == ["web"]
+    # a good iterator is taken, on the prepared path and the general one alike
+    web.update(ip4__addr=(a for a in ["192.0.2.4", "192.0.2.5"]))
+    assert web.get("ip4.addr")["ip4.addr"] == (ipaddress.IPv4Address("192.0.2.4"),
+                                               ipaddress.IPv4Address("192.0.2.5"))
+    db = Jail.create(name="db", ip4__addr=iter(["192.0.2.6"]))
+    assert db.get("ip4.addr")["ip4.addr"] == (ipaddress.IPv4Address("192.0.2.6"),)
+
+
+def test_an_ipv6_zone_is_refused_and_changes_nothing() -> None:
+    import ipaddress
+
+    web = Jail.create(name="web", ip6__addr=["2001:db8::1"])
+    for value in ("fe80::1%em0", [ipaddress.IPv6Address("fe80::1%em0")]):
+        with pytest.raises(ValueError, match=r"^ip6\.addr: fe80::1%em0: an IPv6 address with "
+                                             r"a zone \(%em0\)"):
+            web.update(ip6__addr=value)
+    assert web.get("ip6.addr") == {"ip6.addr": (ipaddress.IPv6Address("2001:db8::1"),)}
