@@ -3,18 +3,21 @@
     python fuzz/run.py                 # each harness ~60 s (the tox "fuzz" default)
     python fuzz/run.py --quick         # ~8 s each: what CI runs
     python fuzz/run.py --seconds 1800  # the long mode; or FUZZ_SECONDS=1800
-    python fuzz/run.py --only c        # just the libFuzzer harness (or: py)
+    python fuzz/run.py --only c        # just one harness (c, state or py)
 
 Harnesses (fuzz/README.md):
   c   jail_iov_fuzzer.c: libFuzzer + ASan + UBSan (+ LeakSanitizer) over the
       kernel model's jail_set/jail_get, built here with clang from csrc/model.
+  state  state_file_fuzzer.c: the same over hostile state files (header,
+      tables, heap, undo log) given to the model's open, validation and
+      roll-back.
   py  py_encoders_fuzzer.py: atheris over the Python layer's encoders.
 
 Each starts from its seed corpus in fuzz/corpus/<harness>/ (read only: new
 inputs go to a scratch directory that is removed afterwards) and fails the run
 on any crash, sanitizer or leak report, or hang (-timeout).  Artifacts
 (crash-*, leak-*, timeout-*) land in build/fuzz/artifacts/; replay one with
-``build/fuzz/jail_iov_fuzzer FILE`` or ``python fuzz/py_encoders_fuzzer.py FILE``
+``build/fuzz/jail_iov_fuzzer FILE``, ``build/fuzz/state_file_fuzzer FILE`` or ``python fuzz/py_encoders_fuzzer.py FILE``
 (FUZZ_TRACE=1 makes the C harness print each call it makes).
 """
 
@@ -35,6 +38,7 @@ ROOT = os.path.dirname(HERE)
 # out of reach of the tox environments that remove build/.
 OUT = os.environ.get("FUZZ_OUT") or os.path.join(ROOT, "build", "fuzz")
 C_FUZZER = os.path.join(OUT, "jail_iov_fuzzer")
+STATE_FUZZER = os.path.join(OUT, "state_file_fuzzer")
 
 SAN_ENV = {
     # LeakSanitizer on: libFuzzer checks every input that allocates for leaks.
@@ -43,13 +47,13 @@ SAN_ENV = {
 }
 
 
-def build_c(cc: str) -> None:
+def build_c(cc: str, harness: str = "jail_iov_fuzzer.c", out: str = C_FUZZER) -> None:
     os.makedirs(OUT, exist_ok=True)
     sources = sorted(glob.glob(os.path.join(ROOT, "csrc", "model", "*.c")))
     cmd = [cc, "-g", "-O1", "-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
            "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
            "-fno-omit-frame-pointer", "-I", os.path.join(ROOT, "csrc", "model"),
-           os.path.join(HERE, "jail_iov_fuzzer.c"), *sources, "-lpthread", "-o", C_FUZZER]
+           os.path.join(HERE, harness), *sources, "-lpthread", "-o", out]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
@@ -82,6 +86,14 @@ def fuzz_c(seconds: int, tmp: str, cc: str) -> int:
     return run([C_FUZZER, *args], SAN_ENV, tmp)
 
 
+def fuzz_state(seconds: int, tmp: str, cc: str) -> int:
+    build_c(cc, "state_file_fuzzer.c", STATE_FUZZER)
+    scratch = tempfile.mkdtemp(prefix="corpus-state-", dir=tmp)
+    args = libfuzzer_args(seconds, scratch, os.path.join(HERE, "corpus", "state_file"),
+                          ["-max_len=2048"])
+    return run([STATE_FUZZER, *args], SAN_ENV, tmp)
+
+
 def fuzz_py(seconds: int, tmp: str) -> int:
     scratch = tempfile.mkdtemp(prefix="corpus-py-", dir=tmp)
     args = libfuzzer_args(seconds, scratch, os.path.join(HERE, "corpus", "py_encoders"),
@@ -92,12 +104,15 @@ def fuzz_py(seconds: int, tmp: str) -> int:
                tmp, cwd=tmp)
 
 
+HARNESSES = ("c", "state", "py")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="~8 s per harness (CI)")
     ap.add_argument("--seconds", type=int, default=None,
                     help="seconds per harness (default: $FUZZ_SECONDS or 60)")
-    ap.add_argument("--only", choices=("c", "py"), default=None)
+    ap.add_argument("--only", choices=HARNESSES, default=None)
     ap.add_argument("--cc", default=os.environ.get("FUZZ_CC", "clang"))
     a = ap.parse_args()
     seconds = a.seconds or int(os.environ.get("FUZZ_SECONDS", "0") or 0) or (8 if a.quick else 60)
@@ -105,17 +120,18 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="jailcore-fuzz-")
     failed = []
     try:
-        for name in ("c", "py"):
+        for name in HARNESSES:
             if a.only not in (None, name):
                 continue
             print(f"== fuzz {name}: {seconds} s", flush=True)
-            rc = fuzz_c(seconds, tmp, a.cc) if name == "c" else fuzz_py(seconds, tmp)
+            rc = (fuzz_c(seconds, tmp, a.cc) if name == "c" else
+                  fuzz_state(seconds, tmp, a.cc) if name == "state" else fuzz_py(seconds, tmp))
             if rc != 0:
                 print(f"== fuzz {name}: FAILED (exit {rc}); see {OUT}/artifacts", flush=True)
                 failed.append(name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    ran = 2 if a.only is None else 1
+    ran = len(HARNESSES) if a.only is None else 1
     print(f"fuzz: {ran - len(failed)} passed, {len(failed)} failed", flush=True)
     return 1 if failed else 0
 

@@ -29,6 +29,9 @@ static char jm_path[JM_MAXPATHLEN];   /* its state file, "" when anonymous */
  * the state file and the reason, for jailmodel_host_error(). */
 static char jm_error[JM_MAXPATHLEN + 160];
 static char jm_open_error[sizeof(jm_error)]; /* the last failed jailmodel_open() */
+/* The mapped host was found corrupted after it was mapped (a roll-back left
+ * it invalid): every call fails until another host is opened. */
+static int jm_corrupt;
 static pthread_mutex_t jm_map_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The jail this process attached to, inherited by fork(2) like the real
@@ -394,7 +397,11 @@ jm_heap_valid(const struct jm_host *h)
 }
 
 /* The undo log of a change in progress: each record inside the arena, and
- * the bytes it would restore inside the host, before the log itself. */
+ * the bytes it would restore inside the host, after its header and lock (no
+ * change saves those: a record over the lock would rewrite the robust mutex a
+ * process holds, whose links the C library follows) and before the log. */
+#define JM_UNDO_FIRST (offsetof(struct jm_host, lock) + sizeof(pthread_mutex_t))
+
 static int
 jm_undo_rec_next(const struct jm_undo *u, uint32_t *end, struct jm_undo_rec *rec)
 {
@@ -404,7 +411,7 @@ jm_undo_rec_next(const struct jm_undo *u, uint32_t *end, struct jm_undo_rec *rec
 		return 0;
 	memcpy(rec, u->arena + *end - sizeof(*rec), sizeof(*rec));
 	need = ((uint64_t)rec->len + sizeof(*rec) + 7u) & ~(uint64_t)7u;
-	if (need > *end || rec->offset > offsetof(struct jm_host, undo) ||
+	if (need > *end || rec->offset < JM_UNDO_FIRST || rec->offset > offsetof(struct jm_host, undo) ||
 	    rec->len > offsetof(struct jm_host, undo) - rec->offset)
 		return 0;
 	*end -= (uint32_t)need;
@@ -792,6 +799,7 @@ jailmodel_open(const char *path)
 	else
 		jm_path[0] = '\0';
 	jm_error[0] = '\0';
+	__atomic_store_n(&jm_corrupt, 0, __ATOMIC_RELEASE);
 	jm_self_slot = 0;
 	pthread_mutex_unlock(&jm_map_lock);
 	return 0;
@@ -828,10 +836,11 @@ jailmodel_host_error(void)
 {
 	const char *r;
 
-	if (__atomic_load_n(&jm_h, __ATOMIC_ACQUIRE) != NULL)
+	if (__atomic_load_n(&jm_h, __ATOMIC_ACQUIRE) != NULL &&
+	    !__atomic_load_n(&jm_corrupt, __ATOMIC_ACQUIRE))
 		return NULL;
 	pthread_mutex_lock(&jm_map_lock);
-	r = jm_h == NULL && jm_error[0] != '\0' ? jm_error : NULL;
+	r = (jm_h == NULL || jm_corrupt) && jm_error[0] != '\0' ? jm_error : NULL;
 	pthread_mutex_unlock(&jm_map_lock);
 	return r;
 }
@@ -952,10 +961,28 @@ jm_lock(void)
 
 	if (h == NULL)
 		return NULL;
+	if (__atomic_load_n(&jm_corrupt, __ATOMIC_ACQUIRE)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	r = pthread_mutex_lock(&h->lock);
 	if (r == EOWNERDEAD) {
 		jm_rollback(h);
 		pthread_mutex_consistent(&h->lock);
+		/* The undo log is the file's, so what it put back is checked like a
+		 * file being mapped: a hostile log must not leave a host that the
+		 * calls would trust. */
+		if (!jm_host_valid(h)) {
+			pthread_mutex_unlock(&h->lock);
+			pthread_mutex_lock(&jm_map_lock);
+			snprintf(jm_error, sizeof(jm_error), "%s: corrupted (found so when a change "
+			    "left half done was rolled back): refused",
+			    jm_path[0] != '\0' ? jm_path : "(a private host in memory)");
+			__atomic_store_n(&jm_corrupt, 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&jm_map_lock);
+			errno = EINVAL;
+			return NULL;
+		}
 	} else if (r != 0) {
 		errno = r;
 		return NULL;
