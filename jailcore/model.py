@@ -93,9 +93,12 @@ def reset() -> None:
 
     This empties the host this process uses, which other processes may share
     (the user's default host, or the state file of ``JAILCORE_MODEL_STATE``).
+    Only the host's superuser (root or its creator) outside any jail may:
+    others get ``PermissionError`` (EPERM), the host unchanged.
     """
-    lib.jailmodel_reset()
+    ret = lib.jailmodel_reset()
     check_model_host()
+    _check(ret, "reset")
     _params.clear_cache()
 
 

@@ -119,7 +119,7 @@ def _lib() -> ctypes.CDLL:
         ctypes.POINTER(ctypes.c_int),
         ctypes.POINTER(ctypes.c_size_t),
     ]
-    lib.jailmodel_reset.restype = None
+    lib.jailmodel_reset.restype = ctypes.c_int
     lib.jailmodel_version.restype = ctypes.c_int
     lib.jailmodel_current_jid.restype = ctypes.c_int
     lib.jailmodel_state_path.restype = ctypes.c_char_p

@@ -50,11 +50,15 @@ JAILMODEL_API int jailmodel_kldload(const char *file);
 JAILMODEL_API int jailmodel_kldfind(const char *file);
 JAILMODEL_API int jailmodel_kldunload(int fileid);
 
-/* Control calls (no FreeBSD counterpart). */
+/* Control calls (no FreeBSD counterpart).  Those that change the host
+ * (reset, set_version, hold, release, and kldload/kldunload above) need the
+ * host's superuser (root or the host's creator) outside any jail, as the
+ * kernel's equivalents need root: others get EPERM. */
 
 /* Return the host to its initial state: no jails, FreeBSD 15 semantics,
- * no optional module loaded, every process detached. */
-JAILMODEL_API void jailmodel_reset(void);
+ * no optional module loaded, every process detached.  0, or -1 with errno
+ * (EPERM for an unprivileged caller). */
+JAILMODEL_API int jailmodel_reset(void);
 /* Select the semantics of a FreeBSD major release: 14 or 15 (EINVAL
  * otherwise).  Only allowed while the host has no jail (EBUSY). */
 JAILMODEL_API int jailmodel_set_version(int major);

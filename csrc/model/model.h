@@ -292,6 +292,7 @@ void jm_host_init(struct jm_host *h);
 /* Credentials and the caller's prison. */
 int jm_caller_prison(struct jm_host *h); /* slot; registers inherited attaches */
 int jm_caller_is_root(void);
+int jm_control_allowed(struct jm_host *h);
 /* Process table. */
 int jm_proc_attach(struct jm_host *h, pid_t pid, int slot);
 int jm_prison_nprocs(struct jm_host *h, int slot);

@@ -51,7 +51,7 @@ jailmodel_kldload(const char *file)
 
 	if (h == NULL)
 		return -1;
-	if (!jm_caller_is_root() || jm_caller_prison(h) != 0)
+	if (!jm_control_allowed(h))
 		err = EPERM;
 	else if (file == NULL || (m = jm_module_index(file)) < 0)
 		err = ENOENT;
@@ -107,7 +107,7 @@ jailmodel_kldunload(int fileid)
 
 	if (h == NULL)
 		return -1;
-	if (!jm_caller_is_root() || jm_caller_prison(h) != 0) {
+	if (!jm_control_allowed(h)) {
 		err = EPERM;
 	} else {
 		for (int m = 0; m < JM_NMODULES; m++) {

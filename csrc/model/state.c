@@ -1016,6 +1016,16 @@ jm_caller_is_root(void)
 	return euid == 0 || (h != NULL && euid == (uid_t)h->owner_uid);
 }
 
+/* Whether the caller may use a control call that changes the host (reset,
+ * hold, release, kldload, kldunload, the release switch): the host's
+ * superuser outside any jail, as the kernel's equivalents (kldload(2):
+ * PRIV_KLD_LOAD, refused in a jail) need root on the host. */
+int
+jm_control_allowed(struct jm_host *h)
+{
+	return jm_caller_is_root() && jm_caller_prison(h) == 0;
+}
+
 int
 jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 {
@@ -1218,6 +1228,11 @@ jailmodel_hold(int jid)
 
 	if (h == NULL)
 		return -1;
+	if (!jm_control_allowed(h)) {
+		jm_unlock(h);
+		errno = EPERM;
+		return -1;
+	}
 	s = jid > 0 ? jm_find_jid(h, jid) : -1;
 	if (s < 0) {
 		jm_unlock(h);
@@ -1239,7 +1254,9 @@ jailmodel_release(int jid)
 	if (h == NULL)
 		return -1;
 	s = jid > 0 ? jm_find_jid(h, jid) : -1;
-	if (s < 0)
+	if (!jm_control_allowed(h))
+		err = EPERM;
+	else if (s < 0)
 		err = ENOENT;
 	else if (h->prisons[s].holds == 0)
 		err = EINVAL;
@@ -1293,16 +1310,22 @@ jm_host_init(struct jm_host *h)
 	jm_prison0_init(h);
 }
 
-void
+int
 jailmodel_reset(void)
 {
 	struct jm_host *h = jm_lock();
 
 	if (h == NULL)
-		return;
+		return -1;
+	if (!jm_control_allowed(h)) {
+		jm_unlock(h);
+		errno = EPERM;
+		return -1;
+	}
 	/* A reset is not undone by a crash: it only ever moves forward. */
 	jm_change_commit(h);
 	jm_host_init(h);
 	jm_self_slot = 0;
 	jm_unlock(h);
+	return 0;
 }

@@ -128,7 +128,9 @@ jailmodel_set_version(int major)
 	}
 	if ((h = jm_lock()) == NULL)
 		return -1;
-	for (int s = 1; s < h->g.nprisons_hint; s++)
+	if (!jm_control_allowed(h))
+		err = EPERM;
+	for (int s = 1; err == 0 && s < h->g.nprisons_hint; s++)
 		if (h->prisons[s].used)
 			err = EBUSY;
 	if (err == 0) {
