@@ -4,6 +4,8 @@
  */
 #include <string.h>
 
+#include <stdint.h>
+
 #include "model.h"
 #include "tree.h"
 
@@ -57,6 +59,8 @@ jailmodel_kldload(const char *file)
 		err = ENOENT;
 	else if (h->g.module_fileid[m] != 0)
 		err = EEXIST;
+	else if (h->g.next_fileid >= INT32_MAX)
+		err = ENOMEM; /* no file id left: as a kernel out of them */
 	else {
 		jm_save_globals(h);
 		id = h->g.module_fileid[m] = h->g.next_fileid++;

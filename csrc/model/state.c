@@ -456,6 +456,15 @@ jm_host_valid(const struct jm_host *h)
 		return 0;
 	if (!jm_undo_valid(&h->undo))
 		return 0;
+	/* Counters the calls step: within their ranges, with room to step. */
+	if (g->lastprid < 0 || g->lastprid > JM_JAIL_MAX || g->lastdeadid < 0 ||
+	    g->lastdeadid > JM_JAIL_MAX || g->enforce_statfs < 0 || g->enforce_statfs > 2 ||
+	    g->next_fileid < 2 || g->next_fileid > INT32_MAX - JM_NMODULES ||
+	    g->next_desc_serial > UINT32_MAX - 1)
+		return 0;
+	for (int m = 0; m < JM_NMODULES; m++)
+		if (g->module_fileid[m] < 0 || g->module_fileid[m] >= g->next_fileid)
+			return 0;
 	if (!jm_str_ok(h->descdir, sizeof(h->descdir)) || !h->prisons[0].used ||
 	    h->prisons[0].parent != -1)
 		return 0;
