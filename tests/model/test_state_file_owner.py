@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,8 @@ from modelabi import create
 
 import jailcore
 import jailcore.model
+
+ROOT = str(Path(jailcore.__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -109,3 +113,20 @@ def test_a_user_makes_and_uses_its_own_file(shared_dir: Path) -> None:
         return jid, os.stat(mine).st_uid, os.stat(mine).st_mode & 0o7777
 
     assert in_child(child, uid=1000) == (1, 1000, 0o600)
+
+
+def test_jailcore_model_state_names_the_refused_file(host: Path) -> None:
+    """Through JAILCORE_MODEL_STATE, the refusal names the file and the reason,
+    not `unknown parameter: jid`."""
+    os.chown(host, 1000, 1000)
+    env = {**os.environ, "PYTHONPATH": ROOT, "JAILCORE_MODEL_STATE": str(host)}
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import jailcore\n"
+         "try:\n"
+         "    jailcore.Jail.create(name='web')\n"
+         "except jailcore.ModelHostError as e:\n"
+         "    print(e.errno, e.filename, e.strerror, sep='|')\n"],
+        env=env, cwd="/", capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr, done.stdout) == (
+        0, "", f"{errno.EPERM}|{host}|owned by uid 1000, not by this user or root: refused\n")
