@@ -7,11 +7,13 @@ from __future__ import annotations
 import errno
 import os
 import random
+import shutil
 import signal
 import time
 from pathlib import Path
 
 import pytest
+from forked import in_child, need_root
 from modelabi import create, get
 
 import jailcore.model
@@ -97,3 +99,57 @@ def test_creation_in_a_missing_directory_names_the_file(tmp_path: Path) -> None:
     assert (exc.value.errno, exc.value.filename, exc.value.strerror) == (
         errno.ENOENT, str(path), os.strerror(errno.ENOENT))
     assert not (tmp_path / "missing").exists()
+
+
+def test_sigkill_during_creation_of_the_default_host() -> None:
+    """The user's default host (made relative to its checked directory) is born
+    whole too: after each kill it is absent or usable."""
+    need_root()
+    uid = 49000 + os.getpid() % 1000
+    d = Path(f"/tmp/jailcore-{uid}")
+    shutil.rmtree(d, ignore_errors=True)
+    rng = random.Random(4)
+
+    def as_user() -> None:
+        os.setgid(uid)
+        os.setuid(uid)
+
+    def open_and_create() -> int:
+        as_user()
+        jailcore.model.use_state_file(jailcore.model.default_state_path())
+        try:
+            return create(("name", "a"))
+        finally:
+            jailcore.model.use_state_file(None)
+
+    def make() -> int:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                as_user()
+                jailcore.model.use_state_file(jailcore.model.default_state_path())
+            finally:
+                os._exit(0)
+        return pid
+
+    try:
+        # How long a child takes to make the host here, so the kills spread over it.
+        t = time.perf_counter()
+        os.waitpid(make(), 0)
+        span = time.perf_counter() - t
+        outcomes: set[bool | str] = set()
+        for _ in range(40):
+            shutil.rmtree(d, ignore_errors=True)
+            pid = make()
+            time.sleep(rng.uniform(0, span * 0.5))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            made = (d / "host").exists()
+            outcomes.add(made)
+            if d.exists() and any(n.startswith(".jailcore-host-new.") for n in os.listdir(d)):
+                outcomes.add("killed while building")
+            # Made or not, the host opens (or is made) and takes a jail.
+            assert in_child(open_and_create) == 1
+        assert outcomes == {False, True, "killed while building"}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
