@@ -531,6 +531,21 @@ jm_map_fd(int fd, const char *path)
 		errno = EINVAL;
 		goto fail;
 	}
+	/* Whoever may write the file commands the host's jails, and its
+	 * contents are read as the kernel reads its own: only a file of this
+	 * user or of root, closed to writers other than its owner, is used. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(jm_error, sizeof(jm_error), "%s: owned by uid %u, not by this user or "
+		    "root: refused", path, (unsigned int)st.st_uid);
+		errno = EPERM;
+		goto fail;
+	}
+	if ((st.st_mode & 022) != 0) {
+		snprintf(jm_error, sizeof(jm_error), "%s: writable by others (mode %04o): refused",
+		    path, (unsigned int)(st.st_mode & 07777));
+		errno = EPERM;
+		goto fail;
+	}
 	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*h)) == -1) {
 		jm_set_error(path, strerror(errno));
 		goto fail;
@@ -572,17 +587,114 @@ fail:
 	return NULL;
 }
 
+/* Open the state file `name` in directory `dfd` (`path` in messages; `nofollow`
+ * is O_NOFOLLOW or 0), creating it whole when it does not exist: a new host is
+ * built and initialised under a temporary name in the same directory, then
+ * moved into place without replacing a file another process made meanwhile
+ * (renameat2 RENAME_NOREPLACE, or link(2) where that is missing), so a process
+ * killed at any moment leaves no host or a usable one, never a half-made file.
+ * Returns the open descriptor, or -1 with errno set (jm_error set too, unless
+ * the open of the existing file failed: the caller words that). */
+static int
+jm_open_at(int dfd, const char *name, const char *path, int nofollow)
+{
+	static unsigned int seq;
+	char tmp[64];
+	struct jm_host *h;
+	int fd, tfd, r, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		fd = openat(dfd, name, O_RDWR | O_CLOEXEC | nofollow);
+		if (fd != -1 || errno != ENOENT)
+			return fd;
+		snprintf(tmp, sizeof(tmp), ".jailcore-host-new.%ld.%u", (long)getpid(),
+		    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+		tfd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (tfd == -1) {
+			if (errno == EEXIST)
+				continue;
+			goto fail;
+		}
+		if (ftruncate(tfd, (off_t)sizeof(*h)) == -1)
+			goto fail_tmp;
+		h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, tfd, 0);
+		if (h == MAP_FAILED)
+			goto fail_tmp;
+		r = jm_host_create(h);
+		munmap(h, sizeof(*h));
+		if (r != 0) {
+			errno = r;
+			goto fail_tmp;
+		}
+#ifdef RENAME_NOREPLACE
+		if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
+			return tfd;
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+			r = errno;
+			unlinkat(dfd, tmp, 0);
+			close(tfd);
+			if (r == EEXIST)
+				continue;   /* another process's host won: use it */
+			errno = r;
+			goto fail;
+		}
+#endif
+		r = linkat(dfd, tmp, dfd, name, 0) == 0 ? 0 : errno;
+		unlinkat(dfd, tmp, 0);
+		if (r == 0)
+			return tfd;
+		close(tfd);
+		if (r == EEXIST)
+			continue;
+		errno = r;
+		goto fail;
+fail_tmp:
+		r = errno;
+		unlinkat(dfd, tmp, 0);
+		close(tfd);
+		errno = r;
+		goto fail;
+	}
+	errno = EEXIST;
+fail:
+	r = errno;
+	jm_set_error(path, strerror(r));
+	errno = r;
+	return -1;
+}
+
 static struct jm_host *
 jm_map_file(const char *path)
 {
-	int fd;
+	char dir[JM_MAXPATHLEN];
+	const char *slash;
+	int dfd, fd, saved;
 
 	if (strlen(path) >= sizeof(jm_path)) {
 		jm_set_error(path, strerror(ENAMETOOLONG));
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && (slash = strrchr(path, '/')) != NULL &&
+	    slash[1] != '\0') {
+		/* Create it relative to its directory (opened as the path names it). */
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		dfd = open(slash == path ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd == -1) {
+			jm_set_error(path, strerror(errno));
+			return NULL;
+		}
+		fd = jm_open_at(dfd, slash + 1, path, 0);
+		saved = errno;
+		close(dfd);
+		errno = saved;
+		if (fd == -1)
+			return NULL;
+	} else if (fd == -1 && errno == ENOENT && strchr(path, '/') == NULL) {
+		if ((fd = jm_open_at(AT_FDCWD, path, path, 0)) == -1)
+			return NULL;
+	}
 	if (fd == -1) {
 		jm_set_error(path, strerror(errno));
 		return NULL;
@@ -668,7 +780,7 @@ jm_map_default(const char *path)
 		errno = EPERM;
 		return NULL;
 	}
-	fd = openat(dfd, JM_DEFAULT_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = jm_open_at(dfd, JM_DEFAULT_FILE, path, O_NOFOLLOW);
 	saved = errno;
 	close(dfd);
 	if (fd == -1) {
