@@ -231,13 +231,14 @@ def _read_report(r: int, pid: int) -> tuple[bytes, int]:
     buf = b""
     need: int | None = None
     exited = False
+    poller = select.poll()  # not select(): the pipe's descriptor may be above FD_SETSIZE
+    poller.register(r, select.POLLIN)
     try:
         while need is None or len(buf) < need:
             if need is None and len(buf) >= _FRAME.size:
                 need = _FRAME.size + _FRAME.unpack_from(buf)[0]
                 continue
-            ready, _, _ = select.select([r], [], [], 0.05)
-            if ready:
+            if poller.poll(50):
                 chunk = os.read(r, 1 << 16)
                 if not chunk:
                     break  # every writer is gone

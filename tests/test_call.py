@@ -437,6 +437,26 @@ def test_a_grandchilds_writes_do_not_corrupt_the_report(jail: Jail) -> None:
     assert jail.call(_write_junk_later) == "framed"
 
 
+def test_call_from_a_process_with_descriptors_above_fd_setsize(jail: Jail) -> None:
+    """The report pipe may be numbered above 1024, where select(2) cannot go."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1100:
+        pytest.skip(f"needs 1100 descriptors; RLIMIT_NOFILE is {soft}")
+    held = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            held.append(fd)
+            if fd >= 1030:
+                break
+        assert jail.call(os.getpid) != os.getpid()
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
 def test_interrupted_caller_kills_and_reaps_the_child(jail: Jail) -> None:
     r, w = os.pipe()
 
