@@ -23,6 +23,10 @@ from modelabi import JAIL_CREATE, JAIL_GET_DESC, JAIL_OWN_DESC, Buf, Result, jai
 
 import jailcore.model
 
+# New Python processes import the jailcore under test, from a neutral directory
+# (a checkout's root would put its unbuilt jailcore/ first on sys.path).
+TESTED = str(Path(jailcore.model.__file__).resolve().parents[1])
+
 
 @pytest.fixture(autouse=True)
 def _root() -> None:
@@ -150,7 +154,8 @@ def test_a_hostile_descdir_in_the_state_file_is_not_followed() -> None:
             print(j.jid)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "JAILCORE_MODEL_STATE": str(state)}, check=True)
+                         env={**os.environ, "JAILCORE_MODEL_STATE": str(state),
+                              "PYTHONPATH": TESTED}, cwd="/", check=True)
     assert out.stdout.strip() == "1"
     r = _make_desc(JAIL_OWN_DESC)
     assert (r.ret, r.errno) == (2, 0)
@@ -179,7 +184,8 @@ def test_a_private_host_leaves_no_directory_behind(tmp_path: Path) -> None:
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "JAILCORE_MODEL_STATE": ":private:",
-                              "TMPDIR": str(tmpdir)}, check=True)
+                              "TMPDIR": str(tmpdir), "PYTHONPATH": TESTED}, cwd="/",
+                         check=True)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("['jailmodel-jd-") and lines[0].endswith("'] 1"), out.stdout
     assert lines[1:] == ["2", "1"]
