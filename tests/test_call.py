@@ -421,22 +421,6 @@ def test_only_the_childs_report_counts(jail: Jail) -> None:
         assert jail.call(_fork_and_both_return) == "child"
 
 
-def _write_junk_later() -> str:
-    if os.fork() == 0:
-        time.sleep(0.2)
-        for fd in range(3, 64):  # whatever is open: the report pipe among them
-            try:
-                os.write(fd, b"junk" * 100)
-            except OSError:
-                pass
-        os._exit(0)
-    return "framed"
-
-
-def test_a_grandchilds_writes_do_not_corrupt_the_report(jail: Jail) -> None:
-    assert jail.call(_write_junk_later) == "framed"
-
-
 def test_call_from_a_process_with_descriptors_above_fd_setsize(jail: Jail) -> None:
     """The report pipe may be numbered above 1024, where select(2) cannot go."""
     import resource
