@@ -163,13 +163,14 @@ def test_timeout_is_honoured_when_a_grandchild_keeps_the_pipes() -> None:
     once, even though a background grandchild still holds the output pipes (POSIX
     communicate() has already attached the output read so far)."""
     jail = Jail.create(path="/")
-    args = ["/bin/sh", "-c", "echo started; /bin/sleep 5 & exec /bin/sleep 30"]
+    args = ["/bin/sh", "-c", "echo started; /bin/sleep 20 & exec /bin/sleep 30"]
     start = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired) as info:
         jail.run(args, capture_output=True, timeout=0.5)
     elapsed = time.monotonic() - start
     assert info.value.stdout == b"started\n"
-    assert elapsed < 2.5, f"run() returned {elapsed:.1f} s after a 0.5 s timeout"
+    # Returning only when the grandchild let go of the pipes would take 20 s.
+    assert elapsed < 10, f"run() returned {elapsed:.1f} s after a 0.5 s timeout"
 
 
 def test_failures_leave_no_descriptor_and_no_child() -> None:
@@ -350,7 +351,9 @@ def open_fd_count() -> int:
 
 def test_spawning_from_a_busy_threaded_process() -> None:
     """200 spawns while 8 threads keep busy (Python work, GIL-free hashing, opening and
-    closing inheritable descriptors): no deadlock, no leaked descriptor, in bounded time."""
+    closing inheritable descriptors): no deadlock and no leaked descriptor.  How fast
+    they go is the benchmarks' business, not this test's (CI machines are slow and
+    shared); a deadlock shows as a spawning thread still alive after a generous wait."""
     jail = Jail.create(path="/")
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -394,14 +397,12 @@ def test_spawning_from_a_busy_threaded_process() -> None:
     # more often: more interleavings, and less time lost waiting for it.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
-    start = time.monotonic()
     try:
         for t in threads:
             t.start()
         spawning = threading.Thread(target=guarded(spawner), daemon=True)
         spawning.start()
-        spawning.join(timeout=60)
-        elapsed = time.monotonic() - start
+        spawning.join(timeout=240)
     finally:
         stop.set()
         for t in threads:
@@ -411,7 +412,6 @@ def test_spawning_from_a_busy_threaded_process() -> None:
     assert not any(t.is_alive() for t in threads)
     assert errors == []
     assert codes == [0] * 200
-    assert elapsed < 20, f"200 spawns took {elapsed:.1f} s"
     assert open_fd_count() == before
     # No child left behind.
     with pytest.raises(ChildProcessError):
