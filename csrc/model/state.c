@@ -2,6 +2,8 @@
  * state.c: where the model's host lives, its lock, its undo log, and the
  * bookkeeping of processes and references that decides when a jail dies.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model.h"
@@ -513,8 +516,30 @@ jm_set_error(const char *path, const char *why)
 	snprintf(jm_error, sizeof(jm_error), "%s: %s", path, why);
 }
 
+/* Whether the file `fd`, of a host's size, holds a host whose making in
+ * place was cut short: no magic yet, not initialised, and a layout that is
+ * none or this model's (jm_host_create writes the magic last). */
+static int
+jm_half_made(int fd)
+{
+	struct {
+		uint64_t magic;
+		uint32_t layout, size;
+	} head;
+	uint32_t initialized;
+
+	_Static_assert(offsetof(struct jm_host, layout) == 8 && offsetof(struct jm_host, size) == 12,
+	    "the host's header starts magic, layout, size");
+	if (pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    pread(fd, &initialized, sizeof(initialized),
+	        (off_t)offsetof(struct jm_host, initialized)) != (ssize_t)sizeof(initialized))
+		return 0;
+	return head.magic == 0 && initialized == 0 && (head.layout == 0 || head.layout == JM_LAYOUT) &&
+	    (head.size == 0 || head.size == (uint32_t)sizeof(struct jm_host));
+}
+
 /* Map the host kept in the open file `fd` (named `path` in messages),
- * creating it when the file is empty.  Closes fd. */
+ * creating it when the file is empty or was left half made.  Closes fd. */
 static struct jm_host *
 jm_map_fd(int fd, const char *path)
 {
@@ -545,6 +570,18 @@ jm_map_fd(int fd, const char *path)
 		    path, (unsigned int)(st.st_mode & 07777));
 		errno = EPERM;
 		goto fail;
+	}
+	if (st.st_size == (off_t)sizeof(*h) && jm_half_made(fd)) {
+		/* Made in place (an empty file was given) by a process killed
+		 * before it finished: the flock it held while making it is gone,
+		 * and no process ever used the host, whose magic comes last.  It
+		 * is made again from zeros, under the flock as the first try was;
+		 * a kill in between leaves an empty file, made in place next. */
+		if (ftruncate(fd, 0) == -1) {
+			jm_set_error(path, strerror(errno));
+			goto fail;
+		}
+		st.st_size = 0;
 	}
 	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(*h)) == -1) {
 		jm_set_error(path, strerror(errno));
@@ -587,6 +624,49 @@ fail:
 	return NULL;
 }
 
+#define JM_TEMP_PREFIX ".jailcore-host-new."
+/* How old (seconds) a temporary host of a dead process must be to be removed. */
+#define JM_TEMP_STALE 10
+
+/* Remove the temporary hosts (JM_TEMP_PREFIX PID.N) that processes killed
+ * while making a host left in directory `dfd`: only regular files of this
+ * user, named by a process that no longer exists, untouched for
+ * JM_TEMP_STALE seconds (a process of another PID namespace making one
+ * right now is not disturbed; a removed one only makes its maker retry). */
+static void
+jm_sweep_temps(int dfd)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	char *end;
+	long pid;
+	int fd;
+
+	fd = dfd == AT_FDCWD ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+	    fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, JM_TEMP_PREFIX, strlen(JM_TEMP_PREFIX)) != 0)
+			continue;
+		pid = strtol(e->d_name + strlen(JM_TEMP_PREFIX), &end, 10);
+		/* Alive (kill succeeds, or EPERM for another user's): kept. */
+		if (pid <= 0 || pid > INT_MAX || *end != '.' || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    time(NULL) - st.st_mtime >= JM_TEMP_STALE)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* Open the state file `name` in directory `dfd` (`path` in messages; `nofollow`
  * is O_NOFOLLOW or 0), creating it whole when it does not exist: a new host is
  * built and initialised under a temporary name in the same directory, then
@@ -603,11 +683,12 @@ jm_open_at(int dfd, const char *name, const char *path, int nofollow)
 	struct jm_host *h;
 	int fd, tfd, r, tries;
 
+	jm_sweep_temps(dfd);
 	for (tries = 0; tries < 100; tries++) {
 		fd = openat(dfd, name, O_RDWR | O_CLOEXEC | nofollow);
 		if (fd != -1 || errno != ENOENT)
 			return fd;
-		snprintf(tmp, sizeof(tmp), ".jailcore-host-new.%ld.%u", (long)getpid(),
+		snprintf(tmp, sizeof(tmp), JM_TEMP_PREFIX "%ld.%u", (long)getpid(),
 		    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 		tfd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (tfd == -1) {
@@ -633,8 +714,9 @@ jm_open_at(int dfd, const char *name, const char *path, int nofollow)
 			r = errno;
 			unlinkat(dfd, tmp, 0);
 			close(tfd);
-			if (r == EEXIST)
-				continue;   /* another process's host won: use it */
+			if (r == EEXIST || r == ENOENT)
+				continue;   /* another process's host won: use it (or
+				             * ours was swept away: make it again) */
 			errno = r;
 			goto fail;
 		}
@@ -644,7 +726,7 @@ jm_open_at(int dfd, const char *name, const char *path, int nofollow)
 		if (r == 0)
 			return tfd;
 		close(tfd);
-		if (r == EEXIST)
+		if (r == EEXIST || r == ENOENT)
 			continue;
 		errno = r;
 		goto fail;

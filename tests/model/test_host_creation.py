@@ -59,7 +59,153 @@ def test_sigkill_during_creation_leaves_no_host_or_a_usable_one(tmp_path: Path) 
             break
     # Some kills landed in the middle of a creation: they left the temporary
     # file the host was being built in, never a half-made host in place.
-    assert any(n.startswith(".jailcore-host-new.") for n in os.listdir(tmp_path))
+    left = [n for n in os.listdir(tmp_path) if n.startswith(TEMP)]
+    assert left
+    # Once they are stale, the next process to open a host there removes them.
+    age_all(tmp_path, left)
+    jailcore.model.use_state_file(tmp_path / "another")
+    jailcore.model.use_state_file(None)
+    assert [n for n in os.listdir(tmp_path) if n.startswith(TEMP)] == []
+
+
+TEMP = ".jailcore-host-new."
+
+
+def age_all(directory: Path, names: list[str], seconds: int = 60) -> None:
+    past = time.time() - seconds
+    for n in names:
+        os.utime(directory / n, (past, past), follow_symlinks=False)
+
+
+def host_size(tmp_path: Path) -> int:
+    probe = tmp_path / "probe"
+    jailcore.model.use_state_file(probe)
+    jailcore.model.use_state_file(None)
+    size = probe.stat().st_size
+    probe.unlink()
+    return size
+
+
+def header(path: Path) -> tuple[int, int, int]:
+    """The magic, layout and size words a host file starts with."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return (int.from_bytes(head[:8], "little"), int.from_bytes(head[8:12], "little"),
+            int.from_bytes(head[12:16], "little"))
+
+
+def test_sigkill_while_an_empty_file_is_made_a_host_in_place(tmp_path: Path) -> None:
+    """An empty file named by JAILCORE_MODEL_STATE (a mkstemp file, say) is made
+    a host in place, under its flock.  A process killed in the middle leaves a
+    file the next process makes again, never one that every open refuses."""
+    rng = random.Random(7)
+    size = host_size(tmp_path)
+    probe = tmp_path / "probe"
+    probe.touch(mode=0o600)
+    t = time.perf_counter()
+    jailcore.model.use_state_file(probe)
+    span = time.perf_counter() - t
+    jailcore.model.use_state_file(None)
+    paths = [tmp_path / f"host{i}" for i in range(KILLS // 2)]
+    for path in paths:
+        path.touch(mode=0o600)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                jailcore.model.use_state_file(path)
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0, span * 1.2))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    half_made = [p for p in paths if p.stat().st_size == size and header(p)[0] == 0]
+    for path in paths:
+        jailcore.model.use_state_file(path)
+        try:
+            assert create(("name", "a")) == 1, path
+        finally:
+            jailcore.model.use_state_file(None)
+        assert header(path)[0] != 0
+    # The kills did land inside the making, so the path that makes again ran.
+    assert half_made
+
+
+@pytest.mark.parametrize("words", [(0, 0, 0), ("layout", "size", 0)])
+def test_a_half_made_host_is_made_again(tmp_path: Path, words: tuple[object, ...]) -> None:
+    """Where a kill stops the making: right after the file got its size (all
+    zeros), or after the header's layout and size but before its magic."""
+    size = host_size(tmp_path)
+    layout = header(_made(tmp_path))[1]
+    path = tmp_path / "host"
+    with open(path, "wb") as f:
+        f.truncate(size)
+        f.seek(8)
+        f.write((layout if words[0] else 0).to_bytes(4, "little"))
+        f.write((size if words[1] else 0).to_bytes(4, "little"))
+    path.chmod(0o600)
+    jailcore.model.use_state_file(path)
+    try:
+        assert create(("name", "a")) == 1
+    finally:
+        jailcore.model.use_state_file(None)
+
+
+def first_page(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(4096)
+
+
+def _made(tmp_path: Path) -> Path:
+    made = tmp_path / "made"
+    jailcore.model.use_state_file(made)
+    jailcore.model.use_state_file(None)
+    return made
+
+
+def test_a_host_with_no_magic_but_initialised_is_refused_not_made_again(tmp_path: Path) -> None:
+    """Only a host whose making was cut short is made again: one that got as far
+    as being initialised (or any other file of a host's size) is not erased."""
+    path = _made(tmp_path)
+    with open(path, "r+b") as f:
+        f.write(b"\0" * 8)
+    before = first_page(path)
+    with pytest.raises(jailcore.ModelHostError) as exc:
+        jailcore.model.use_state_file(path)
+    assert (exc.value.errno, exc.value.filename) == (errno.EINVAL, str(path))
+    assert "not a state file of this jailcore model" in exc.value.strerror
+    assert first_page(path) == before
+
+
+def test_stale_temporaries_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    """Only a regular file of this user, named for a process that is gone and
+    untouched for a while, is removed; a live process's, a fresh one, a
+    symbolic link and other names are kept."""
+    dead = os.fork()
+    if dead == 0:  # pragma: no cover - child
+        os._exit(0)
+    os.waitpid(dead, 0)
+    target = tmp_path / "target"
+    target.write_bytes(b"keep")
+    names = {
+        "stale": f"{TEMP}{dead}.1",
+        "fresh": f"{TEMP}{dead}.2",
+        "live": f"{TEMP}{os.getpid()}.1",
+        "link": f"{TEMP}{dead}.3",
+        "odd": f"{TEMP}x{dead}.1",
+        "other": f"jailcore-host-new.{dead}.1",
+    }
+    for key, name in names.items():
+        if key == "link":
+            os.symlink(target, tmp_path / name)
+        else:
+            (tmp_path / name).write_bytes(b"")
+    age_all(tmp_path, [n for k, n in names.items() if k != "fresh"])
+    jailcore.model.use_state_file(tmp_path / "host")
+    jailcore.model.use_state_file(None)
+    kept = set(os.listdir(tmp_path))
+    assert names["stale"] not in kept
+    assert {names[k] for k in ("fresh", "live", "link", "odd", "other")} <= kept
+    assert target.read_bytes() == b"keep"
 
 
 def test_processes_creating_one_host_at_once_share_it(tmp_path: Path) -> None:
