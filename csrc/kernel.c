@@ -7,7 +7,8 @@
  * nothing that runs after the call (a Python signal handler making calls of
  * its own, say) can replace it, and no out-parameter is allocated per call.
  * Every call wrapped here returns -1 on failure and 0 or more otherwise.
- * cffi releases the GIL around each of these calls.
+ * cffi releases the GIL around each of these calls (the calls that return a
+ * jail descriptor take it back: see jc_jail_desc_call).
  *
  * On FreeBSD the kernel calls are libc's; the jail descriptor calls of
  * FreeBSD 15 are called directly when the headers have them and looked up
@@ -15,9 +16,16 @@
  * and still uses descriptors on a 15 kernel.  Elsewhere the kernel backend
  * fails with ENOSYS.
  */
+/* The stable ABI of the oldest Python jailcore supports, as the rest of the
+ * abi3 extension uses: only for the GIL, held around the descriptor calls. */
+#define Py_LIMITED_API 0x030A0000
+#include <Python.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "jailcore.h"
 
@@ -72,8 +80,8 @@ jc_has_jaildesc(int backend)
 #endif
 }
 
-int
-jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags)
+static int
+jc_jail_set_call(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
 		return jc_result(jailmodel_jail_set(iov, niov, flags));
@@ -85,8 +93,8 @@ jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags)
 #endif
 }
 
-int
-jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags)
+static int
+jc_jail_get_call(int backend, struct iovec *iov, unsigned int niov, int flags)
 {
 	if (backend == JC_BACKEND_MODEL)
 		return jc_result(jailmodel_jail_get(iov, niov, flags));
@@ -96,6 +104,68 @@ jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags)
 	(void)iov, (void)niov, (void)flags;
 	JC_ENOSYS();
 #endif
+}
+
+/* jail_set(2) and jail_get(2) flags that make the call return a new jail
+ * descriptor in its "desc" parameter (sys/jail.h, FreeBSD 15). */
+#define JC_JAIL_GET_DESC 0x40
+#define JC_JAIL_OWN_DESC 0x80
+
+/* Make close-on-exec the descriptor that a successful JAIL_GET_DESC or
+ * JAIL_OWN_DESC call wrote into its first "desc" pair.  FreeBSD allocates it
+ * without the flag (kern_jaildesc.c, jaildesc_alloc: falloc_caps(td, &fp,
+ * fdp, 0, NULL)) and has no flag asking for it, so a program exec'd without
+ * closing descriptors (os.system, subprocess with close_fds=False) would
+ * inherit the jail, and an owning descriptor would keep it alive. */
+static void
+jc_desc_cloexec(const struct iovec *iov, unsigned int niov)
+{
+	int fd;
+
+	for (unsigned int i = 0; i + 1 < niov; i += 2) {
+		if (iov[i].iov_base == NULL || iov[i].iov_len != sizeof("desc") ||
+		    memcmp(iov[i].iov_base, "desc", sizeof("desc")) != 0)
+			continue;
+		if (iov[i + 1].iov_base != NULL && iov[i + 1].iov_len == sizeof(fd)) {
+			memcpy(&fd, iov[i + 1].iov_base, sizeof(fd));
+			if (fd >= 0)
+				(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		return;
+	}
+}
+
+/* A call that returns a new descriptor runs with the GIL held (cffi released
+ * it around this function): no Python thread can fork or exec (os.fork,
+ * os.system, subprocess) between the call and the flag.  Threads that are
+ * not Python's are beyond reach; FreeBSD offers no atomic way. */
+static int
+jc_jail_desc_call(int (*call)(int, struct iovec *, unsigned int, int), int backend,
+                  struct iovec *iov, unsigned int niov, int flags)
+{
+	PyGILState_STATE gil = PyGILState_Ensure();
+	int r = call(backend, iov, niov, flags);
+
+	if (r >= 0)
+		jc_desc_cloexec(iov, niov);
+	PyGILState_Release(gil);
+	return r;
+}
+
+int
+jc_jail_set(int backend, struct iovec *iov, unsigned int niov, int flags)
+{
+	if (flags & (JC_JAIL_GET_DESC | JC_JAIL_OWN_DESC))
+		return jc_jail_desc_call(jc_jail_set_call, backend, iov, niov, flags);
+	return jc_jail_set_call(backend, iov, niov, flags);
+}
+
+int
+jc_jail_get(int backend, struct iovec *iov, unsigned int niov, int flags)
+{
+	if (flags & (JC_JAIL_GET_DESC | JC_JAIL_OWN_DESC))
+		return jc_jail_desc_call(jc_jail_get_call, backend, iov, niov, flags);
+	return jc_jail_get_call(backend, iov, niov, flags);
 }
 
 int

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import modelabi
 import pytest
 from kernel.forking import Forked, in_child, result_in_child
 
@@ -407,3 +411,96 @@ def test_temporary_in_a_process_killed_in_the_with_body_leaves_no_jail() -> None
     # The parent's next call sees it gone.
     assert_gone(jid)
     assert list(jailcore.jails()) == []
+
+
+# ---- close-on-exec ---------------------------------------------------------------------
+# FreeBSD hands jail descriptors out without close-on-exec (kern_jaildesc.c,
+# jaildesc_alloc), and so does the model; jailcore sets the flag on every one it
+# receives, so that no program it did not mean to give the jail to inherits it.
+
+JAIL_GET_DESC = int(jailcore.JailFlag.GET_DESC)
+JAIL_OWN_DESC = int(jailcore.JailFlag.OWN_DESC)
+
+
+def cloexec(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
+
+
+@pytest.mark.parametrize("flag", [JAIL_GET_DESC, JAIL_OWN_DESC])
+def test_the_model_hands_out_descriptors_inheritable_as_freebsd_does(flag: int) -> None:
+    jid = modelabi.create(("name", "web"))
+    r = modelabi.get(("jid", modelabi.I(jid)), "desc", flags=flag)
+    assert r.ok, (r.errno, r.errmsg)
+    fd = r.int("desc")
+    try:
+        assert not cloexec(fd)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("how", ["open", "open owning", "create", "create not owning"])
+def test_every_descriptor_jailcore_receives_is_close_on_exec(how: str) -> None:
+    if how.startswith("open"):
+        d = JailDescriptor.open(Jail.create(name="web", path="/"), owning="owning" in how)
+    else:
+        d = JailDescriptor.create(name="web", path="/", owning="not" not in how)
+    with d:
+        assert cloexec(d.fileno())
+        assert not os.get_inheritable(d.fileno())
+
+
+def test_a_descriptor_from_the_low_level_calls_is_close_on_exec_too() -> None:
+    """jail_get(2) through the seam, as any caller of jailcore._backend makes it."""
+    Jail.create(name="web", path="/")
+    _, values = jailcore._iov.jail_get({"name": "web"}, ["desc"], JAIL_GET_DESC)
+    fd = values["desc"]
+    try:
+        assert cloexec(fd)
+    finally:
+        os.close(fd)
+
+
+def test_a_program_run_by_os_system_does_not_inherit_a_descriptor() -> None:
+    with JailDescriptor.create(name="web", path="/") as d:
+        probe = f"import os; os.fstat({d.fileno()})"
+        status = os.system(f"{sys.executable} -c '{probe}' 2>/dev/null")
+        assert os.waitstatus_to_exitcode(status) == 1  # OSError: EBADF
+        # The same probe sees a descriptor that is inherited.
+        os.set_inheritable(d.fileno(), True)
+        assert os.waitstatus_to_exitcode(os.system(f"{sys.executable} -c '{probe}'")) == 0
+
+
+def test_temporary_leaves_no_jail_when_its_body_started_a_program_keeping_descriptors(
+) -> None:
+    """The body starts a long-lived program with close_fds=False and the process is
+    killed inside the body: the program does not hold the owning descriptor, so the
+    jail goes with the process."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(r)
+            with Jail.temporary(name="tmp") as tmp:
+                sleeper = subprocess.Popen(["sleep", "60"], close_fds=False)
+                os.write(w, f"{tmp.jid} {sleeper.pid}\n".encode())
+                while True:
+                    signal.pause()
+        finally:
+            os._exit(1)
+    os.close(w)
+    sleeper = 0
+    try:
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(r, 64)
+            assert chunk, "the child exited before reporting"
+            line += chunk
+        jid, sleeper = map(int, line.split())
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert_gone(jid)
+        assert list(jailcore.jails()) == []
+    finally:
+        os.close(r)
+        if sleeper:
+            os.kill(sleeper, signal.SIGKILL)

@@ -298,6 +298,11 @@ jm_desc_new(struct jm_host *h, int slot, int owning)
 	fd = jm_desc_new_in(h, dfd, slot, owning);
 	err = errno;
 	close(dfd);
+	/* Handed out without close-on-exec, as FreeBSD's are (kern_jaildesc.c,
+	 * jaildesc_alloc: falloc_caps with no O_CLOEXEC); jailcore's seam sets
+	 * the flag, and the model must not hide whether it does. */
+	if (fd != -1)
+		(void)fcntl(fd, F_SETFD, 0);
 	errno = err;
 	return fd;
 }
