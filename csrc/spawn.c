@@ -265,8 +265,24 @@ jc_read_message(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/* The highest signal number to reset: SIGRTMAX where the system has it
+ * (FreeBSD's NSIG is 32, the historical signals only, while its real-time
+ * signals run to SIGRTMAX, 126: sys/signal.h), else NSIG - 1.  Read in the
+ * parent: glibc's SIGRTMAX is a function call. */
+static int
+jc_max_signal(void)
+{
+	int max = NSIG - 1;
+
+#ifdef SIGRTMAX
+	if (SIGRTMAX > max)
+		max = SIGRTMAX;
+#endif
+	return max;
+}
+
 static void
-jc_child(const struct jc_spawn *s, int errfd, int gofd)
+jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -311,7 +327,10 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd)
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++)
+	/* Every disposition back to the default (an inherited SIG_IGN of a
+	 * real-time signal included); sigaction fails harmlessly for numbers
+	 * the C library keeps for itself. */
+	for (int sig = 1; sig <= maxsig; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
@@ -341,6 +360,7 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 	sigset_t all, old;
 	pid_t pid;
 	ssize_t n;
+	int maxsig;
 
 	e->step = 0;
 	e->err = 0;
@@ -351,6 +371,7 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 		e->err = errno;
 		goto fail;
 	}
+	maxsig = jc_max_signal();
 	/* No signal handler may run in the child before it resets them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -359,7 +380,7 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 		close(errpipe[0]);
 		if (model)
 			close(gopipe[1]);
-		jc_child(s, errpipe[1], gopipe[0]);
+		jc_child(s, errpipe[1], gopipe[0], maxsig);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {

@@ -317,6 +317,27 @@ def test_child_has_default_dispositions_and_empty_mask() -> None:
         signal.signal(signal.SIGINT, old_int)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGRTMAX"), reason="no real-time signals here")
+def test_ignored_real_time_signals_are_reset_in_the_child() -> None:
+    """Up to SIGRTMAX (126 on FreeBSD, where NSIG is only 32): an inherited SIG_IGN
+    of a real-time signal would otherwise survive exec.  Python in the child
+    reports the dispositions it found at start-up."""
+    jail = Jail.create(path="/")
+    sigs = [signal.SIGRTMIN, signal.SIGRTMAX - 1, signal.SIGRTMAX]
+    probe = f"import signal; print([int(signal.getsignal(s)) for s in {[int(s) for s in sigs]}])"
+    old = [signal.signal(s, signal.SIG_IGN) for s in sigs]
+    try:
+        done = jail.run([sys.executable, "-c", probe], capture_output=True, check=True)
+        # The same probe, run by a plain fork and exec, sees them ignored.
+        plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True,
+                               restore_signals=False)
+    finally:
+        for s, h in zip(sigs, old, strict=True):
+            signal.signal(s, h)
+    assert done.stdout == f"{[int(signal.SIG_DFL)] * 3}\n".encode()
+    assert plain.stdout == f"{[int(signal.SIG_IGN)] * 3}\n".encode()
+
+
 def proc_status_masks_of_self() -> dict[str, int]:
     out = {}
     with open(f"/proc/self/task/{threading.get_native_id()}/status") as f:
