@@ -109,9 +109,11 @@ class UnknownParameterError(ValueError):
 
     ``name`` is the name as given; ``suggestions`` the closest names the
     kernel knows, spelled the way ``name`` was (dotted, or with ``__`` for a
-    keyword), shown in the message as ``did you mean ...?``.  A jail(8)
-    pseudo-parameter (``exec.start``, ``mount.devfs``, ...) gets a note saying
-    so instead: jail(8) acts on those itself and never passes them to the kernel.
+    keyword), shown in the message as ``did you mean ...?``.  ``note`` says
+    more where there is more to say: a jail(8) pseudo-parameter
+    (``exec.start``, ``mount.devfs``, ...) is one jail(8) acts on itself and
+    never passes to the kernel; a name a module jailcore does not load might
+    provide (``mac.portacl.x``: ``mac_portacl``) names that module.
     """
 
     def __init__(self, name: str, suggestions: tuple[str, ...] = (), note: str = "") -> None:
@@ -122,11 +124,10 @@ class UnknownParameterError(ValueError):
 
     def __str__(self) -> str:
         text = f"unknown parameter: {self.name}"
-        if self.note:
-            return f"{text} ({self.note})"
+        notes = [self.note] if self.note else []
         if self.suggestions:
-            return f"{text} (did you mean {' or '.join(self.suggestions)}?)"
-        return text
+            notes.append(f"did you mean {' or '.join(self.suggestions)}?")
+        return f"{text} ({'; '.join(notes)})" if notes else text
 
     def as_keyword(self, kwargs: object) -> UnknownParameterError:
         """This error with ``__`` for the dot, when the name came as a keyword of

@@ -462,22 +462,45 @@ def _lookup(name: str) -> tuple[list[int], int, str] | None:
     return None
 
 
+# The file systems whose modules add an allow.mount.FS parameter (jail(8)'s
+# list): the only modules an allow.mount.* name loads.  libjail's kldload_param
+# (lib/libjail/jail.c) loads whatever module allow.mount.X names, so a typo
+# run as root could load an unrelated module (allow.mount.ipfw: a firewall);
+# jailcore stops at the file systems.
+MOUNT_MODULES = frozenset({
+    "devfs", "fdescfs", "fusefs", "lindebugfs", "linprocfs", "linsysfs", "nullfs",
+    "procfs", "tmpfs", "zfs",
+})
+
+
 def _module_for(name: str) -> list[str]:
-    """Kernel modules that may provide parameter ``name`` (as libjail loads them)."""
+    """Kernel modules that may provide parameter ``name``, as libjail's
+    kldload_param chooses them (``linux`` for linux and linux.*, the sysv
+    modules for their own names, the file system of allow.mount.FS and of its
+    no form), limited to :data:`MOUNT_MODULES` for allow.mount.*."""
     first = name.split(".", 1)[0]
-    if first in ("sysvmsg", "sysvsem", "sysvshm"):
+    if first in ("sysvmsg", "sysvsem", "sysvshm") and name == first:
         return [first]
     if first == "linux":
         return ["linux"]
     if name.startswith("allow.mount."):
         fs = name[len("allow.mount.") :]
-        mods = [fs]
-        if fs.startswith("no") and len(fs) > 2:
-            mods.append(fs[2:])
-        return mods
-    if first == "mac" and "." in name:
-        return ["mac_" + name.split(".")[1]]
+        return [m for m in (fs, fs[2:] if fs.startswith("no") else "") if m in MOUNT_MODULES]
     return []
+
+
+def _module_not_loaded(name: str) -> str | None:
+    """The module that might provide ``name`` but that jailcore does not load
+    for it (libjail would not either, but for allow.mount.*): a MAC policy's
+    ``mac.POLICY...`` (mac_POLICY), or allow.mount.X beyond the file systems."""
+    parts = name.split(".")
+    if parts[0] == "mac" and len(parts) > 1 and parts[1]:
+        return "mac_" + parts[1]
+    if name.startswith("allow.mount.") and len(parts) == 3 and parts[2]:
+        fs = parts[2]
+        if fs not in MOUNT_MODULES and not (fs.startswith("no") and fs[2:] in MOUNT_MODULES):
+            return fs
+    return None
 
 
 def _access(kind: int) -> Access:
@@ -584,6 +607,11 @@ def unknown_parameter(name: str) -> UnknownParameterError:
             name, note="a jail(8) pseudo-parameter: jail(8) acts on it itself and never "
             "passes it to the kernel; jailcore will handle it in its jail.conf lifecycle, "
             "not in jail_set")
+    module = _module_not_loaded(name)
+    if module is not None:
+        return UnknownParameterError(
+            name, suggest(name), note=f"jailcore loads no module {module} for it: if that "
+            "module provides it, load it first with kldload(8)")
     return UnknownParameterError(name, suggest(name))
 
 

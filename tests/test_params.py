@@ -7,6 +7,7 @@ it guards against.
 
 from __future__ import annotations
 
+import errno
 import os
 import pydoc
 import struct
@@ -294,11 +295,65 @@ def test_no_form_of_a_module_boolean_loads_the_module() -> None:
     assert jailcore.model.loaded_modules() == ["tmpfs"]
 
 
-def test_an_unknown_filesystem_loads_nothing_and_is_unknown() -> None:
-    with pytest.raises(ValueError) as info:
-        params.spec("allow.mount.bogusfs")
-    assert_unknown(info.value, "allow.mount.bogusfs")
+def test_an_unknown_filesystem_loads_nothing_and_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libjail would kldload("bogusfs") (and, for allow.mount.ipfw, a firewall);
+    jailcore loads only the file systems that add an allow.mount parameter."""
+    loads: list[str] = []
+    real = _backend.kldload
+
+    def spy(name: str) -> tuple[int, int]:
+        loads.append(name)
+        return real(name)
+
+    monkeypatch.setattr(_backend, "kldload", spy)
+    for name, module in (("allow.mount.bogusfs", "bogusfs"), ("allow.mount.ipfw", "ipfw"),
+                         ("allow.mount.nobogusfs", "nobogusfs")):
+        with pytest.raises(jailcore.UnknownParameterError) as info:
+            params.spec(name)
+        assert info.value.name == name
+        assert str(info.value).startswith(
+            f"unknown parameter: {name} (jailcore loads no module {module} for it: if that "
+            "module provides it, load it first with kldload(8)")
+    assert loads == []
     assert jailcore.model.loaded_modules() == []
+
+
+def test_a_mac_policy_parameter_names_its_module_and_loads_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libjail loads no MAC policy either: the module is named for the user."""
+    monkeypatch.setattr(_backend, "kldload", lambda name: pytest.fail(f"kldload({name!r})"))
+    with pytest.raises(jailcore.UnknownParameterError) as info:
+        params.spec("mac.portacl.rules")
+    assert str(info.value) == (
+        "unknown parameter: mac.portacl.rules (jailcore loads no module mac_portacl for it: "
+        "if that module provides it, load it first with kldload(8))")
+
+
+def test_a_typo_of_a_file_system_gets_both_the_note_and_a_suggestion() -> None:
+    jailcore.model.kldload("nullfs")
+    with pytest.raises(jailcore.UnknownParameterError) as info:
+        params.spec("allow.mount.nulfs")
+    assert info.value.suggestions[0] == "allow.mount.nullfs"
+    assert str(info.value) == (
+        "unknown parameter: allow.mount.nulfs (jailcore loads no module nulfs for it: if "
+        "that module provides it, load it first with kldload(8); did you mean "
+        "allow.mount.nullfs or allow.mount.devfs or allow.mount?)")
+
+
+@pytest.mark.parametrize("name, module", [("linux", "linux"), ("linux.osname", "linux"),
+                                          ("allow.mount.fusefs", "fusefs"),
+                                          ("allow.mount.nolinprocfs", "linprocfs")])
+def test_the_modules_libjail_loads_are_tried(
+    monkeypatch: pytest.MonkeyPatch, name: str, module: str,
+) -> None:
+    loads: list[str] = []
+    monkeypatch.setattr(_backend, "kldload", lambda m: (loads.append(m), (-1, errno.ENOENT))[1])
+    with pytest.raises(jailcore.UnknownParameterError):
+        params.spec(name)
+    assert loads[-1] == module
 
 
 def test_module_loaded_by_someone_else_is_found_after_the_cache_was_filled(
