@@ -18,6 +18,7 @@ import os
 import secrets
 import signal
 import struct
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -68,13 +69,23 @@ def cleanup(*names: str) -> Iterator[None]:
                 pass
 
 
-def assert_gone(name_or_jid: str | int) -> None:
-    """Jail.get fails with the kernel's ENOENT and its message."""
-    with pytest.raises(JailNotFoundError) as info:
-        Jail.get(name_or_jid)
-    assert info.value.errno == errno.ENOENT
+def assert_gone(name_or_jid: str | int, timeout: float = 10.0) -> None:
+    """Jail.get fails with the kernel's ENOENT and its message, within ``timeout``
+    seconds: a jail whose last process exited, or that was removed, may stay
+    alive for a moment while its last references drop (a taskqueue in FreeBSD's
+    kern_jail.c), so this polls, every 10 ms, rather than asserting at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            jail = Jail.get(name_or_jid)
+        except JailNotFoundError as exc:
+            err = exc
+            break
+        assert time.monotonic() < deadline, f"jail {jail!r} still there after {timeout} s"
+        time.sleep(0.01)
+    assert err.errno == errno.ENOENT
     shown = f'"{name_or_jid}"' if isinstance(name_or_jid, str) else str(name_or_jid)
-    assert info.value.errmsg in {f"jail {shown} {how}" for how in GONE}
+    assert err.errmsg in {f"jail {shown} {how}" for how in GONE}
 
 
 def sysctl_int(name: str) -> int:
