@@ -380,16 +380,18 @@ def test_temporary_holds_an_owning_descriptor_on_15(monkeypatch: pytest.MonkeyPa
     assert flags == [int(jailcore.JailFlag.CREATE | jailcore.JailFlag.OWN_DESC)]
 
 
-def test_temporary_in_a_process_killed_in_the_with_body_leaves_no_jail() -> None:
-    """A forked child creates a temporary jail and is SIGKILLed inside the with body:
-    its owning descriptor closes with it, and the jail goes with the descriptor."""
+def killed_in_a_temporary(body: Callable[[], list[int]] = list) -> list[int]:
+    """A forked child makes ``Jail.temporary(name="tmp")``, runs ``body`` in it and
+    reports the jid and what body returned, then is SIGKILLed inside the with
+    body; returns what it reported."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             os.close(r)
             with Jail.temporary(name="tmp") as tmp:
-                os.write(w, f"{tmp.jid}\n".encode())
+                report = [tmp.jid, *body()]
+                os.write(w, (" ".join(map(str, report)) + "\n").encode())
                 while True:
                     signal.pause()
         finally:
@@ -401,13 +403,19 @@ def test_temporary_in_a_process_killed_in_the_with_body_leaves_no_jail() -> None
             chunk = os.read(r, 64)
             assert chunk, "the child exited before reporting"
             line += chunk
-        jid = int(line)
-        assert Jail.get("tmp").jid == jid
+        assert Jail.get("tmp").jid == int(line.split()[0])
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     finally:
         os.close(r)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    return [int(x) for x in line.split()]
+
+
+def test_temporary_in_a_process_killed_in_the_with_body_leaves_no_jail() -> None:
+    """A forked child creates a temporary jail and is SIGKILLed inside the with body:
+    its owning descriptor closes with it, and the jail goes with the descriptor."""
+    [jid] = killed_in_a_temporary()
     # The parent's next call sees it gone.
     assert_gone(jid)
     assert list(jailcore.jails()) == []
@@ -475,32 +483,16 @@ def test_temporary_leaves_no_jail_when_its_body_started_a_program_keeping_descri
     """The body starts a long-lived program with close_fds=False and the process is
     killed inside the body: the program does not hold the owning descriptor, so the
     jail goes with the process."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.close(r)
-            with Jail.temporary(name="tmp") as tmp:
-                sleeper = subprocess.Popen(["sleep", "60"], close_fds=False)
-                os.write(w, f"{tmp.jid} {sleeper.pid}\n".encode())
-                while True:
-                    signal.pause()
-        finally:
-            os._exit(1)
-    os.close(w)
-    sleeper = 0
+    sleepers: list[int] = []
+
+    def start_sleeper() -> list[int]:
+        return [subprocess.Popen(["sleep", "60"], close_fds=False).pid]
+
     try:
-        line = b""
-        while not line.endswith(b"\n"):
-            chunk = os.read(r, 64)
-            assert chunk, "the child exited before reporting"
-            line += chunk
-        jid, sleeper = map(int, line.split())
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        jid, sleeper = killed_in_a_temporary(start_sleeper)
+        sleepers.append(sleeper)
         assert_gone(jid)
         assert list(jailcore.jails()) == []
     finally:
-        os.close(r)
-        if sleeper:
-            os.kill(sleeper, signal.SIGKILL)
+        for pid in sleepers:
+            os.kill(pid, signal.SIGKILL)

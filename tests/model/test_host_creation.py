@@ -21,15 +21,13 @@ import jailcore.model
 KILLS = 200
 
 
-def test_sigkill_during_creation_leaves_no_host_or_a_usable_one(tmp_path: Path) -> None:
-    rng = random.Random(12)
-    # How long one creation takes here, so the kills spread over it.
-    probe = tmp_path / "probe"
+def kill_while_opening(paths: list[Path], probe: Path, rng: random.Random) -> None:
+    """For each path, a child opens it as its host and is SIGKILLed at a random
+    moment of the time one opening of `probe` (made like them) takes here."""
     t = time.perf_counter()
     jailcore.model.use_state_file(probe)
     span = time.perf_counter() - t
     jailcore.model.use_state_file(None)
-    paths = [tmp_path / f"host{i}" for i in range(KILLS)]
     for path in paths:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
@@ -40,22 +38,28 @@ def test_sigkill_during_creation_leaves_no_host_or_a_usable_one(tmp_path: Path) 
         time.sleep(rng.uniform(0, span * 1.2))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+def open_and_create(path: Path) -> int:
+    """Open `path` as the host, create a jail in it: its jid."""
+    jailcore.model.use_state_file(path)
+    try:
+        return create(("name", "a"))
+    finally:
+        jailcore.model.use_state_file(None)
+
+
+def test_sigkill_during_creation_leaves_no_host_or_a_usable_one(tmp_path: Path) -> None:
+    paths = [tmp_path / f"host{i}" for i in range(KILLS)]
+    kill_while_opening(paths, tmp_path / "probe", random.Random(12))
     present = [p for p in paths if p.exists()]
     assert 0 < len(present) < KILLS
     for path in present:
-        jailcore.model.use_state_file(path)
-        try:
-            assert create(("name", "a")) == 1, path
-        finally:
-            jailcore.model.use_state_file(None)
+        assert open_and_create(path) == 1, path
     for path in paths:
         if path not in present:
             # An absent host is simply made when next opened.
-            jailcore.model.use_state_file(path)
-            try:
-                assert create(("name", "b")) == 1
-            finally:
-                jailcore.model.use_state_file(None)
+            assert open_and_create(path) == 1
             break
     # Some kills landed in the middle of a creation: they left the temporary
     # file the host was being built in, never a half-made host in place.
@@ -78,9 +82,7 @@ def age_all(directory: Path, names: list[str], seconds: int = 60) -> None:
 
 
 def host_size(tmp_path: Path) -> int:
-    probe = tmp_path / "probe"
-    jailcore.model.use_state_file(probe)
-    jailcore.model.use_state_file(None)
+    probe = made(tmp_path, "sized")
     size = probe.stat().st_size
     probe.unlink()
     return size
@@ -98,33 +100,14 @@ def test_sigkill_while_an_empty_file_is_made_a_host_in_place(tmp_path: Path) -> 
     """An empty file named by JAILCORE_MODEL_STATE (a mkstemp file, say) is made
     a host in place, under its flock.  A process killed in the middle leaves a
     file the next process makes again, never one that every open refuses."""
-    rng = random.Random(7)
     size = host_size(tmp_path)
-    probe = tmp_path / "probe"
-    probe.touch(mode=0o600)
-    t = time.perf_counter()
-    jailcore.model.use_state_file(probe)
-    span = time.perf_counter() - t
-    jailcore.model.use_state_file(None)
     paths = [tmp_path / f"host{i}" for i in range(KILLS // 2)]
-    for path in paths:
+    for path in [*paths, tmp_path / "probe"]:
         path.touch(mode=0o600)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            try:
-                jailcore.model.use_state_file(path)
-            finally:
-                os._exit(0)
-        time.sleep(rng.uniform(0, span * 1.2))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    kill_while_opening(paths, tmp_path / "probe", random.Random(7))
     half_made = [p for p in paths if p.stat().st_size == size and header(p)[0] == 0]
     for path in paths:
-        jailcore.model.use_state_file(path)
-        try:
-            assert create(("name", "a")) == 1, path
-        finally:
-            jailcore.model.use_state_file(None)
+        assert open_and_create(path) == 1, path
         assert header(path)[0] != 0
     # The kills did land inside the making, so the path that makes again ran.
     assert half_made
@@ -135,7 +118,7 @@ def test_a_half_made_host_is_made_again(tmp_path: Path, words: tuple[object, ...
     """Where a kill stops the making: right after the file got its size (all
     zeros), or after the header's layout and size but before its magic."""
     size = host_size(tmp_path)
-    layout = header(_made(tmp_path))[1]
+    layout = header(made(tmp_path))[1]
     path = tmp_path / "host"
     with open(path, "wb") as f:
         f.truncate(size)
@@ -143,11 +126,7 @@ def test_a_half_made_host_is_made_again(tmp_path: Path, words: tuple[object, ...
         f.write((layout if words[0] else 0).to_bytes(4, "little"))
         f.write((size if words[1] else 0).to_bytes(4, "little"))
     path.chmod(0o600)
-    jailcore.model.use_state_file(path)
-    try:
-        assert create(("name", "a")) == 1
-    finally:
-        jailcore.model.use_state_file(None)
+    assert open_and_create(path) == 1
 
 
 def first_page(path: Path) -> bytes:
@@ -155,17 +134,18 @@ def first_page(path: Path) -> bytes:
         return f.read(4096)
 
 
-def _made(tmp_path: Path) -> Path:
-    made = tmp_path / "made"
-    jailcore.model.use_state_file(made)
+def made(tmp_path: Path, name: str = "made") -> Path:
+    """A host made (opened once) at tmp_path/name."""
+    path = tmp_path / name
+    jailcore.model.use_state_file(path)
     jailcore.model.use_state_file(None)
-    return made
+    return path
 
 
 def test_a_host_with_no_magic_but_initialised_is_refused_not_made_again(tmp_path: Path) -> None:
     """Only a host whose making was cut short is made again: one that got as far
     as being initialised (or any other file of a host's size) is not erased."""
-    path = _made(tmp_path)
+    path = made(tmp_path)
     with open(path, "r+b") as f:
         f.write(b"\0" * 8)
     before = first_page(path)
