@@ -1,5 +1,7 @@
-"""Build script: ``jailcore._native`` (cffi, out-of-line API mode) and the kernel
-model's shared library ``jailcore/libjailmodel.so`` that it links to."""
+"""Build script: ``jailcore._native`` (cffi, out-of-line API mode), the kernel
+model's shared library ``jailcore/libjailmodel.so`` that it links to, and
+``jailcore/jailcore-jexec``, the program the spawn helper runs to look a user up
+as jexec(8) does."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc"))
-from build import extra_compile_args, extra_link_args, model_sources
+from build import JEXEC_PROGRAM, JEXEC_SOURCE, extra_compile_args, extra_link_args, model_sources
 
 sys.path.pop(0)
 
@@ -41,15 +43,16 @@ class BuildExtWithModel(build_ext):
 
     def run(self) -> None:
         self._build_model()
+        self._build_jexec()
         super().run()
         os.makedirs(os.path.dirname(self._stamp), exist_ok=True)
         with open(self._stamp, "w", encoding="utf-8") as f:
             f.write(self._sanitize)
 
-    def _build_model(self) -> None:
+    def _cc(self) -> tuple[object, str]:
+        """The C compiler and the directory the package's binaries go to."""
         out_dir = os.path.dirname(self.get_ext_fullpath("jailcore._native"))
         os.makedirs(out_dir, exist_ok=True)
-        target = os.path.join(out_dir, MODEL_LIBRARY)
         if self.compiler is None or isinstance(self.compiler, str):
             from distutils.ccompiler import new_compiler
             from distutils.sysconfig import customize_compiler
@@ -58,6 +61,28 @@ class BuildExtWithModel(build_ext):
             customize_compiler(cc)
         else:
             cc = self.compiler
+        return cc, out_dir
+
+    def _build_jexec(self) -> None:
+        cc, out_dir = self._cc()
+        objects = cc.compile(  # type: ignore[attr-defined]
+            [JEXEC_SOURCE],
+            output_dir=self.build_temp,
+            macros=[("_GNU_SOURCE", "1")],
+            include_dirs=["csrc"],
+            extra_postargs=extra_compile_args,
+        )
+        cc.link_executable(  # type: ignore[attr-defined]
+            objects,
+            JEXEC_PROGRAM,
+            output_dir=out_dir,
+            libraries=["util"] if sys.platform.startswith("freebsd") else [],
+            extra_postargs=extra_link_args,
+        )
+
+    def _build_model(self) -> None:
+        cc, out_dir = self._cc()
+        target = os.path.join(out_dir, MODEL_LIBRARY)
         objects = cc.compile(
             model_sources(),
             output_dir=self.build_temp,

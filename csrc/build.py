@@ -25,6 +25,10 @@ def _version() -> str:
 
 
 EXTENSION_SOURCES = ["csrc/kernel.c", "csrc/prepared.c", "csrc/spawn.c"]
+# jailcore-jexec, the program the spawn helper executes to look a user up
+# (jexec.c); installed beside the extension.
+JEXEC_SOURCE = "csrc/jexec.c"
+JEXEC_PROGRAM = "jailcore-jexec"
 
 
 def model_sources() -> list[str]:

@@ -101,6 +101,16 @@ void jc_get_gather(const struct jc_get_plan *plan, char *buf);
 #define JC_STEP_SIGNALS 8
 #define JC_STEP_FDS 9
 #define JC_STEP_EXEC 10
+/* Steps of jailcore-jexec (jexec.c), which the child executes when a user or
+ * a login environment is asked for. */
+#define JC_STEP_GETPWNAM 11       /* no such user (ENOENT), or the lookup failed */
+#define JC_STEP_LOGINCLASS 12     /* login_getpwclass */
+#define JC_STEP_SETUSERCONTEXT 13
+#define JC_STEP_ENV 14
+#define JC_STEP_HOMEDIR 15        /* -l: chdir to the user's home */
+#define JC_STEP_HELPER 16         /* executing jailcore-jexec itself */
+/* The longest root directory the model's parent sends a child, NUL included. */
+#define JC_ROOT_MAX 1024
 
 struct jc_spawn {
     int backend;
@@ -119,11 +129,23 @@ struct jc_spawn {
     int nkeep;
     int close_fds;
     int maxfd;
+    /* jailcore-jexec (jexec.c) to execute in place of the program, or NULL.
+     * With it the child neither attaches nor changes ids or directory:
+     * jailcore-jexec does, and looks the user up.  Its argv[1] (12 bytes)
+     * and argv[2] (JC_ROOT_MAX bytes) are buffers the child fills with the
+     * error pipe's number and, on the model, the root to chroot to. */
+    const char *helper;
+    char **helper_argv;
 };
+
+/* What failed: the step, its errno, and from jailcore-jexec a detail (the
+ * directory of JC_STEP_HOMEDIR), "" otherwise. */
+#define JC_DETAIL_MAX 1024
 
 struct jc_spawn_error {
     int step;
     int err;
+    char detail[JC_DETAIL_MAX];
 };
 
 int jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e);

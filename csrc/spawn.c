@@ -16,6 +16,13 @@
  * sys/kern/kern_jail.c and sys/kern/kern_descrip.c), and a Python process
  * often holds some (os.scandir, dir_fd, another thread's os.walk).
  *
+ * When a user or a login environment is asked for, the child does not attach
+ * or change its ids: with its signals and descriptors arranged, it executes
+ * jailcore-jexec (jexec.c) on the host, which looks the user up as jexec(8)
+ * does (the host's databases before attaching, the jail's after), attaches,
+ * applies the login class and runs the program.  The child hands it the error
+ * pipe, and on the model the root to chroot to.
+ *
  * On the kernel backend the child then calls jail_attach(2).  On the model,
  * whose bookkeeping takes a lock, the child tells the parent that its
  * descriptors are settled; the parent registers it with
@@ -45,16 +52,20 @@
 _Static_assert(sizeof(gid_t) == sizeof(unsigned int), "gid_t is an unsigned int");
 _Static_assert(sizeof(uid_t) == sizeof(unsigned int), "uid_t is an unsigned int");
 
+/* What goes through the error pipe: the step, its errno and the length of a
+ * detail that follows (three ints; only jailcore-jexec sends a detail).  The
+ * length says where the message ends: a sibling child forked by another
+ * thread may hold the pipe open, so end of file cannot. */
+#define JC_RECORD (3 * sizeof(int))
+
 static void
 jc_report(int fd, int step, int err)
 {
-	struct jc_spawn_error e;
+	int rec[3] = {step, err, 0};
 	ssize_t n;
 
-	e.step = step;
-	e.err = err;
 	do
-		n = write(fd, &e, sizeof(e));
+		n = write(fd, rec, sizeof(rec));
 	while (n == -1 && errno == EINTR);
 	_exit(127);
 }
@@ -265,6 +276,21 @@ jc_read_message(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/* Write n >= 0 in decimal into buf (room for 12 bytes): async-signal-safe. */
+static void
+jc_decimal(char *buf, int n)
+{
+	char tmp[12];
+	int len = 0;
+
+	do
+		tmp[len++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	for (int i = 0; i < len; i++)
+		buf[i] = tmp[len - 1 - i];
+	buf[len] = '\0';
+}
+
 /* The highest signal number to reset: SIGRTMAX where the system has it
  * (FreeBSD's NSIG is 32, the historical signals only, while its real-time
  * signals run to SIGRTMAX, 126: sys/signal.h), else NSIG - 1.  Read in the
@@ -291,22 +317,24 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 	if (s->jid > 0)
 		jc_child_preclose(s, errfd, gofd);
 	if (s->jid > 0 && s->backend == JC_BACKEND_MODEL) {
-		struct jc_spawn_error ready = {0, 0};
-		char root[1024];
+		int ready[3] = {0, 0, 0};
+		char own[JC_ROOT_MAX];
+		/* With jailcore-jexec to run, the root goes to it: it chroots. */
+		char *root = s->helper != NULL ? s->helper_argv[2] : own;
 		ssize_t n;
 
 		/* Settled: the parent may look at this process's descriptors. */
 		do
-			n = write(errfd, &ready, sizeof(ready));
+			n = write(errfd, ready, sizeof(ready));
 		while (n == -1 && errno == EINTR);
 		/* The parent sends the root path with its NUL, or nothing on failure. */
-		if (jc_read_message(gofd, root, sizeof(root)) == 0)
+		if (jc_read_message(gofd, root, JC_ROOT_MAX) == 0)
 			_exit(127);
-		if (chdir(root) == -1)
+		if (s->helper == NULL && chdir(root) == -1)
 			jc_report(errfd, JC_STEP_ATTACH, errno);
-		if (strcmp(root, "/") != 0 && chroot(".") == -1)
+		if (s->helper == NULL && strcmp(root, "/") != 0 && chroot(".") == -1)
 			jc_report(errfd, JC_STEP_ATTACH, errno);
-	} else if (s->jid > 0) {
+	} else if (s->jid > 0 && s->helper == NULL) {
 #if defined(__FreeBSD__)
 		if (jail_attach(s->jid) == -1)
 			jc_report(errfd, JC_STEP_ATTACH, errno);
@@ -314,9 +342,9 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 		jc_report(errfd, JC_STEP_ATTACH, ENOSYS);
 #endif
 	}
-	if (chdir(s->cwd != NULL ? s->cwd : "/") == -1)
+	if (s->helper == NULL && chdir(s->cwd != NULL ? s->cwd : "/") == -1)
 		jc_report(errfd, JC_STEP_CHDIR, errno);
-	if (s->set_ids) {
+	if (s->helper == NULL && s->set_ids) {
 		if (setgroups(s->ngroups, (const gid_t *)s->groups) == -1)
 			jc_report(errfd, JC_STEP_SETGROUPS, errno);
 		if (setgid((gid_t)s->gid) == -1)
@@ -338,6 +366,17 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 		jc_report(errfd, JC_STEP_SIGNALS, errno);
 	if ((err = jc_child_fds(s, errfd)) != 0)
 		jc_report(errfd, JC_STEP_FDS, err);
+	if (s->helper != NULL) {
+		/* jailcore-jexec attaches, looks the user up and runs the program;
+		 * it reports on the error pipe, which it must inherit. */
+		jc_decimal(s->helper_argv[1], errfd);
+		if (fcntl(errfd, F_SETFD, 0) == -1)
+			jc_report(errfd, JC_STEP_FDS, errno);
+		execve(s->helper, s->helper_argv, s->envp);
+		err = errno;
+		(void)fcntl(errfd, F_SETFD, FD_CLOEXEC);
+		jc_report(errfd, JC_STEP_HELPER, err);
+	}
 	/* Like execvp: try each candidate; remember EACCES, go on past ENOENT. */
 	err = ENOENT;
 	for (int i = 0; s->paths[i] != NULL; i++) {
@@ -352,6 +391,22 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 	jc_report(errfd, JC_STEP_EXEC, err);
 }
 
+/* Read a record {step, errno} into e: the bytes read (JC_RECORD when whole). */
+static int
+jc_read_record(int fd, struct jc_spawn_error *e)
+{
+	int rec[3];
+	int n = jc_read_full(fd, rec, sizeof(rec));
+
+	if (n == (int)sizeof(rec)) {
+		e->step = rec[0];
+		e->err = rec[1];
+		if (rec[2] > 0 && rec[2] < (int)sizeof(e->detail))
+			jc_read_full(fd, e->detail, (size_t)rec[2]);
+	}
+	return n;
+}
+
 int
 jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 {
@@ -362,8 +417,7 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 	ssize_t n;
 	int maxsig;
 
-	e->step = 0;
-	e->err = 0;
+	memset(e, 0, sizeof(*e));
 	/* pipe2: close-on-exec from the start, or a fork by another thread in
 	 * between could hand these to a program for good. */
 	if (pipe2(errpipe, O_CLOEXEC) == -1 || (model && pipe2(gopipe, O_CLOEXEC) == -1)) {
@@ -391,16 +445,16 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 	close(errpipe[1]);
 	errpipe[1] = -1;
 	if (model) {
-		char root[1024];
+		char root[JC_ROOT_MAX];
 		size_t len;
 
 		close(gopipe[0]);
 		gopipe[0] = -1;
 		/* Wait until the child has closed what it does not need: the attach
 		 * rule applies to its descriptors as they are then. */
-		n = jc_read_full(errpipe[0], e, sizeof(*e));
-		if (n != (ssize_t)sizeof(*e) || e->step != 0) {
-			if (n != (ssize_t)sizeof(*e)) {
+		n = jc_read_record(errpipe[0], e);
+		if (n != (ssize_t)JC_RECORD || e->step != 0) {
+			if (n != (ssize_t)JC_RECORD) {
 				e->step = JC_STEP_ATTACH;
 				e->err = EIO;
 			}
@@ -427,14 +481,14 @@ jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e)
 		close(gopipe[1]);
 		gopipe[1] = -1;
 	}
-	n = jc_read_full(errpipe[0], e, sizeof(*e));
+	n = jc_read_record(errpipe[0], e);
 	close(errpipe[0]);
 	if (n == 0)
 		return (int)pid;
 	/* The child failed before exec and has exited: reap it. */
 	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 		;
-	if (n != (ssize_t)sizeof(*e)) {
+	if (n != (ssize_t)JC_RECORD) {
 		e->step = JC_STEP_EXEC;
 		e->err = EIO;
 	}

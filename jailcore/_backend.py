@@ -120,6 +120,23 @@ def jail_attach(jid: int) -> tuple[int, int]:
     return (ret, 0) if ret >= 0 else _failed(ret)
 
 
+def model_register_self(jid: int) -> str | None:
+    """On the model: register this process as attached to jail ``jid``, as
+    the spawn helper's parent registers its child, without changing its root;
+    the root it must chroot(2) to (jailcore-jexec does).  None on the kernel,
+    where jailcore-jexec calls jail_attach(2) itself."""
+    if BACKEND != BACKEND_MODEL:
+        return None
+    root = ffi.new("char[]", lib.JC_ROOT_MAX)
+    if lib.jailmodel_attach_pid(os.getpid(), jid, root, lib.JC_ROOT_MAX) == -1:
+        err = ffi.errno
+        check_model_host(err)
+        from jailcore.errors import jail_error
+
+        raise jail_error(err, None, "jail_attach")
+    return str(ffi.string(root).decode(errors="surrogateescape"))
+
+
 def jail_remove(jid: int) -> tuple[int, int]:
     ret: int = lib.jc_jail_remove(BACKEND, jid)
     return (ret, 0) if ret >= 0 else _failed(ret)

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from jailcore import _backend
 from jailcore.errors import JailError, JailPathError, ModelHostError
 from jailcore.flags import JailFlag, JailSys
 from jailcore.jail import Jail, jails
@@ -347,33 +348,38 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     Directory descriptors stand in the way of the attach (FreeBSD refuses it):
     close-on-exec ones are closed first, an inheritable one is an error."""
-    from jailcore.process import LOGIN_PATH, _environment, resolve_user
+    from jailcore.process import JEXEC, UserRequest
 
     if args.user is not None and args.host_user is not None:
         raise CommandError("-u and -U exclude each other")
     jail = _find(args.jail)
-    who = resolve_user(jail, args.user, args.host_user, args.login)
-    env = _environment(None, who, args.login)
+    who = UserRequest.of(args.user, args.host_user, args.login)
     _close_directories_for_exec()
-    jail.attach()
-    steps: list[tuple[str, Any, Any]] = [("chdir", os.chdir, "/")]
     if who is not None:
-        steps += [("setgroups", os.setgroups, list(who.groups)), ("setgid", os.setgid, who.gid),
-                  ("setuid", os.setuid, who.uid)]
-    if args.dir is not None:
-        steps.append(("chdir", os.chdir, args.dir))
-    elif args.login and who is not None:
-        steps.append(("chdir", os.chdir, who.home))
-    for what, call, arg in steps:
+        # jailcore-jexec does the rest as jexec does: the user looked up on
+        # the host before attaching or in the jail after it, the login class,
+        # the environment; it reports failures itself, as this command would.
+        root, jid = _backend.model_register_self(jail.jid), str(jail.jid)
+        env = {k: v for k, v in os.environ.items() if k == "TERM"} if args.login else dict(
+            os.environ)
+        flags = ("l" if args.login else "") + ("c" if args.dir is not None else "")
+        argv = [JEXEC, "-", root or "", "0" if root is not None else jid, who.mode, who.name,
+                flags, args.dir or "", *(args.argv or [""])]
         try:
-            call(arg)
+            os.execve(JEXEC, argv, env)
         except OSError as exc:
-            shown = f" {arg}" if what == "chdir" else ""
-            raise CommandError(f"{what}:{shown}: {exc.strerror}") from None
-    command = list(args.argv) or [env.get("SHELL", "/bin/sh"), "-i"]
-    env.setdefault("PATH", LOGIN_PATH.format(home=who.home if who else ""))
+            raise CommandError(f"{JEXEC}: {exc.strerror}") from None
+    jail.attach()
+    for where in ("/", args.dir):
+        if where is None:
+            continue
+        try:
+            os.chdir(where)
+        except OSError as exc:
+            raise CommandError(f"chdir: {where}: {exc.strerror}") from None
+    command = list(args.argv) or [os.environ.get("SHELL", "/bin/sh"), "-i"]
     try:
-        os.execvpe(command[0], command, env)
+        os.execvp(command[0], command)
     except OSError as exc:
         raise CommandError(f"execvp: {command[0]}: {exc.strerror}") from None
 

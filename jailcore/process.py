@@ -3,17 +3,21 @@
 :class:`JailProcess` is a :class:`subprocess.Popen` whose child is started by
 jailcore's C spawn helper: fork, close the descriptors the program will not get
 (FreeBSD refuses to attach a process holding an open directory descriptor),
-attach to the jail, change directory, drop to
-the user's groups, gid and uid (each checked), reset signals, arrange file
-descriptors, exec.  Everything else (pipes, ``communicate``, ``wait``,
-timeouts, text mode) is Popen's own, so it behaves as subprocess users expect.
+attach to the jail, change directory, reset signals, arrange file
+descriptors, exec.  When a user or a login environment is asked for
+(``user=``, ``host_user=``, ``login=``: jexec's ``-U``, ``-u``, ``-l``), the
+child executes ``jailcore-jexec`` instead, before attaching: a small program
+of jailcore's that, as a fresh single-threaded process, may do what the
+forked child of a threaded process may not (getpwnam, initgroups, the login
+class), in jexec(8)'s order, then runs the program (see :doc:`/jexec`).
+Everything else (pipes, ``communicate``, ``wait``, timeouts, text mode) is
+Popen's own, so it behaves as subprocess users expect.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import pwd
 import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +30,10 @@ from jailcore.errors import jail_error
 if TYPE_CHECKING:
     from jailcore.jail import Jail
 
-__all__ = ["LOGIN_PATH", "JailProcess", "resolve_user", "run_pipes", "run_to_completion"]
+__all__ = ["JEXEC", "LOGIN_PATH", "JailProcess", "UserRequest", "run_pipes", "run_to_completion"]
 
-#: PATH of ``login=True``: FreeBSD's default login class (``~/bin`` expanded).
+#: PATH of ``login=True`` off FreeBSD, where there are no login classes: that of
+#: FreeBSD's default class (``~/bin`` expanded); jailcore-jexec sets it.
 LOGIN_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:{home}/bin"
 #: Where a program without a slash is looked for when the environment has no PATH
 #: (execvp(3)'s default on FreeBSD).
@@ -45,95 +50,54 @@ _STEPS = {
     8: "sigprocmask",
     9: "file descriptors",
     10: "execve",
+    11: "getpwnam",
+    12: "login_getpwclass",
+    13: "setusercontext",
+    14: "setenv",
+    15: "chdir",
+    16: "execve",
 }
+_STEP_GETPWNAM, _STEP_HOMEDIR, _STEP_HELPER = 11, 15, 16
+
+#: The program the spawn helper runs, in place of the user's, when a user or a
+#: login environment is asked for: it looks the user up as jexec(8) does
+#: (csrc/jexec.c), then runs the user's program.
+JEXEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jailcore-jexec")
 
 Args = str | bytes | os.PathLike[str] | Sequence[str | bytes | os.PathLike[str]]
 
 
 @dataclass(frozen=True)
-class User:
-    """A user as the spawn helper switches to it."""
+class UserRequest:
+    """Which user jailcore-jexec looks up, as jexec's options say it: ``mode``
+    ``U`` (``name`` in the jail's databases, after attaching), ``u`` (in the
+    host's, before), ``l`` (the real uid's entry in the host's); ``name`` is
+    ``#UID`` for a user given by number."""
 
+    mode: str
     name: str
-    uid: int
-    gid: int
-    groups: tuple[int, ...]
-    home: str
-    shell: str
+    login: bool
 
+    @classmethod
+    def of(cls, user: str | int | None, host_user: str | int | None,
+           login: bool) -> UserRequest | None:
+        if user is not None and host_user is not None:
+            raise ValueError("user and host_user exclude each other (jexec's -U and -u)")
+        for given, mode in ((user, "U"), (host_user, "u")):
+            if given is None:
+                continue
+            if isinstance(given, bool) or not isinstance(given, (str, int)):
+                raise TypeError(f"a user is a name or a uid, not {type(given).__name__}")
+            name = f"#{given}" if isinstance(given, int) else given
+            if isinstance(given, int) and not 0 <= given < 2**32:
+                raise ValueError(f"uid out of range: {given}")
+            if "\0" in name:
+                raise ValueError(f"embedded NUL in user {name!r}")
+            return cls(mode, name, login)
+        return cls("l", "", True) if login else None
 
-def _read_db(path: str) -> list[list[str]]:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
-    except OSError as exc:
-        raise jail_error(exc.errno or errno.ENOENT, f"{path}: {exc.strerror}", "getpwnam") from None
-    return [ln.split(":") for ln in lines if ln and not ln.startswith("#")]
-
-
-def _jail_user(root: str, user: str | int) -> User:
-    """A user of the jail's own password and group files (as jexec -U does)."""
-    etc = os.path.join(root, "etc")
-    entry = None
-    for f in _read_db(os.path.join(etc, "passwd")):
-        if len(f) >= 7 and (f[0] == user if isinstance(user, str) else f[2] == str(user)):
-            entry = f
-            break
-    if entry is None:
-        raise jail_error(errno.ENOENT, f"no such user in the jail: {user}", "getpwnam")
-    name, uid, gid = entry[0], int(entry[2]), int(entry[3])
-    groups = [gid]
-    try:
-        for g in _read_db(os.path.join(etc, "group")):
-            if len(g) >= 4 and name in g[3].split(",") and int(g[2]) not in groups:
-                groups.append(int(g[2]))
-    except OSError:
-        pass
-    return User(name, uid, gid, tuple(groups), entry[5] or "/", entry[6] or "/bin/sh")
-
-
-def _host_user(user: str | int) -> User:
-    """A user of the host's databases (as jexec -u does, before attaching)."""
-    try:
-        pw = pwd.getpwuid(user) if isinstance(user, int) else pwd.getpwnam(user)
-    except KeyError:
-        raise jail_error(errno.ENOENT, f"no such user on the host: {user}", "getpwnam") from None
-    groups = [pw.pw_gid]
-    for g in os.getgrouplist(pw.pw_name, pw.pw_gid):
-        if g not in groups:
-            groups.append(g)
-    return User(pw.pw_name, pw.pw_uid, pw.pw_gid, tuple(groups), pw.pw_dir or "/",
-                pw.pw_shell or "/bin/sh")
-
-
-def resolve_user(jail: Jail, user: str | int | None, host_user: str | int | None,
-                 login: bool) -> User | None:
-    """The user a child switches to, as jexec decides it: ``user`` from the jail's
-    databases, ``host_user`` from the host's, and with ``login`` alone the host
-    entry of the real uid; None when the child keeps this process's identity."""
-    if user is not None and host_user is not None:
-        raise ValueError("user and host_user exclude each other (jexec's -U and -u)")
-    if user is not None:
-        return _jail_user(jail.path, user)
-    if host_user is not None:
-        return _host_user(host_user)
-    if login:
-        return _host_user(os.getuid())
-    return None
-
-
-def _environment(env: Mapping[str, str] | None, who: User | None, login: bool) -> dict[str, str]:
-    """The child's environment as jexec builds it, unless ``env`` is given."""
-    if env is not None:
-        return dict(env)
-    if login:
-        out = {k: v for k, v in os.environ.items() if k == "TERM"}
-        out["PATH"] = LOGIN_PATH.format(home=who.home if who else "")
-    else:
-        out = dict(os.environ)
-    if who is not None:
-        out.update(USER=who.name, HOME=who.home, SHELL=who.shell)
-    return out
+    def shown(self) -> str:
+        return self.name[1:] if self.name.startswith("#") else self.name
 
 
 def _fsencode(value: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
@@ -179,17 +143,23 @@ class JailProcess(subprocess.Popen[Any]):
                 raise TypeError(f"{forbidden} is not supported inside a jail")
             popen_kwargs.pop(forbidden, None)
         self.jail = jail
-        who = resolve_user(jail, user, host_user, login)
-        self._jc_user = who
+        self._jc_user = UserRequest.of(user, host_user, login)
+        self._jc_keepenv = env is not None
         if cwd is not None:
             self._jc_cwd: bytes | None = _fsencode(cwd)
             if b"\0" in self._jc_cwd:
                 raise ValueError(f"embedded NUL in cwd {self._jc_cwd!r}")
-        elif login and who is not None:
-            self._jc_cwd = _fsencode(who.home)
         else:
             self._jc_cwd = None
-        super().__init__(args, env=_environment(env, who, login), **popen_kwargs)
+        if env is not None:
+            base = dict(env)
+        elif login:
+            # jexec -l: the environment emptied but for TERM; jailcore-jexec
+            # sets PATH, USER, HOME and SHELL.
+            base = {k: v for k, v in os.environ.items() if k == "TERM"}
+        else:
+            base = dict(os.environ)
+        super().__init__(args, env=base, **popen_kwargs)
 
     def _execute_child(
         self, args: Any, executable: Any, preexec_fn: Any, close_fds: bool,
@@ -226,17 +196,22 @@ class JailProcess(subprocess.Popen[Any]):
     def _spawn(self, program: bytes, argv: list[bytes], env: dict[bytes, bytes],
                close_fds: bool, keep: list[int], fd_in: int, fd_out: int, fd_err: int) -> None:
         ffi, lib = _backend.ffi, _backend.lib
-        if b"/" in program:
+        who = self._jc_user
+        if b"/" in program or who is not None:
+            # jailcore-jexec looks a program without a slash up itself, in
+            # the PATH the login class may have set.
             paths = [program]
         else:
             search = env.get(b"PATH", DEFAULT_PATH.encode())
             paths = [os.path.join(d or b".", program) for d in search.split(b":")]
         keepalive: list[Any] = []
 
-        def cstrings(items: list[bytes]) -> Any:
+        def cstrings(items: list[bytes], buffers: tuple[int, ...] = ()) -> Any:
+            """A NULL-terminated char *[]; the items at `buffers` are room for
+            the child to write in (all NULs), the others must hold none."""
             arr = ffi.new("char *[]", len(items) + 1)
             for i, item in enumerate(items):
-                if b"\0" in item:
+                if b"\0" in item and i not in buffers:
                     raise ValueError(f"embedded NUL in {item!r}")
                 c = ffi.new("char[]", item)
                 keepalive.append(c)
@@ -252,14 +227,18 @@ class JailProcess(subprocess.Popen[Any]):
         s.paths, s.argv, s.envp = c_paths, c_argv, c_env
         c_cwd = ffi.new("char[]", self._jc_cwd) if self._jc_cwd is not None else ffi.NULL
         s.cwd = c_cwd
-        who = self._jc_user
-        c_groups = ffi.new("unsigned int[]", list(who.groups) if who else [0])
         if who is not None:
-            s.set_ids = 1
-            s.ngroups = len(who.groups)
-            s.groups = c_groups
-            s.gid = who.gid
-            s.uid = who.uid
+            model = _backend.NAME == "model"
+            flags = ("l" if who.login else "") + ("e" if self._jc_keepenv else "") + (
+                "c" if self._jc_cwd is not None else "")
+            helper_argv = cstrings([
+                os.fsencode(JEXEC), b"\0" * 12, b"\0" * (lib.JC_ROOT_MAX - 1),
+                b"0" if model else str(self.jail.jid).encode(), who.mode.encode(),
+                os.fsencode(who.name), flags.encode(), self._jc_cwd or b"", program, *argv,
+            ], buffers=(1, 2))
+            c_helper = ffi.new("char[]", os.fsencode(JEXEC))
+            s.helper = c_helper
+            s.helper_argv = helper_argv
         s.fd_in, s.fd_out, s.fd_err = fd_in, fd_out, fd_err
         c_keep = ffi.new("int[]", keep or [0])
         s.keep = c_keep
@@ -271,16 +250,27 @@ class JailProcess(subprocess.Popen[Any]):
         e = ffi.new("struct jc_spawn_error *")
         pid = lib.jc_spawn(s, e)
         if pid == -1:
-            raise self._failure(e.step, e.err, program)
+            raise self._failure(e.step, e.err, program, ffi.string(e.detail))
         self.pid = pid
         self._child_created = True
 
-    def _failure(self, step: int, err: int, program: bytes) -> OSError:
+    def _failure(self, step: int, err: int, program: bytes, detail: bytes = b"") -> OSError:
         name = _STEPS.get(step, "spawn")
+        who = self._jc_user
+        if step == _STEP_GETPWNAM and who is not None:
+            where = "in the jail" if who.mode == "U" else "on the host"
+            shown = who.shown() if who.mode != "l" else f"uid {os.getuid()}"
+            text = (f"no such user {where}: {shown}" if err == errno.ENOENT else
+                    f"{shown} {where}: {os.strerror(err)}")
+            return jail_error(err, text, "getpwnam")
         if name == "jail_attach":
             return jail_error(err, None, "jail_attach")
+        if step == _STEP_HELPER:
+            return OSError(err, f"{os.path.basename(JEXEC)}: {os.strerror(err)}", JEXEC)
         if name == "execve":
             return OSError(err, os.strerror(err), os.fsdecode(program))
+        if step == _STEP_HOMEDIR:
+            return OSError(err, f"chdir: {os.strerror(err)}", os.fsdecode(detail))
         if name == "chdir" and self._jc_cwd is not None:
             return OSError(err, f"chdir: {os.strerror(err)}", os.fsdecode(self._jc_cwd))
         return OSError(err, f"{name}: {os.strerror(err)}")

@@ -21,7 +21,7 @@ from kernel.forking import Forked
 from kernel.spawn_scenarios import populate_root
 
 from jailcore import Jail, JailError, JailNotFoundError, JailPermissionError
-from jailcore.process import LOGIN_PATH, JailProcess
+from jailcore.process import LOGIN_PATH
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: switching users and creating jails take privilege")
@@ -31,7 +31,7 @@ PASSWD = """\
 root:*:0:0:Charlie &:/root:/bin/sh
 alice:*:1001:1001:Alice:/home/alice:/bin/sh
 bob:*:1002:1002:Bob:/home/bob:/usr/local/bin/bash
-plain:*:1003:1003:No home nor shell:::
+plain:*:1003:1003:No home nor shell::
 badgroup:*:1004:4294967295::/:/bin/sh
 baduid:*:4294967295:1001::/:/bin/sh
 """
@@ -109,9 +109,10 @@ def test_user_by_uid(jail: Jail) -> None:
 
 
 def test_user_with_empty_home_and_shell(jail: Jail) -> None:
+    """As jexec: HOME is the entry's home even when empty, SHELL /bin/sh."""
     uid, gid, groups, names, _ = lines(jail, IDS, user="plain")
     assert (uid, gid, groups) == ("1003", "1003", "1003")
-    assert names == "plain|/|/bin/sh"
+    assert names == "plain||/bin/sh"
 
 
 def test_user_root_of_the_jail(jail: Jail) -> None:
@@ -120,17 +121,15 @@ def test_user_root_of_the_jail(jail: Jail) -> None:
     assert names == "root|/root|/bin/sh"
 
 
-def test_unknown_user_fails_before_any_fork(jail: Jail,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_spawn(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("the spawn helper was called")
-
-    monkeypatch.setattr(JailProcess, "_spawn", no_spawn)
-    for who in ("carol", "ALICE", 4242, "1001"):
+def test_unknown_user(jail: Jail) -> None:
+    """Looked up inside the jail after attaching, as jexec -U does: not there is
+    ENOENT from getpwnam, and the program never runs."""
+    for who, shown in (("carol", "carol"), ("ALICE", "ALICE"), (4242, "4242"),
+                       ("1001", "1001")):
         with pytest.raises(JailNotFoundError) as info:
             jail.spawn(["/bin/sh", "-c", "true"], user=who)
-        assert info.value.errno == errno.ENOENT
-        assert info.value.operation == "getpwnam"
+        assert (info.value.errno, info.value.operation) == (errno.ENOENT, "getpwnam")
+        assert info.value.errmsg == f"no such user in the jail: {shown}"
     # The host's users are not the jail's.
     assert pwd.getpwnam("nobody")
     with pytest.raises(JailNotFoundError):
@@ -138,6 +137,24 @@ def test_unknown_user_fails_before_any_fork(jail: Jail,
     with pytest.raises(JailNotFoundError) as info:
         jail.spawn(["/bin/sh"], host_user="jc-no-such-host-user")
     assert (info.value.errno, info.value.operation) == (errno.ENOENT, "getpwnam")
+    assert info.value.errmsg == "no such user on the host: jc-no-such-host-user"
+
+
+def test_the_jail_databases_are_read_as_the_jail_sees_them(jail: Jail) -> None:
+    """An absolute symbolic link in the jail's etc/ means a file of the jail, as
+    it does for a process inside it: the host's file of that name is never read
+    (a jailed root could otherwise point the lookup at any file of the host)."""
+    etc = Path(jail.path) / "etc"
+    (etc / "passwd.real").write_text("inside:*:1234:1234::/:/bin/sh\n")
+    (etc / "passwd").unlink()
+    (etc / "passwd").symlink_to("/etc/passwd.real")
+    assert not Path("/etc/passwd.real").exists()
+    assert lines(jail, "id -u", user="inside") == ["1234"]
+    # And a link to a host file the jail does not have finds nothing there.
+    (etc / "passwd").unlink()
+    (etc / "passwd").symlink_to("/etc/host-only-" + os.urandom(4).hex())
+    with pytest.raises(JailNotFoundError):
+        jail.spawn(["/bin/sh"], user="inside")
 
 
 def test_jail_without_a_user_database(tmp_path: Path) -> None:
@@ -182,7 +199,10 @@ def test_login_environment(jail: Jail, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_login_starts_in_the_home(jail: Jail) -> None:
     assert lines(jail, "pwd; id -u", user="alice", login=True) == ["/home/alice", "1001"]
     assert lines(jail, "pwd", user="alice", login=True, cwd="/sub") == ["/sub"]
-    assert lines(jail, "pwd", user="plain", login=True) == ["/"]
+    # jexec -l changes to the home as the entry has it: an empty one is ENOENT.
+    with pytest.raises(FileNotFoundError) as info:
+        jail.run(["pwd"], user="plain", login=True)
+    assert (info.value.errno, info.value.filename) == (errno.ENOENT, "")
 
 
 def test_login_home_missing(jail: Jail) -> None:
@@ -246,6 +266,10 @@ def drop_capability(cap: int) -> None:
                     ("inheritable", ctypes.c_uint32)]
 
     libc = ctypes.CDLL(None, use_errno=True)
+    # Out of the bounding set too: root regains every capability of that set
+    # when it executes a program (jailcore-jexec, here).
+    if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
     header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
     data = (Data * 2)()
     if libc.capget(ctypes.byref(header), data) != 0:

@@ -485,7 +485,7 @@ def scenario_user_from_the_jail(path: str, name: str) -> None:
                        user="nobody", capture_output=True, check=True).stdout.decode()
         assert out.splitlines() == [
             str(nobody.pw_uid), str(nobody.pw_gid),
-            f"nobody:{nobody.pw_dir or '/'}:{nobody.pw_shell or '/bin/sh'}"]
+            f"nobody:{nobody.pw_dir}:{nobody.pw_shell or '/bin/sh'}"]
         groups = jail.run(["id", "-G"], user="nobody", capture_output=True, check=True)
         assert sorted(int(g) for g in groups.stdout.split()) == sorted(
             set(os.getgrouplist("nobody", nobody.pw_gid)))
