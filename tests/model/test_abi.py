@@ -298,11 +298,16 @@ def test_truncated_and_zeroed_state_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(OSError) as exc:
         jailcore.model.use_state_file(path)
     assert exc.value.errno == errno.EINVAL
-    zeroed = tmp_path / "zeroed"
-    with open(zeroed, "wb") as f:
+    # A file of a host's size that is not one (its magic wrong) is refused; an
+    # all-zero one is what a process killed while making a host in place
+    # leaves, and is made again (tests/model/test_host_creation.py).
+    foreign = tmp_path / "foreign"
+    with open(foreign, "wb") as f:
         f.truncate(size)
+        f.write(b"NOTAHOST")
+    foreign.chmod(0o600)
     with pytest.raises(OSError) as exc:
-        jailcore.model.use_state_file(zeroed)
+        jailcore.model.use_state_file(foreign)
     assert exc.value.errno == errno.EINVAL
 
 

@@ -618,22 +618,23 @@ def test_credentials_caller_prison_is_attached_jail() -> None:
 # row: descriptors (15.x) are real file descriptors
 
 
-def test_desc_get_desc_is_real_cloexec_fd() -> None:
-    """Descriptors | JAIL_GET_DESC writes a real, close-on-exec fd number into the 4-byte `desc`."""
+def test_desc_get_desc_is_a_real_fd_without_cloexec() -> None:
+    """Descriptors | JAIL_GET_DESC writes a real fd number into the 4-byte `desc`, not
+    close-on-exec, as FreeBSD's jaildesc_alloc makes it (jailcore's seam sets the flag)."""
     r = set_with_desc([("name", "web"), ("persist", None)], JAIL_CREATE | JAIL_GET_DESC)
     assert (r.ret, r.errno, r.errmsg) == (1, 0, "")
     fd = r.int("desc")
     try:
         assert fd >= 0 and r.len("desc") == 4
         os.fstat(fd)
-        assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        assert not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         g = jail_get([("desc", I(fd)), ("jid", Buf(4)), ("name", Buf(256))], JAIL_USE_DESC)
         assert (g.ret, g.errmsg, g.int("jid"), g.str("name")) == (1, "", 1, "web")
         # jail_get can hand out descriptors too
         fd2 = new_desc(1)
         assert fd2 != fd
         os.fstat(fd2)
-        assert fcntl.fcntl(fd2, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+        assert not fcntl.fcntl(fd2, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         os.close(fd2)
         # a GET_DESC with UPDATE returns a descriptor as well
         u = set_with_desc([("jid", I(1)), ("host.hostname", "h")], JAIL_UPDATE | JAIL_GET_DESC)
@@ -662,7 +663,7 @@ def test_desc_closing_any_owning_descriptor_removes_jail() -> None:
         for fd in (own1, own2, copy2):
             os.fstat(fd)
         for fd in (own1, own2):
-            assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+            assert not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
         # one copy of a dup'd pair closed: the file is still open
         os.close(copy2)
         assert values(1, "dying", "persist") == {"dying": 0, "persist": 1}
