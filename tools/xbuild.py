@@ -6,6 +6,18 @@ x86_64 and aarch64 against the FreeBSD 14.0 and 15.0 ABIs, and inspects each
 shared object with ``readelf``:
 
 * every C file compiles with ``-Wall -Wextra -Werror`` against FreeBSD headers;
+* the 14.0 builds compile against FreeBSD 14's ``<sys/jail.h>``: zig has one
+  header set, 15's, for every release (only ``__FreeBSD_version`` follows the
+  target: zig defines it, 1400500 for 14.0), so those builds put
+  ``tools/freebsd14-shim/`` first on the include path, whose ``sys/jail.h``
+  includes zig's and takes away what 15 added (JAIL_USE_DESC, JAIL_AT_DESC,
+  JAIL_GET_DESC, JAIL_OWN_DESC undefined, 14's JAIL_SET_MASK and
+  JAIL_GET_MASK, jail_attach_jd and jail_remove_jd undeclared), and every C
+  file that includes ``<sys/jail.h>`` must have read it through the shim
+  (``-MD`` dependency lists): a direct call of a descriptor function, or a
+  use of a descriptor flag, fails the 14.0 compile, which proves that the
+  dlsym(3) fallback of csrc/kernel.c is what those builds take and that it
+  builds;
 * the object links as an extension module (``-shared``, Python's symbols left
   undefined) and exports ``PyInit__native``;
 * it references jail_set, jail_get, jail_attach, jail_remove, sysctl,
@@ -19,12 +31,28 @@ shared object with ``readelf``:
   and would make the import fail under RTLD_NOW);
 * the ELF is for the right machine and for FreeBSD.
 
-It proves the code builds and links for FreeBSD; it does not run it.
+Before the builds, a self-test of the 14.x shim compiles small probes for
+x86_64-freebsd.14.0, each expected to compile or to fail naming the right
+identifier: direct calls of jail_attach_jd and jail_remove_jd and uses of
+the four descriptor flags fail; 14's masks, ``__FreeBSD_version`` 14.x,
+14's jail calls and the dlsym(3) lookup compile; without the shim zig's
+headers do declare what it hides (so the shim is what hides it); the shim
+refuses a 15.0 target; and csrc/kernel.c itself, with a direct
+jail_attach_jd call appended or with JC_DIRECT_JAILDESC forced to 1, fails.
 
-Usage: ``python tools/xbuild.py [--out DIR] [--jobs N]``.  Needs ``cffi`` and
-``ziglang`` (``pip install ziglang cffi``), binutils' ``readelf``, and the
-running interpreter's C headers (``Python.h``).  Exit status 0 when every
-check of every build passes, 1 otherwise, 2 when a tool is missing.
+It proves the code builds and links for FreeBSD; it does not run it.  The
+14.x check covers ``<sys/jail.h>`` only: the other headers are still 15's,
+so a 15-only macro or type elsewhere would go unnoticed by the compiler (a
+15-only libc function would not: it is left unversioned in a 14.0 link and
+fails the symbol check), and the shim is written from FreeBSD 14's
+``sys/sys/jail.h``, not taken from a 14 system.
+
+Usage: ``python tools/xbuild.py [--out DIR] [--jobs N] [--self-test]``
+(``--self-test``: the shim's self-test only, in seconds).  Needs
+``cffi`` and ``ziglang`` (``pip install ziglang cffi``), binutils'
+``readelf``, and the running interpreter's C headers (``Python.h``).  Exit
+status 0 when every check of every build passes, 1 otherwise, 2 when a tool
+is missing.
 """
 
 from __future__ import annotations
@@ -45,6 +73,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYCONFIG = ROOT / "tools" / "freebsd-pyconfig" / "pyconfig.h"
+# FreeBSD 14's <sys/jail.h> over zig's (15's), first on the 14.x builds' include path.
+SHIM14 = ROOT / "tools" / "freebsd14-shim"
+SHIM14_JAIL_H = SHIM14 / "sys" / "jail.h"
+KERNEL_C = "csrc/kernel.c"
 
 ARCHES = ("x86_64", "aarch64")
 RELEASES = ("14.0", "15.0")
@@ -83,6 +115,10 @@ LIBC_SYMBOLS = {
 }
 JAILDESC_SYMBOLS = {"jail_attach_jd": "FBSD_1.8", "jail_remove_jd": "FBSD_1.8"}
 JAILDESC_CHECK = "jail_attach_jd, jail_remove_jd: referenced by 15.0, not by 14.0"
+# What FreeBSD 15's <sys/jail.h> has and 14's has not: the shim hides them.
+JAILDESC_FLAGS = ("JAIL_USE_DESC", "JAIL_AT_DESC", "JAIL_GET_DESC", "JAIL_OWN_DESC")
+SHIM14_HIDDEN = (*JAILDESC_SYMBOLS, *JAILDESC_FLAGS)
+SHIM14_CHECK = f"14.x headers: <sys/jail.h> read through {SHIM14.name} ({KERNEL_C} and all)"
 PYTHON_SYMBOL = re.compile(r"_?Py[A-Z_]")
 
 
@@ -96,10 +132,21 @@ class Build:
     error: str = ""
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
+    deps: dict[str, set[Path]] = field(default_factory=dict)  # C file -> headers read
 
     @property
     def target(self) -> str:
         return f"{self.arch}-freebsd.{self.release}"
+
+    @property
+    def freebsd14(self) -> bool:
+        """Built against FreeBSD 14's <sys/jail.h> (the shim), not zig's 15."""
+        return self.release.startswith("14.")
+
+    @property
+    def cflags(self) -> list[str]:
+        """The flags this build adds before the plan's: the shim first, for 14.x."""
+        return [f"-I{SHIM14}"] if self.freebsd14 else []
 
     @property
     def ok(self) -> bool:
@@ -197,14 +244,43 @@ def zig_cc(target: str) -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc", "-target", target]
 
 
+def read_deps(path: Path) -> set[Path]:
+    """The files a ``-MD -MF`` dependency list names (the target's prerequisites)."""
+    text = path.read_text().replace("\\\n", " ")
+    _, _, prerequisites = text.partition(": ")
+    return {
+        (ROOT / name.replace("\\ ", " ")).resolve()
+        for name in re.split(r"(?<!\\)\s+", prerequisites.strip())
+        if name
+    }
+
+
+def shim14_hint(message: str) -> str:
+    """What a 14.x compile failure that names a hidden identifier means."""
+    named = [n for n in SHIM14_HIDDEN if re.search(rf"\b{n}\b", message)]
+    if not named:
+        return ""
+    return (
+        f"\n({', '.join(named)}: FreeBSD 15 only, hidden by {SHIM14.relative_to(ROOT)}/sys/jail.h; "
+        "a 14.x build must reach the jail descriptor calls through dlsym(3), "
+        "as csrc/kernel.c does when JC_DIRECT_JAILDESC is 0)"
+    )
+
+
 def compile_all(b: Build, sources: list[str], cflags: list[str], objdir: Path) -> list[str]:
     objects = []
     for src in sources:
         obj = objdir / (Path(src).stem + ".o")
-        r = run([*zig_cc(b.target), *cflags, "-c", src, "-o", str(obj)])
+        dep = obj.with_suffix(".d")
+        r = run([*zig_cc(b.target), *b.cflags, *cflags, "-MD", "-MF", str(dep),
+                 "-c", src, "-o", str(obj)])
         if r.returncode != 0:
-            b.error = f"compile {src}:\n{r.stderr.strip() or r.stdout.strip()}"
+            message = r.stderr.strip() or r.stdout.strip()
+            b.error = f"compile {src}:\n{message}"
+            if b.freebsd14:
+                b.error += shim14_hint(message)
             return []
+        b.deps[src] = read_deps(dep)
         objects.append(str(obj))
     return objects
 
@@ -356,6 +432,8 @@ def inspect(b: Build, plan: Plan) -> None:
             f"NEEDED: {', '.join(ext.needed)}; RUNPATH: {':'.join(ext.runpath) or 'none'}",
         )
 
+    if b.freebsd14:
+        check_shim14(b)
     b.check("exports PyInit__native", "PyInit__native" in ext.defined)
     undefined = ext.undefined
     bad = [
@@ -377,17 +455,174 @@ def inspect(b: Build, plan: Plan) -> None:
     check_elf(b, ext, "", model_exports)
 
 
+def check_shim14(b: Build) -> None:
+    """Every C file of a 14.x build that read a <sys/jail.h> read the shim's (which
+    includes zig's), and csrc/kernel.c is among them."""
+    shim = SHIM14_JAIL_H.resolve()
+    including = sorted(
+        src for src, deps in b.deps.items()
+        if any(d.parts[-2:] == ("sys", "jail.h") for d in deps)
+    )
+    bypass = [src for src in including if shim not in b.deps[src]]
+    detail = f"through the shim: {', '.join(s for s in including if s not in bypass) or 'none'}"
+    if bypass:
+        detail += f"; zig's header without the shim: {', '.join(bypass)}"
+    if KERNEL_C not in including:
+        detail += f"; {KERNEL_C} includes no <sys/jail.h>"
+    b.check(SHIM14_CHECK, KERNEL_C in including and not bypass, detail)
+
+
+# The shim's self-test: (name, code, expected) where expected is "" for a
+# probe that must compile and an identifier the compiler's error must name
+# for one that must fail.  Every probe starts with PROBE_PRELUDE.
+PROBE_PRELUDE = """\
+#include <sys/param.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/jail.h>
+#include <dlfcn.h>
+"""
+SHIM14_PROBES: list[tuple[str, str, str]] = [
+    *[
+        (f"a call of {fn} fails", f"int f(int fd) {{ return {fn}(fd); }}\n", fn)
+        for fn in JAILDESC_SYMBOLS
+    ],
+    *[
+        (f"{flag} is not defined", f"int f(void) {{ return {flag}; }}\n", flag)
+        for flag in JAILDESC_FLAGS
+    ],
+    (
+        "FreeBSD 14's masks and a 14.x __FreeBSD_version",
+        "_Static_assert(JAIL_SET_MASK == 0x0f && JAIL_GET_MASK == 0x08, \"14's masks\");\n"
+        "_Static_assert(__FreeBSD_version >= 1400000 && __FreeBSD_version < 1500000,\n"
+        "    \"14.x\");\n",
+        "",
+    ),
+    (
+        "FreeBSD 14's jail calls and the dlsym(3) lookup compile",
+        "typedef int (*fd_fn)(int);\n"
+        "int f(struct iovec *iov, unsigned int n, int jid)\n"
+        "{\n"
+        "\tfd_fn attach_jd = (fd_fn)dlsym(RTLD_DEFAULT, \"jail_attach_jd\");\n"
+        "\tint r = jail_set(iov, n, JAIL_CREATE | JAIL_UPDATE | JAIL_ATTACH);\n"
+        "\tr += jail_get(iov, n, JAIL_DYING) + jail_attach(jid) + jail_remove(jid);\n"
+        "\treturn attach_jd != NULL ? r + attach_jd(jid) : r;\n"
+        "}\n",
+        "",
+    ),
+]
+
+
+@dataclass
+class Probe:
+    name: str
+    target: str
+    shim: bool
+    expected: str  # "" when the probe must compile, else the identifier its error names
+    source: Path
+    cflags: list[str]
+    ok: bool = False
+    detail: str = ""
+
+
+def run_probe(probe: Probe, objdir: Path) -> Probe:
+    """Compile one probe and judge the result against what it expects."""
+    obj = objdir / (probe.source.stem + ".o")
+    flags = [f"-I{SHIM14}"] if probe.shim else []
+    r = run([*zig_cc(probe.target), *flags, *probe.cflags, "-c", str(probe.source),
+             "-o", str(obj)])
+    message = (r.stderr.strip() or r.stdout.strip()).splitlines()
+    errors = [line for line in message if "error:" in line]
+    if not probe.expected:
+        probe.ok = r.returncode == 0
+        probe.detail = "compiles" if probe.ok else "; ".join(errors[:3] or message[:3])
+    elif r.returncode == 0:
+        probe.detail = "compiled, but must fail"
+    else:
+        named = [e for e in errors if re.search(rf"\b{re.escape(probe.expected)}\b", e)]
+        probe.ok = bool(named)
+        probe.detail = (named or errors or message or ["no message"])[0]
+        if not named:
+            probe.detail = f"failed without naming {probe.expected}: {probe.detail}"
+    return probe
+
+
+def kernel_c_mutants(dest: Path) -> list[tuple[str, Path, str]]:
+    """csrc/kernel.c changed as a regression would change it: (name, file, expected)."""
+    text = (ROOT / KERNEL_C).read_text()
+    appended = dest / "kernel_direct_call.c"
+    appended.write_text(
+        text + "\nint jc_self_test_direct(int fd);\n"
+        "int\njc_self_test_direct(int fd)\n{\n\treturn jail_attach_jd(fd);\n}\n"
+    )
+    mutants = [(f"{KERNEL_C} + a direct call of jail_attach_jd fails", appended,
+                "jail_attach_jd")]
+    forced = dest / "kernel_forced_direct.c"
+    define = re.compile(r"^#define JC_DIRECT_JAILDESC 0$", re.M)
+    if define.search(text):
+        forced.write_text(define.sub("#define JC_DIRECT_JAILDESC 1", text))
+    else:
+        # Still a probe, and one that fails, so that the self-test is updated.
+        forced.write_text('#error "no \'#define JC_DIRECT_JAILDESC 0\' in csrc/kernel.c"\n')
+    mutants.append((f"{KERNEL_C} with JC_DIRECT_JAILDESC forced to 1 fails", forced,
+                    "jail_attach_jd"))
+    return mutants
+
+
+def self_test(plan: Plan, tmp: Path, jobs: int) -> list[Probe]:
+    """The shim's self-test (see the module docstring); every probe's result."""
+    src = tmp / "probes"
+    src.mkdir(parents=True, exist_ok=True)
+    base = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fno-sanitize=all"]
+    target14, target15 = "x86_64-freebsd.14.0", "x86_64-freebsd.15.0"
+    probes: list[Probe] = []
+
+    def probe(name: str, code: str, expected: str, *, shim: bool = True,
+              target: str = target14) -> None:
+        path = src / f"probe{len(probes)}.c"
+        path.write_text(PROBE_PRELUDE + code)
+        probes.append(Probe(f"shim: {name}", target, shim, expected, path, base))
+
+    for name, code, expected in SHIM14_PROBES:
+        probe(name, code, expected)
+    probe(
+        "without it, zig's headers declare what it hides (control)",
+        "".join(f"int {f}_(int fd) {{ return {f}(fd); }}\n" for f in JAILDESC_SYMBOLS)
+        + f"int flags(void) {{ return {' | '.join(JAILDESC_FLAGS)}; }}\n",
+        "",
+        shim=False,
+    )
+    probe("refuses a FreeBSD 15 target", "int f(void);\n", "__FreeBSD_version",
+          target=target15)
+    for name, path, expected in kernel_c_mutants(src):
+        probes.append(Probe(f"shim: {name}", target14, True, expected, path, plan.cflags))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda p: run_probe(p, src), probes))
+
+
+def report_self_test(probes: list[Probe], verbose: bool) -> None:
+    print()
+    for p in probes:
+        print(f"  {'pass' if p.ok else 'FAIL'}  {p.name}")
+    for p in probes:
+        if verbose or not p.ok:
+            print(f"{p.target}{'' if p.shim else ' (no shim)'}: "
+                  f"{'ok' if p.ok else 'FAILED'}: {p.name}: {p.detail}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="keep the objects and .so files here")
     ap.add_argument("--jobs", "-j", type=int, default=min(4, os.cpu_count() or 1))
     ap.add_argument("-v", "--verbose", action="store_true", help="print every check's detail")
+    ap.add_argument("--self-test", action="store_true",
+                    help="only the self-test of the FreeBSD 14 header shim (no builds)")
     args = ap.parse_args(argv)
 
     if importlib.util.find_spec("ziglang") is None:
         print("xbuild: the 'ziglang' package is missing: pip install ziglang", file=sys.stderr)
         return 2
-    if shutil.which("readelf") is None:
+    if not args.self_test and shutil.which("readelf") is None:
         print("xbuild: 'readelf' (binutils) is missing", file=sys.stderr)
         return 2
 
@@ -398,8 +633,6 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         build = load_builder()
         plan = make_plan(build)
-        generated = out / "_native.c"
-        build.ffibuilder.emit_c_code(str(generated))  # type: ignore[attr-defined]
         plan.cflags.append("-I" + str(python_headers(Path(tmp))))
         layout = (
             f"extension: generated C + {', '.join(plan.ext_sources)}; "
@@ -410,6 +643,15 @@ def main(argv: list[str] | None = None) -> int:
         zig = run([sys.executable, "-m", "ziglang", "version"]).stdout.strip()
         print(f"xbuild: {layout}; zig {zig}")
 
+        probes = self_test(plan, Path(tmp), args.jobs)
+        report_self_test(probes, args.verbose)
+        bad = [p for p in probes if not p.ok]
+        print(f"xbuild: {len(probes) - len(bad)} of {len(probes)} shim self-test probes passed")
+        if args.self_test:
+            return 1 if bad else 0
+
+        generated = out / "_native.c"
+        build.ffibuilder.emit_c_code(str(generated))  # type: ignore[attr-defined]
         builds = [Build(a, r) for a in ARCHES for r in RELEASES]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             list(pool.map(lambda b: build_one(b, generated, plan, out), builds))
@@ -419,8 +661,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"xbuild: objects and shared objects kept in {out}")
     failed = [b for b in builds if not b.ok]
     print(f"xbuild: {len(builds) - len(failed)} of {len(builds)} builds passed "
-          f"in {time.monotonic() - start:.0f}s")
-    return 1 if failed else 0
+          f"in {time.monotonic() - start:.0f}s"
+          + (f"; {len(bad)} shim self-test probe(s) FAILED" if bad else ""))
+    return 1 if failed or bad else 0
 
 
 def report(builds: list[Build], verbose: bool) -> None:
