@@ -29,7 +29,14 @@ shared object with ``readelf``:
 * no undefined symbol is left unversioned other than Python's own (an
   unversioned one is missing from the target's libc or from our sources,
   and would make the import fail under RTLD_NOW);
-* the ELF is for the right machine and for FreeBSD.
+* the ELF is for the right machine and for FreeBSD;
+* ``jailcore-jexec`` (csrc/jexec.c, the program the spawn helper runs to look
+  a user up as jexec(8) does) links as a FreeBSD program against libc.so.7
+  and libutil (libutil.so.9 on 14.0, unversioned; libutil.so.10 on 15.0, at
+  FBSD_1.8), takes jail_attach, getpwnam and the rest from libc.so.7 at
+  their versions (initgroups at FBSD_1.0 on 14.0, FBSD_1.8 on 15.0), and
+  login_getpwclass, setusercontext and login_close from libutil: its
+  FreeBSD branch, with the login class, was compiled.
 
 Before the builds, a self-test of the 14.x shim compiles small probes for
 x86_64-freebsd.14.0, each expected to compile or to fail naming the right
@@ -114,6 +121,16 @@ LIBC_SYMBOLS = {
     "kldfind": "FBSD_1.0",
 }
 JAILDESC_SYMBOLS = {"jail_attach_jd": "FBSD_1.8", "jail_remove_jd": "FBSD_1.8"}
+# jailcore-jexec (csrc/jexec.c): libc's calls it needs at their versions, and
+# libutil's login class calls, which libutil versions from 15.0 (FBSD_1.8 in
+# libutil.so.10; 14's libutil.so.9 has no versions).
+# initgroups took a new version in 15.0 (FBSD_1.8), with setgroups(2)'s change
+# of meaning; the 14.0 builds must keep the old one.
+JEXEC_LIBC = {"jail_attach": "FBSD_1.0", "getpwnam": "FBSD_1.0", "getpwuid": "FBSD_1.0",
+              "setgid": "FBSD_1.0", "execve": "FBSD_1.0"}
+JEXEC_LIBC_BY_RELEASE = {"14.0": {"initgroups": "FBSD_1.0"}, "15.0": {"initgroups": "FBSD_1.8"}}
+JEXEC_LIBUTIL = ("login_getpwclass", "setusercontext", "login_close")
+JEXEC_LIBUTIL_SO = {"14.0": "libutil.so.9", "15.0": "libutil.so.10"}
 JAILDESC_CHECK = "jail_attach_jd, jail_remove_jd: referenced by 15.0, not by 14.0"
 # What FreeBSD 15's <sys/jail.h> has and 14's has not: the shim hides them.
 JAILDESC_FLAGS = ("JAIL_USE_DESC", "JAIL_AT_DESC", "JAIL_GET_DESC", "JAIL_OWN_DESC")
@@ -133,6 +150,7 @@ class Build:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     seconds: float = 0.0
     deps: dict[str, set[Path]] = field(default_factory=dict)  # C file -> headers read
+    jexec: Path | None = None
 
     @property
     def target(self) -> str:
@@ -177,6 +195,8 @@ class Plan:
     ext_libs: list[str]
     ext_ldflags: list[str]
     model_exports: list[str]  # the jailmodel_* functions the cdef declares
+    jexec_source: str = ""  # jailcore-jexec's C file, and the program's name
+    jexec_program: str = ""
 
 
 def make_plan(build: object) -> Plan:
@@ -219,6 +239,8 @@ def make_plan(build: object) -> Plan:
         ext_libs=[f"-l{lib}" for lib in libraries],
         ext_ldflags=ldflags,
         model_exports=sorted(set(re.findall(r"\b(jailmodel_\w+)\s*\(", cdef))),
+        jexec_source=build.JEXEC_SOURCE,  # type: ignore[attr-defined]
+        jexec_program=build.JEXEC_PROGRAM,  # type: ignore[attr-defined]
     )
 
 
@@ -292,6 +314,35 @@ def link(b: Build, output: Path, args: list[str]) -> bool:
     return r.returncode == 0
 
 
+def link_program(b: Build, output: Path, args: list[str]) -> bool:
+    r = run([*zig_cc(b.target), "-fno-sanitize=all", "-o", str(output), *args])
+    if r.returncode != 0:
+        b.error = f"link {output.name}:\n{r.stderr.strip() or r.stdout.strip()}"
+    return r.returncode == 0
+
+
+def inspect_jexec(b: Build, plan: Plan) -> None:
+    """jailcore-jexec: a FreeBSD program needing libc.so.7 and libutil, its libc
+    calls at their versions, the login class calls taken from libutil."""
+    assert b.jexec is not None
+    elf = read_elf(b.jexec)
+    prefix = f"{plan.jexec_program}: "
+    check_elf(b, elf, prefix, set(JEXEC_LIBUTIL) if b.freebsd14 else set())
+    bad = [
+        f"{n}: {elf.undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
+        for n, v in {**JEXEC_LIBC, **JEXEC_LIBC_BY_RELEASE.get(b.release, {})}.items()
+        if elf.undefined.get(n) != f"{v} in libc.so.7"
+    ]
+    b.check(f"{prefix}libc calls (jail_attach, getpwnam, ...) at FBSD_* versions", not bad,
+            ", ".join(bad))
+    libutil = JEXEC_LIBUTIL_SO.get(b.release, "libutil.so")
+    want = "" if b.freebsd14 else f"FBSD_1.8 in {libutil}"
+    bad = [f"{n}: {elf.undefined.get(n, 'absent') or 'unversioned'}" for n in JEXEC_LIBUTIL
+           if n not in elf.undefined or elf.undefined[n] != want]
+    b.check(f"{prefix}login class calls from {libutil} (setusercontext, ...)",
+            not bad and libutil in elf.needed, ", ".join(bad) or "NEEDED: " + ", ".join(elf.needed))
+
+
 def build_one(b: Build, generated: Path, plan: Plan, out: Path) -> Build:
     start = time.monotonic()
     objdir = out / b.target
@@ -312,6 +363,11 @@ def build_one(b: Build, generated: Path, plan: Plan, out: Path) -> Build:
         ):
             return b
         b.so, b.size = so, so.stat().st_size
+        objects = compile_all(b, [plan.jexec_source], plan.cflags, objdir)
+        jexec = objdir / plan.jexec_program
+        if b.error or not link_program(b, jexec, [*objects, "-lutil"]):
+            return b
+        b.jexec = jexec
         inspect(b, plan)
         return b
     finally:
@@ -453,6 +509,7 @@ def inspect(b: Build, plan: Plan) -> None:
         bad = [f"{n}: {undefined[n] or 'unversioned'}" for n in JAILDESC_SYMBOLS if n in undefined]
         b.check(JAILDESC_CHECK, not bad, ", ".join(bad) or "not referenced")
     check_elf(b, ext, "", model_exports)
+    inspect_jexec(b, plan)
 
 
 def check_shim14(b: Build) -> None:
