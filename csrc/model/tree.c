@@ -387,14 +387,17 @@ jm_relative_name(const struct jm_host *h, int slot, int viewer)
 		return name;
 	if (slot == viewer)
 		return "";
-	/* A descendant's name is the viewer's, a dot, and more. */
+	/* A descendant's name is the viewer's, a dot, and more (FreeBSD's
+	 * prison_name); another jail's is its full name. */
 	n = strlen(h->prisons[viewer].name);
-	if (n + 1 >= sizeof(h->prisons[slot].name) || strncmp(name, h->prisons[viewer].name, n) != 0 ||
-	    name[n] != '.') {
-		jm_broken();
+	if (n + 1 < sizeof(h->prisons[slot].name) && strncmp(name, h->prisons[viewer].name, n) == 0 &&
+	    name[n] == '.')
+		return name + n + 1;
+	if (jm_is_descendant(h, slot, viewer)) {
+		jm_broken(); /* a name changed behind the model's back */
 		return "";
 	}
-	return name + n + 1;
+	return name;
 }
 
 /* Pre-order walk order is not needed: names of alive jails are unique. */
