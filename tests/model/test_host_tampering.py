@@ -13,9 +13,9 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
+import modelabi
 import pytest
 from forked import in_child
-import modelabi
 from modelabi import LIB, I, create, get
 
 import jailcore
