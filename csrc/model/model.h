@@ -285,6 +285,9 @@ int jm_prison_check(const struct jm_host *h, int s);
  * not a valid prison.  Walks up the tree use it, bounded by JM_MAXPRISONS
  * steps (a cycle fails the call). */
 int jm_parent(const struct jm_host *h, int s);
+/* The same, the parent's slot only checked (in use, within bounds): for walks
+ * that read no string of the prisons they pass. */
+int jm_parent_slot(const struct jm_host *h, int s);
 
 /* Where a host lives when JAILCORE_MODEL_STATE does not say: one per user. */
 #define JM_DEFAULT_DIR_FMT "/tmp/jailcore-%u"

@@ -181,7 +181,7 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 				return EPERM;
 	}
 	for (int depth = 0; stack > 0 && !(h->prisons[stack].flags & JM_PR_VNET);
-	     stack = jm_parent(h, stack))
+	     stack = jm_parent_slot(h, stack))
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			return EINVAL;
@@ -198,8 +198,8 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 			continue;
 		/* Not below the target, a vnet jail, a dead one, or a jail
 		 * restricted for this family (those hold the addresses). */
-		for (int a = jm_parent(h, s), depth = 0; a >= 0 && a != stack;
-		     a = jm_parent(h, a)) {
+		for (int a = jm_parent_slot(h, s), depth = 0; a >= 0 && a != stack;
+		     a = jm_parent_slot(h, a)) {
 			const struct jm_prison *ap = &h->prisons[a];
 
 			if (a == target || (ap->flags & (JM_PR_VNET | restricted)) ||
@@ -932,7 +932,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 
 	created = pr < 0;
 	if (created) {
-		for (int t = mypr, depth = 0; t >= 0; t = jm_parent(h, t)) {
+		for (int t = mypr, depth = 0; t >= 0; t = jm_parent_slot(h, t)) {
 			if (++depth > JM_MAXPRISONS) { /* a cycle */
 				jm_broken();
 				err = EINVAL;

@@ -559,18 +559,26 @@ jm_prison_check(const struct jm_host *h, int s)
 }
 
 int
-jm_parent(const struct jm_host *h, int s)
+jm_parent_slot(const struct jm_host *h, int s)
 {
 	int p;
 
 	if (s <= 0 || s >= JM_MAXPRISONS)
 		return -1;
 	p = h->prisons[s].parent;
-	if (p == s) {
+	if (p == s || !jm_slot_ok(h, p)) {
 		jm_broken();
 		return 0;
 	}
-	return jm_prison_check(h, p) ? p : 0;
+	return p;
+}
+
+int
+jm_parent(const struct jm_host *h, int s)
+{
+	int p = jm_parent_slot(h, s);
+
+	return p < 0 || jm_prison_check(h, p) ? p : 0;
 }
 
 static void

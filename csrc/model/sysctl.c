@@ -961,12 +961,12 @@ preorder_next(const struct jm_host *h, int cur, int top)
 	int s = child_after(h, cur, -1), depth = 0;
 	if (s >= 0)
 		return s;
-	for (; cur != top && cur > 0; cur = jm_parent(h, cur)) {
+	for (; cur != top && cur > 0; cur = jm_parent_slot(h, cur)) {
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
 		}
-		s = child_after(h, jm_parent(h, cur), cur);
+		s = child_after(h, jm_parent_slot(h, cur), cur);
 		if (s >= 0)
 			return s;
 	}

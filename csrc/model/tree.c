@@ -162,7 +162,7 @@ jm_is_descendant(const struct jm_host *h, int slot, int ancestor)
 {
 	int depth = 0;
 
-	for (int p = jm_parent(h, slot); p >= 0; p = jm_parent(h, p)) {
+	for (int p = jm_parent_slot(h, slot); p >= 0; p = jm_parent_slot(h, p)) {
 		if (p == ancestor)
 			return 1;
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
@@ -178,7 +178,7 @@ jm_depth_below(const struct jm_host *h, int slot, int ancestor)
 {
 	int d = 0;
 
-	for (int p = slot; p >= 0 && p != ancestor; p = jm_parent(h, p))
+	for (int p = slot; p >= 0 && p != ancestor; p = jm_parent_slot(h, p))
 		if (++d > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
@@ -337,7 +337,7 @@ jm_prison_link(struct jm_host *h, int slot)
 	jm_index_insert(h, slot);
 	jm_save_prison(h, jm_parent(h, slot));
 	h->prisons[jm_parent(h, slot)].nchild++;
-	for (int a = jm_parent(h, slot), depth = 0; a >= 0; a = jm_parent(h, a)) {
+	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
@@ -357,7 +357,7 @@ jm_prison_unlink(struct jm_host *h, int slot)
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 0);
 	jm_save_prison(h, jm_parent(h, slot));
 	h->prisons[jm_parent(h, slot)].nchild--;
-	for (int a = jm_parent(h, slot), depth = 0; a >= 0; a = jm_parent(h, a)) {
+	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
@@ -410,12 +410,13 @@ jm_find_name(const struct jm_host *h, int top, const char *name)
 		int s = h->byjid[i];
 		const struct jm_prison *pr;
 
-		if (s == 0 || !jm_prison_check(h, s)) {
+		if (s <= 0 || !jm_slot_ok(h, s)) {
 			jm_broken();
 			continue;
 		}
 		pr = &h->prisons[s];
-		if (!jm_is_descendant(h, s, top) ||
+		/* Its name is read: checked first, once it is known to matter. */
+		if (!jm_is_descendant(h, s, top) || !jm_prison_check(h, s) ||
 		    strcmp(jm_relative_name(h, s, top), name) != 0)
 			continue;
 		if (pr->state == JM_PRISON_STATE_ALIVE)
