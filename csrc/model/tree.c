@@ -280,9 +280,14 @@ jm_index_delete(struct jm_host *h, int slot)
 static void
 jm_bit(struct jm_host *h, uint64_t *map, int bit, int on)
 {
-	uint64_t *w = &map[bit / 64], m = (uint64_t)1 << (bit % 64);
+	uint64_t *w, m;
 
-	if (bit < 0 || bit >= (int)(JM_BITMAP_WORDS * 64) || ((*w & m) != 0) == (on != 0))
+	/* `bit` may come from the host (a prison's cpuset_id): checked first. */
+	if (bit < 0 || bit >= (int)(JM_BITMAP_WORDS * 64))
+		return;
+	w = &map[bit / 64];
+	m = (uint64_t)1 << (bit % 64);
+	if (((*w & m) != 0) == (on != 0))
 		return;
 	jm_save(h, w, sizeof(*w));
 	if (on)
