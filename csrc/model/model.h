@@ -288,6 +288,17 @@ int jm_parent(const struct jm_host *h, int s);
 /* The same, the parent's slot only checked (in use, within bounds): for walks
  * that read no string of the prisons they pass. */
 int jm_parent_slot(const struct jm_host *h, int s);
+/* Step a prison's counter read from the host by d (+1 or -1); a counter at
+ * the end of its range (written so by another process) fails the call
+ * instead of overflowing. */
+static inline void
+jm_count(int32_t *c, int d)
+{
+	if ((d > 0 && *c == INT32_MAX) || (d < 0 && *c == INT32_MIN))
+		jm_broken();
+	else
+		*c += d;
+}
 
 /* Where a host lives when JAILCORE_MODEL_STATE does not say: one per user. */
 #define JM_DEFAULT_DIR_FMT "/tmp/jailcore-%u"

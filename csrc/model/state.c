@@ -1161,6 +1161,9 @@ jailmodel_test_offset(const char *field)
 		JM_F("prison.jid", offsetof(struct jm_prison, jid)),
 		JM_F("prison.parent", offsetof(struct jm_prison, parent)),
 		JM_F("prison.state", offsetof(struct jm_prison, state)),
+		JM_F("prison.nchild", offsetof(struct jm_prison, nchild)),
+		JM_F("prison.ndesc", offsetof(struct jm_prison, ndesc)),
+		JM_F("prison.holds", offsetof(struct jm_prison, holds)),
 		JM_F("prison.name", offsetof(struct jm_prison, name)),
 		JM_F("prison.path", offsetof(struct jm_prison, path)),
 		JM_F("prison.root", offsetof(struct jm_prison, root)),
@@ -1332,7 +1335,7 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 			return EINVAL;
 		}
 		jm_save_prison(h, old);
-		h->prisons[old].nproc--;
+		jm_count(&h->prisons[old].nproc, -1);
 		jm_pend(h, old);
 	}
 	jm_save(h, &h->procs[free_idx], sizeof(h->procs[free_idx]));
@@ -1340,7 +1343,7 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 	h->procs[free_idx].prison = slot;
 	h->procs[free_idx].gen = h->prisons[slot].gen;
 	jm_save_prison(h, slot);
-	h->prisons[slot].nproc++;
+	jm_count(&h->prisons[slot].nproc, 1);
 	if (pid == getpid()) {
 		jm_self_slot = slot;
 		jm_self_gen = h->prisons[slot].gen;
@@ -1410,7 +1413,7 @@ jm_sweep(struct jm_host *h)
 		    !h->prisons[p->prison].used || h->prisons[p->prison].gen != p->gen) {
 			if (h->prisons[p->prison].used && h->prisons[p->prison].gen == p->gen) {
 				jm_save_prison(h, p->prison);
-				h->prisons[p->prison].nproc--;
+				jm_count(&h->prisons[p->prison].nproc, -1);
 				jm_pend(h, p->prison);
 			}
 			jm_save(h, p, sizeof(*p));
@@ -1530,7 +1533,7 @@ jailmodel_hold(int jid)
 		return -1;
 	}
 	jm_save_prison(h, s);
-	h->prisons[s].holds++;
+	jm_count(&h->prisons[s].holds, 1);
 	return jm_unlock(h);
 }
 
@@ -1551,7 +1554,7 @@ jailmodel_release(int jid)
 		err = EINVAL;
 	else {
 		jm_save_prison(h, s);
-		h->prisons[s].holds--;
+		jm_count(&h->prisons[s].holds, -1);
 		jm_pend(h, s);
 		jm_settle(h);
 	}

@@ -341,14 +341,14 @@ jm_prison_link(struct jm_host *h, int slot)
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 1);
 	jm_index_insert(h, slot);
 	jm_save_prison(h, jm_parent(h, slot));
-	h->prisons[jm_parent(h, slot)].nchild++;
+	jm_count(&h->prisons[jm_parent(h, slot)].nchild, 1);
 	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
 		}
 		jm_save_prison(h, a);
-		h->prisons[a].ndesc++;
+		jm_count(&h->prisons[a].ndesc, 1);
 	}
 }
 
@@ -361,14 +361,14 @@ jm_prison_unlink(struct jm_host *h, int slot)
 	jm_bit(h, h->slot_used, slot, 0);
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 0);
 	jm_save_prison(h, jm_parent(h, slot));
-	h->prisons[jm_parent(h, slot)].nchild--;
+	jm_count(&h->prisons[jm_parent(h, slot)].nchild, -1);
 	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
 		if (++depth > JM_MAXPRISONS) { /* a cycle */
 			jm_broken();
 			break;
 		}
 		jm_save_prison(h, a);
-		h->prisons[a].ndesc--;
+		jm_count(&h->prisons[a].ndesc, -1);
 	}
 	jm_pend(h, jm_parent(h, slot));
 }

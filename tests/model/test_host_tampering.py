@@ -199,6 +199,18 @@ def test_string_of_the_callers_ancestor_without_nul(host: Path) -> None:
                           get_jid(2)), DURING)
 
 
+@pytest.mark.parametrize("field", ["nchild", "ndesc"])
+def test_counter_at_the_end_of_its_range(host: Path, field: str) -> None:
+    # a's count of children at INT32_MAX: a new child of a fails the call
+    # instead of overflowing it.
+    def call() -> tuple[int, int]:
+        r = modelabi.jail_set([("name", "a.c"), ("persist", None)], modelabi.JAIL_CREATE)
+        return r.ret, r.errno
+
+    expect(host, tampered(host, lambda: [(prison_off(1, field), i32(2**31 - 1))], call),
+           DURING)
+
+
 def test_name_that_is_not_below_its_parent(host: Path) -> None:
     # a.b renamed "zz" behind the model's back: a name relative to a, the
     # caller's jail, would start past its end.
