@@ -14,10 +14,16 @@
  * over-read or an overflow (ASan, UBSan).  Then the file is made whole again
  * from a copy of every byte an input or a call may have changed.
  *
- * Input: records of  region (1 byte), offset (4 bytes, little-endian),
- * length (1 byte), bytes.  The lock itself is never patched: the mutex's
- * bytes are the C library's to trust, and a lock word said to be held by a
- * live process would only make the harness wait.
+ * A byte 0xff among the records splits the input in two: the records before
+ * it are written before the file is opened, those after it once the file was
+ * opened, validated and used by a first call, as another process writing the
+ * file between two calls would (the calls that follow must refuse what it
+ * wrote or handle it: jm_lock's O(1) check, the checks at each use).
+ *
+ * Input: records of  region (1 byte, not 0xff), offset (4 bytes,
+ * little-endian), length (1 byte), bytes.  The lock itself is never patched:
+ * the mutex's bytes are the C library's to trust, and a lock word said to be
+ * held by a live process would only make the harness wait.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +42,8 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NKEPT 16 /* prisons, table entries, ... patched and restored */
+#define NKEPT 16
+#define SPLIT 0xff /* records after it: written between two calls */ /* prisons, table entries, ... patched and restored */
 
 struct region {
 	size_t off, len;
@@ -174,14 +181,56 @@ layout(void)
 	add(keep, &nkeep, undo, offsetof(struct jm_undo, arena) + (1u << 20));
 }
 
-/* The calls an accepted host gets: the first takes the lock (rolling back
- * the half-done change), then a listing, a create, a read and a remove. */
+/* Write the records of data[*at..] into the file, up to the end or a SPLIT
+ * byte (consumed). */
 static void
-use_host(void)
+patch(int fd, const uint8_t *data, size_t size, size_t *at)
+{
+	size_t i = *at;
+
+	while (i + 6 <= size) {
+		const struct region *rg = &regions[data[i] % nregions];
+		uint32_t off = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
+		    (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24;
+		size_t len = data[i + 5];
+
+		if (data[i] == SPLIT) {
+			i++;
+			break;
+		}
+		i += 6;
+		if (len > size - i)
+			len = size - i;
+		if (len > rg->len)
+			len = rg->len;
+		off %= (uint32_t)(rg->len - len + 1);
+		if (trace)
+			fprintf(stderr, "patch %zu bytes at %zu\n", len, rg->off + off);
+		if (pwrite(fd, data + i, len, (off_t)(rg->off + off)) != (ssize_t)len)
+			die("patching the host");
+		i += len;
+	}
+	*at = i;
+}
+
+/* The calls an accepted host gets: the first takes the lock (rolling back
+ * the half-done change); then the records after the split are written into
+ * the mapped file, as by another process; then a listing, a create, a read
+ * and a remove.  A call that finds the host changed into an invalid state
+ * fails with EINVAL, and so do all after it. */
+static void
+use_host(int fd, const uint8_t *data, size_t size, size_t *at)
 {
 	char name[256], errmsg[256];
 	int lastjid = 0, jid;
 	struct iovec iov[6];
+
+	(void)jailmodel_current_jid();
+	if (*at < size) {
+		patch(fd, data, size, at);
+		if (trace)
+			fprintf(stderr, "patched between calls\n");
+	}
 
 	for (int i = 0; i < 32; i++) {
 		iov[0].iov_base = (void *)"lastjid";
@@ -196,14 +245,19 @@ use_host(void)
 		iov[4].iov_len = 7;
 		iov[5].iov_base = errmsg;
 		iov[5].iov_len = sizeof(errmsg);
-		if ((jid = jailmodel_jail_get(iov, 6, 0)) < 0)
+		if ((jid = jailmodel_jail_get(iov, 6, 0)) < 0) {
+			if (jailmodel_host_error() != NULL && errno != EINVAL)
+				abort(); /* a refused host fails every call with EINVAL */
 			break;
+		}
 		lastjid = jid;
 	}
 	jid = create("fuzz", NULL, "a=b");
 	if (jid > 0)
 		(void)jailmodel_jail_remove(jid);
 	(void)jailmodel_kldload("tmpfs");
+	if (trace && jailmodel_host_error() != NULL)
+		fprintf(stderr, "refused between calls: %s\n", jailmodel_host_error());
 }
 
 int
@@ -226,28 +280,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fd == -1)
 		die(path);
-	while (i + 6 <= size) {
-		const struct region *rg = &regions[data[i] % nregions];
-		uint32_t off = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
-		    (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24;
-		size_t len = data[i + 5];
-
-		i += 6;
-		if (len > size - i)
-			len = size - i;
-		if (len > rg->len)
-			len = rg->len;
-		off %= (uint32_t)(rg->len - len + 1);
-		if (trace)
-			fprintf(stderr, "patch %zu bytes at %zu\n", len, rg->off + off);
-		if (pwrite(fd, data + i, len, (off_t)(rg->off + off)) != (ssize_t)len)
-			die("patching the host");
-		i += len;
-	}
+	patch(fd, data, size, &i);
 	if (jailmodel_open(path) == 0) {
 		if (trace)
 			fprintf(stderr, "accepted\n");
-		use_host();
+		use_host(fd, data, size, &i);
 		if (jailmodel_open(NULL) != 0)
 			die("jailmodel_open(NULL)");
 	} else if (trace) {

@@ -332,6 +332,8 @@ jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg)
 		*msg = "descriptor to dead jail";
 		return ENOENT;
 	}
+	if (!jm_prison_check(h, rec.slot))
+		return EINVAL;
 	/* The open file must be the jail's file.  A process that cannot
 	 * search the descriptor directory (one that dropped privileges after
 	 * it got the descriptor) cannot compare: the file then counts as the

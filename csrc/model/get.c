@@ -47,10 +47,14 @@ jm_fill(struct jm_host *h, struct jm_opts *o, int s, int mypr)
 	const struct jm_prison *pr = &h->prisons[s];
 	char noname[JM_MAXHOSTNAMELEN + 2];
 	unsigned long hostid = (unsigned long)pr->hostid;
-	int alive = pr->state == JM_PRISON_STATE_ALIVE;
+	int alive = pr->state == JM_PRISON_STATE_ALIVE, parent;
 
+	/* Its strings are read below: ended within their fields first. */
+	if (!jm_prison_check(h, s) || !jm_prison_check(h, mypr))
+		return EINVAL;
+	parent = jm_parent(h, s);
 	JM_TRY(jm_set_int(o, "jid", pr->jid));
-	JM_TRY(jm_set_int(o, "parent", pr->parent == mypr ? 0 : h->prisons[pr->parent].jid));
+	JM_TRY(jm_set_int(o, "parent", parent == mypr || parent < 0 ? 0 : h->prisons[parent].jid));
 	JM_TRY(jm_opt_set_str(o, "name", jm_relative_name(h, s, mypr)));
 	JM_TRY(jm_opt_set_str(o, "path", jm_relative_path(h, s, mypr)));
 	JM_TRY(jm_set_int(o, "securelevel", pr->securelevel));
@@ -163,8 +167,13 @@ jm_jail_get_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 
 		for (int i = jm_index_after(h, jid); i < h->g.nbyjid && best < 0; i++) {
 			int t = h->byjid[i];
-			const struct jm_prison *p = &h->prisons[t];
+			const struct jm_prison *p;
 
+			if (t <= 0 || !jm_slot_ok(h, t)) {
+				jm_broken();
+				break;
+			}
+			p = &h->prisons[t];
 			if (jm_is_descendant(h, t, mypr) &&
 			    (p->state == JM_PRISON_STATE_ALIVE || dying_ok))
 				best = t;
@@ -250,7 +259,8 @@ jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags)
 	err = jm_jail_get_locked(h, iov, niov, flags, o, &jid);
 	if (err != 0 && o->n > 0)
 		jm_opts_copyout(o, iov, niov, 0);
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	jm_opts_free(o);
 	free(o);
 	if (err != 0) {
@@ -392,8 +402,11 @@ int
 jm_do_attach(struct jm_host *h, int mypr, int slot)
 {
 	const char *root = h->prisons[slot].root, *rel;
-	int same = strcmp(root, h->prisons[mypr].root) == 0;
-	int tfd, cwd, err, skip[2];
+	int same, tfd, cwd, err, skip[2];
+
+	if (!jm_prison_check(h, slot) || !jm_prison_check(h, mypr))
+		return EINVAL;
+	same = strcmp(root, h->prisons[mypr].root) == 0;
 
 	/* change_dir(pr->pr_root): the jail's root as a directory the process
 	 * can go to, found from the caller's root or, outside it, from the real
@@ -468,7 +481,8 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 	}
 	if (err == 0)
 		jm_settle(h);
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -497,7 +511,8 @@ jailmodel_jail_attach(int jid)
 		err = EPERM;
 	else
 		err = jm_attach_locked(h, jid > 0 ? jm_find_child_jid(h, mypr, jid) : -1, mypr);
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -523,7 +538,8 @@ jailmodel_jail_remove(int jid)
 		else if (h->prisons[s].state == JM_PRISON_STATE_ALIVE)
 			jm_prison_remove(h, s);
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -541,8 +557,8 @@ jm_desc_call(int fd, int remove)
 	if (h == NULL)
 		return -1;
 	if (h->g.version < 15) {
-		jm_unlock(h);
-		errno = ENOSYS;
+		if (jm_unlock(h) == 0)
+			errno = ENOSYS;
 		return -1;
 	}
 	mypr = jm_caller_prison(h);
@@ -555,7 +571,8 @@ jm_desc_call(int fd, int remove)
 		} else
 			err = jm_attach_locked(h, s, mypr);
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;

@@ -100,6 +100,11 @@ JAILMODEL_API int jailmodel_current_jid(void);
  * of its next change of the host, while it holds the lock (1: jail_set after
  * the first changes are made; 0: never). */
 JAILMODEL_API void jailmodel_test_crash_at(int point);
+/* For tests that write into a state file as another process could: the
+ * offset within the file of a field of the host ("magic", "g.nbyjid",
+ * "prisons", "prison.name", ..., see state.c), or the size of a table's entry
+ * ("sizeof.prison", "sizeof.proc"); -1 for a name it does not know. */
+JAILMODEL_API long jailmodel_test_offset(const char *field);
 
 #ifdef __cplusplus
 }

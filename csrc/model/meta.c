@@ -27,7 +27,11 @@ jm_meta_text(const struct jm_host *h, int slot, int which)
 	size_t len;
 	const char *t = jm_store_get(h, slot, which == 0 ? JM_ST_META : JM_ST_ENV, &len);
 
-	if (t == NULL || t[len] != '\0' || memchr(t, '\0', len) != NULL)
+	/* The NUL after the text must lie in its block too (jm_store_get
+	 * checked the text's length against the block). */
+	if (t == NULL ||
+	    len + 1 > (1u << ((const struct jm_blk *)(const void *)t - 1)->cls) - sizeof(struct jm_blk) ||
+	    t[len] != '\0' || memchr(t, '\0', len) != NULL)
 		return "";
 	return t;
 }

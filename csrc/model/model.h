@@ -262,6 +262,44 @@ struct jm_host {
 
 /* ---- state.c ------------------------------------------------------------ */
 
+/* Whether slot `s`, read from the host, is a prison in use within the host's
+ * bounds.  Every slot number that comes from the host (a parent, an entry of
+ * byjid[] or pending[], a process's prison) is checked so before it indexes
+ * anything: another process may have written the file since it was
+ * validated. */
+static inline int
+jm_slot_ok(const struct jm_host *h, int s)
+{
+	int n = h->g.nprisons_hint;
+
+	return s >= 0 && n <= JM_MAXPRISONS && s < n && h->prisons[s].used;
+}
+/* The call in progress found the host invalid: it goes on with harmless
+ * values and fails at jm_unlock() with EINVAL. */
+void jm_broken(void);
+/* Whether `s` is a prison in use and well formed (parent, state, heap
+ * blocks, every string ended within its field); else jm_broken() and 0.
+ * Done when a call first resolves a prison, before it reads its strings. */
+int jm_prison_check(const struct jm_host *h, int s);
+/* The checked parent of `s`: -1 for prison0; 0 after jm_broken() when it is
+ * not a valid prison.  Walks up the tree use it, bounded by JM_MAXPRISONS
+ * steps (a cycle fails the call). */
+int jm_parent(const struct jm_host *h, int s);
+/* The same, the parent's slot only checked (in use, within bounds): for walks
+ * that read no string of the prisons they pass. */
+int jm_parent_slot(const struct jm_host *h, int s);
+/* Step a prison's counter read from the host by d (+1 or -1); a counter at
+ * the end of its range (written so by another process) fails the call
+ * instead of overflowing. */
+static inline void
+jm_count(int32_t *c, int d)
+{
+	if ((d > 0 && *c == INT32_MAX) || (d < 0 && *c == INT32_MIN))
+		jm_broken();
+	else
+		*c += d;
+}
+
 /* Where a host lives when JAILCORE_MODEL_STATE does not say: one per user. */
 #define JM_DEFAULT_DIR_FMT "/tmp/jailcore-%u"
 #define JM_DEFAULT_FILE "host"
@@ -274,7 +312,10 @@ struct jm_host *jm_host_get(void);
  * and notice exited processes and closed owning descriptors.  Returns the
  * host, or NULL with errno set. */
 struct jm_host *jm_lock(void);
-void jm_unlock(struct jm_host *h);
+/* Commit and unlock: 0, or -1 with errno EINVAL when the call found the host
+ * invalid (jm_broken): its change is undone and the host refused from now
+ * on.  A call then fails with EINVAL whatever it was about to return. */
+int jm_unlock(struct jm_host *h);
 /* Begin/commit the undo log of a change (jm_lock does not begin one). */
 void jm_change_begin(struct jm_host *h);
 void jm_change_commit(struct jm_host *h);

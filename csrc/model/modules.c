@@ -78,7 +78,8 @@ jailmodel_kldload(const char *file)
 				pr->allow |= bit;
 		}
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -96,7 +97,8 @@ jailmodel_kldfind(const char *file)
 		return -1;
 	if (file != NULL && (m = jm_module_index(file)) >= 0 && h->g.module_fileid[m] != 0)
 		id = h->g.module_fileid[m];
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		return -1;
 	if (id < 0)
 		errno = ENOENT;
 	return id;
@@ -133,7 +135,8 @@ jailmodel_kldunload(int fileid)
 			err = 0;
 		}
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;

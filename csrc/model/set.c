@@ -180,8 +180,14 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 			if (!jm_ip_member(pl, pn, ips + i * esz, esz))
 				return EPERM;
 	}
-	while (stack != 0 && !(h->prisons[stack].flags & JM_PR_VNET))
-		stack = h->prisons[stack].parent;
+	for (int depth = 0; stack > 0 && !(h->prisons[stack].flags & JM_PR_VNET);
+	     stack = jm_parent_slot(h, stack))
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			return EINVAL;
+		}
+	if (stack < 0)
+		stack = 0;
 	for (int s = 1; s < h->g.nprisons_hint; s++) {
 		const struct jm_prison *t = &h->prisons[s];
 		uint32_t tn;
@@ -192,12 +198,17 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 			continue;
 		/* Not below the target, a vnet jail, a dead one, or a jail
 		 * restricted for this family (those hold the addresses). */
-		for (int a = t->parent; a != stack; a = h->prisons[a].parent) {
+		for (int a = jm_parent_slot(h, s), depth = 0; a >= 0 && a != stack;
+		     a = jm_parent_slot(h, a)) {
 			const struct jm_prison *ap = &h->prisons[a];
 
 			if (a == target || (ap->flags & (JM_PR_VNET | restricted)) ||
 			    ap->state != JM_PRISON_STATE_ALIVE)
 				skip = 1;
+			if (++depth > JM_MAXPRISONS) { /* a cycle */
+				jm_broken();
+				return EINVAL;
+			}
 		}
 		if (skip || s == target || (t->flags & JM_PR_VNET) ||
 		    t->state != JM_PRISON_STATE_ALIVE || !(t->flags & restricted))
@@ -545,13 +556,17 @@ jm_set_ips(struct jm_host *h, int slot, int v6, const uint8_t *ips, uint32_t n)
 /* A parent's list changed: children without their own take it, children
  * with their own keep what the parent still has; and so on down. */
 static int
-jm_ip_propagate(struct jm_host *h, int slot, int v6)
+jm_ip_propagate(struct jm_host *h, int slot, int v6, int depth)
 {
 	uint32_t user = v6 ? JM_PR_IP6_USER : JM_PR_IP4_USER;
 	uint32_t restricted = v6 ? JM_PR_IP6 : JM_PR_IP4;
 	size_t esz = v6 ? 16 : 4;
 	int err;
 
+	if (depth > JM_MAXPRISONS) { /* a cycle of parents */
+		jm_broken();
+		return EINVAL;
+	}
 	for (int s = 1; s < h->g.nprisons_hint; s++) {
 		struct jm_prison *c = &h->prisons[s];
 		uint32_t pn, cn, k = 0;
@@ -576,7 +591,7 @@ jm_ip_propagate(struct jm_host *h, int slot, int v6)
 		} else {
 			err = jm_set_ips(h, s, v6, pl, pn);
 		}
-		if (err != 0 || (err = jm_ip_propagate(h, s, v6)) != 0)
+		if (err != 0 || (err = jm_ip_propagate(h, s, v6, depth + 1)) != 0)
 			return err;
 	}
 	return 0;
@@ -592,16 +607,21 @@ jm_host_copy(struct jm_prison *dst, const struct jm_prison *src)
 }
 
 static void
-jm_host_propagate(struct jm_host *h, int slot)
+jm_host_propagate(struct jm_host *h, int slot, int depth)
 {
+	if (depth > JM_MAXPRISONS) { /* a cycle of parents */
+		jm_broken();
+		return;
+	}
 	for (int s = 1; s < h->g.nprisons_hint; s++) {
 		struct jm_prison *c = &h->prisons[s];
 
-		if (!c->used || c->parent != slot || (c->flags & JM_PR_HOST))
+		if (!c->used || c->parent != slot || (c->flags & JM_PR_HOST) ||
+		    !jm_prison_check(h, s))
 			continue;
 		jm_save_prison(h, s);
 		jm_host_copy(c, &h->prisons[slot]);
-		jm_host_propagate(h, s);
+		jm_host_propagate(h, s, depth + 1);
 	}
 }
 
@@ -652,7 +672,11 @@ jm_next_deadid(struct jm_host *h)
 static int
 jm_full_name(const struct jm_host *h, int ppr, const char *comp, char *out)
 {
-	size_t pl = ppr == 0 ? 0 : strlen(h->prisons[ppr].name) + 1;
+	size_t pl;
+
+	if (!jm_prison_check(h, ppr))
+		return EINVAL;
+	pl = ppr == 0 ? 0 : strlen(h->prisons[ppr].name) + 1;
 
 	if (pl + strlen(comp) >= JM_MAXHOSTNAMELEN)
 		return ENAMETOOLONG;
@@ -676,6 +700,10 @@ jm_rename_descendants(struct jm_host *h, int slot, size_t oldlen)
 
 		if (!d->used || !jm_is_descendant(h, s, slot))
 			continue;
+		if (!jm_prison_check(h, s) || strlen(d->name) < oldlen) {
+			jm_broken();
+			continue;
+		}
 		jm_save_prison(h, s);
 		memcpy(buf, newname, nl);
 		strcpy(buf + nl, d->name + oldlen);
@@ -798,7 +826,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			goto out;
 		}
 		pr = usepr;
-		ppr = u->parent;
+		ppr = jm_parent(h, usepr);
 	} else if (r->jid != 0) {
 		int found;
 
@@ -834,7 +862,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		}
 		if (found >= 0) {
 			pr = found;
-			ppr = h->prisons[found].parent;
+			ppr = jm_parent(h, found);
 		}
 	}
 	if (r->name != NULL) {
@@ -877,7 +905,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 				const struct jm_prison *t = &h->prisons[s];
 
 				if (!t->used || t->parent != ppr || s == pr ||
-				    t->state != JM_PRISON_STATE_ALIVE ||
+				    t->state != JM_PRISON_STATE_ALIVE || !jm_prison_check(h, s) ||
 				    strcmp(jm_relative_name(h, s, ppr), namelc) != 0)
 					continue;
 				if (r->cuflags == JM_JAIL_CREATE || pr >= 0) {
@@ -904,7 +932,12 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 
 	created = pr < 0;
 	if (created) {
-		for (int t = mypr; t >= 0; t = h->prisons[t].parent) {
+		for (int t = mypr, depth = 0; t >= 0; t = jm_parent_slot(h, t)) {
+			if (++depth > JM_MAXPRISONS) { /* a cycle */
+				jm_broken();
+				err = EINVAL;
+				goto out;
+			}
 			if (jm_children_cur(h, t) >= h->prisons[t].children_max) {
 				jm_opt_error(o, "prison limit exceeded");
 				err = EPERM;
@@ -1010,8 +1043,14 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			size_t oldlen = strlen(h->prisons[pr].name), newlen = strlen(fullname);
 
 			for (int s = 1; s < h->g.nprisons_hint; s++) {
-				if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
-				    strlen(h->prisons[s].name) - oldlen + newlen >= JM_MAXHOSTNAMELEN) {
+				if (!h->prisons[s].used || !jm_is_descendant(h, s, pr))
+					continue;
+				if (!jm_prison_check(h, s) || strlen(h->prisons[s].name) < oldlen) {
+					err = EINVAL;
+					jm_broken();
+					goto out;
+				}
+				if (strlen(h->prisons[s].name) - oldlen + newlen >= JM_MAXHOSTNAMELEN) {
 					err = ENAMETOOLONG;
 					goto out;
 				}
@@ -1131,14 +1170,14 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		if ((err = jm_set_ips(h, pr, 0, r->ip4, r->ip4_count)) != 0)
 			goto nomem;
 		np->flags |= JM_PR_IP4 | JM_PR_IP4_USER;
-		if ((err = jm_ip_propagate(h, pr, 0)) != 0)
+		if ((err = jm_ip_propagate(h, pr, 0, 0)) != 0)
 			goto nomem;
 	}
 	if (r->got_ip6) {
 		if ((err = jm_set_ips(h, pr, 1, r->ip6, r->ip6_count)) != 0)
 			goto nomem;
 		np->flags |= JM_PR_IP6 | JM_PR_IP6_USER;
-		if ((err = jm_ip_propagate(h, pr, 1)) != 0)
+		if ((err = jm_ip_propagate(h, pr, 1, 0)) != 0)
 			goto nomem;
 	}
 	jm_crash_point(1);
@@ -1195,7 +1234,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	/* host */
 	if (!created && (r->ch_flags & JM_PR_HOST) && !(r->pr_flags & JM_PR_HOST)) {
 		np->flags &= ~JM_PR_HOST;
-		jm_host_copy(np, &h->prisons[np->parent]);
+		jm_host_copy(np, &h->prisons[jm_parent(h, pr) < 0 ? 0 : jm_parent(h, pr)]);
 	} else if (r->pr_flags & JM_PR_HOST) {
 		np->flags |= JM_PR_HOST;
 	}
@@ -1208,7 +1247,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	if (r->got_hostid)
 		np->hostid = r->hostid;
 	if (r->ch_flags & JM_PR_HOST)
-		jm_host_propagate(h, pr);
+		jm_host_propagate(h, pr, 0);
 	/* allow */
 	if (r->ch_allow) {
 		uint64_t off = r->ch_allow & ~r->pr_allow;
@@ -1305,7 +1344,8 @@ jailmodel_jail_set(struct iovec *iov, unsigned int niov, int flags)
 	err = jm_jail_set_locked(h, iov, niov, flags, o, &jid);
 	if (err != 0 && o->n > 0)
 		jm_opts_copyout(o, iov, niov, 0);
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	jm_opts_free(o);
 	free(o);
 	if (err != 0) {

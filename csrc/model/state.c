@@ -441,14 +441,19 @@ jm_str_ok(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
-/* Whether a mapped file holds a host this model can trust: the tables within
- * their bounds, every index pointing at a prison in use, every string ended.
- * A corrupted or foreign file fails here and is refused (EINVAL). */
+/* What every call relies on, checked in O(1) at each jm_lock() (another
+ * process may have written the file since this one last looked) and as the
+ * first part of jm_host_valid(): the header, the globals within their
+ * ranges and with room to step, the heap's end, the undo log's bounds, and
+ * prison0. */
 static int
-jm_host_valid(const struct jm_host *h)
+jm_host_core_valid(const struct jm_host *h)
 {
 	const struct jm_globals *g = &h->g;
 
+	if (h->magic != JM_MAGIC || h->layout != JM_LAYOUT || h->size != (uint32_t)sizeof(*h) ||
+	    h->initialized != 1)
+		return 0;
 	if (g->version != 14 && g->version != 15)
 		return 0;
 	if (g->nprisons_hint < 1 || g->nprisons_hint > JM_MAXPRISONS ||
@@ -456,8 +461,6 @@ jm_host_valid(const struct jm_host *h)
 	    g->nbyjid < 0 || g->nbyjid >= JM_MAXPRISONS ||
 	    g->npending < 0 || g->npending > JM_MAXPRISONS ||
 	    g->nowned < 0 || g->nowned > JM_MAXPRISONS)
-		return 0;
-	if (!jm_undo_valid(&h->undo))
 		return 0;
 	/* Counters the calls step: within their ranges, with room to step. */
 	if (g->lastprid < 0 || g->lastprid > JM_JAIL_MAX || g->lastdeadid < 0 ||
@@ -468,34 +471,61 @@ jm_host_valid(const struct jm_host *h)
 	for (int m = 0; m < JM_NMODULES; m++)
 		if (g->module_fileid[m] < 0 || g->module_fileid[m] >= g->next_fileid)
 			return 0;
-	if (!jm_str_ok(h->descdir, sizeof(h->descdir)) || !h->prisons[0].used ||
-	    h->prisons[0].parent != -1)
+	if (h->hc.brk < JM_HEAP_FIRST || h->hc.brk > JM_HEAP_SIZE ||
+	    h->hc.brk % JM_HEAP_FIRST != 0 || h->hc.nlimbo > JM_HEAP_SIZE / JM_HEAP_FIRST)
+		return 0;
+	if (h->undo.active > 1 || h->undo.used > sizeof(h->undo.arena))
+		return 0;
+	return jm_str_ok(h->descdir, sizeof(h->descdir)) && h->prisons[0].used &&
+	       h->prisons[0].parent == -1;
+}
+
+/* One prison, as the calls read it: its parent a prison in use (prison0's
+ * -1), its state in range, its heap blocks its own, every string ended
+ * within its field.  O(1): the cost of a call follows the prisons it
+ * touches. */
+static int
+jm_prison_valid(const struct jm_host *h, int s)
+{
+	const struct jm_prison *pr = &h->prisons[s];
+
+	return (s == 0 ? pr->parent == -1 : pr->parent != s && jm_slot_ok(h, pr->parent)) &&
+	       pr->state >= JM_PRISON_STATE_INVALID && pr->state <= JM_PRISON_STATE_DYING &&
+	       jm_str_ok(pr->name, sizeof(pr->name)) && jm_str_ok(pr->path, sizeof(pr->path)) &&
+	       jm_str_ok(pr->root, sizeof(pr->root)) &&
+	       jm_str_ok(pr->hostname, sizeof(pr->hostname)) &&
+	       jm_str_ok(pr->domainname, sizeof(pr->domainname)) &&
+	       jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) &&
+	       jm_str_ok(pr->osrelease, sizeof(pr->osrelease)) && jm_store_valid(h, s);
+}
+
+/* Whether a mapped file holds a host this model can trust: the tables within
+ * their bounds, every index pointing at a prison in use, every string ended.
+ * A corrupted or foreign file fails here and is refused (EINVAL).  O(host):
+ * run when a file is mapped and after a roll-back, never per call. */
+static int
+jm_host_valid(const struct jm_host *h)
+{
+	const struct jm_globals *g = &h->g;
+
+	if (!jm_host_core_valid(h) || !jm_undo_valid(&h->undo))
 		return 0;
 	for (int s = 0; s < g->nprisons_hint; s++) {
 		const struct jm_prison *pr = &h->prisons[s];
 
 		if (!pr->used)
 			continue;
-		if ((s > 0 && (pr->parent < 0 || pr->parent >= g->nprisons_hint ||
-		               !h->prisons[pr->parent].used)) ||
-		    pr->state < JM_PRISON_STATE_INVALID || pr->state > JM_PRISON_STATE_DYING ||
-		    !jm_store_valid(h, s) ||
-		    !jm_str_ok(pr->name, sizeof(pr->name)) || !jm_str_ok(pr->path, sizeof(pr->path)) ||
-		    !jm_str_ok(pr->root, sizeof(pr->root)) ||
-		    !jm_str_ok(pr->hostname, sizeof(pr->hostname)) ||
-		    !jm_str_ok(pr->domainname, sizeof(pr->domainname)) ||
-		    !jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) ||
-		    !jm_str_ok(pr->osrelease, sizeof(pr->osrelease)))
+		if (!jm_prison_valid(h, s))
 			return 0;
 		/* The parent chain ends at prison0 (no cycle). */
 		for (int a = pr->parent, depth = 0; a > 0; a = h->prisons[a].parent)
-			if (++depth > JM_MAXPRISONS || a >= g->nprisons_hint)
+			if (++depth > JM_MAXPRISONS || !jm_slot_ok(h, a))
 				return 0;
 	}
 	for (int i = 0; i < g->nbyjid; i++) {
 		int s = h->byjid[i];
 
-		if (s <= 0 || s >= g->nprisons_hint || !h->prisons[s].used ||
+		if (s <= 0 || !jm_slot_ok(h, s) ||
 		    (i > 0 && h->prisons[h->byjid[i - 1]].jid >= h->prisons[s].jid))
 			return 0;
 	}
@@ -509,6 +539,50 @@ jm_host_valid(const struct jm_host *h)
 	return jm_heap_valid(h);
 }
 
+/* ---- checks at each use, during a call ------------------------------------ */
+
+/* Set when a call finds the host invalid (an index, a chain or a string that
+ * another process changed since the call's jm_lock): the call goes on with
+ * harmless values, and jm_unlock() undoes it and fails it. */
+static __thread int jm_call_broken;
+
+void
+jm_broken(void)
+{
+	jm_call_broken = 1;
+}
+
+int
+jm_prison_check(const struct jm_host *h, int s)
+{
+	if (jm_slot_ok(h, s) && jm_prison_valid(h, s))
+		return 1;
+	jm_broken();
+	return 0;
+}
+
+int
+jm_parent_slot(const struct jm_host *h, int s)
+{
+	int p;
+
+	if (s <= 0 || s >= JM_MAXPRISONS)
+		return -1;
+	p = h->prisons[s].parent;
+	if (p == s || !jm_slot_ok(h, p)) {
+		jm_broken();
+		return 0;
+	}
+	return p;
+}
+
+int
+jm_parent(const struct jm_host *h, int s)
+{
+	int p = jm_parent_slot(h, s);
+
+	return p < 0 || jm_prison_check(h, p) ? p : 0;
+}
 
 static void
 jm_set_error(const char *path, const char *why)
@@ -1145,6 +1219,51 @@ jailmodel_test_crash_at(int point)
 	jm_crash_at = point;
 }
 
+long
+jailmodel_test_offset(const char *field)
+{
+#define JM_F(n, v) {n, (long)(v)}
+	static const struct {
+		const char *name;
+		long value;
+	} f[] = {
+		JM_F("magic", offsetof(struct jm_host, magic)),
+		JM_F("g.nprisons_hint", offsetof(struct jm_host, g.nprisons_hint)),
+		JM_F("g.nprocs_hint", offsetof(struct jm_host, g.nprocs_hint)),
+		JM_F("g.nbyjid", offsetof(struct jm_host, g.nbyjid)),
+		JM_F("g.npending", offsetof(struct jm_host, g.npending)),
+		JM_F("prisons", offsetof(struct jm_host, prisons)),
+		JM_F("procs", offsetof(struct jm_host, procs)),
+		JM_F("byjid", offsetof(struct jm_host, byjid)),
+		JM_F("pending", offsetof(struct jm_host, pending)),
+		JM_F("hc.brk", offsetof(struct jm_host, hc.brk)),
+		JM_F("sizeof.prison", sizeof(struct jm_prison)),
+		JM_F("sizeof.proc", sizeof(struct jm_proc)),
+		JM_F("prison.used", offsetof(struct jm_prison, used)),
+		JM_F("prison.jid", offsetof(struct jm_prison, jid)),
+		JM_F("prison.parent", offsetof(struct jm_prison, parent)),
+		JM_F("prison.state", offsetof(struct jm_prison, state)),
+		JM_F("prison.nchild", offsetof(struct jm_prison, nchild)),
+		JM_F("prison.ndesc", offsetof(struct jm_prison, ndesc)),
+		JM_F("prison.holds", offsetof(struct jm_prison, holds)),
+		JM_F("prison.name", offsetof(struct jm_prison, name)),
+		JM_F("prison.path", offsetof(struct jm_prison, path)),
+		JM_F("prison.root", offsetof(struct jm_prison, root)),
+		JM_F("prison.hostname", offsetof(struct jm_prison, hostname)),
+		JM_F("prison.domainname", offsetof(struct jm_prison, domainname)),
+		JM_F("prison.hostuuid", offsetof(struct jm_prison, hostuuid)),
+		JM_F("prison.osrelease", offsetof(struct jm_prison, osrelease)),
+		JM_F("proc.pid", offsetof(struct jm_proc, pid)),
+		JM_F("proc.prison", offsetof(struct jm_proc, prison)),
+	};
+#undef JM_F
+
+	for (size_t i = 0; field != NULL && i < JM_ARRAY_LEN(f); i++)
+		if (strcmp(f[i].name, field) == 0)
+			return f[i].value;
+	return -1;
+}
+
 void
 jm_crash_point(int point)
 {
@@ -1155,6 +1274,33 @@ jm_crash_point(int point)
 /* ---- locking --------------------------------------------------------------- */
 
 static void jm_sweep(struct jm_host *h);
+
+/* The mapped host is refused from now on: record why (in jm_error, for
+ * jailmodel_host_error()) and fail every later call with EINVAL.  The lock
+ * must not be held. */
+static void
+jm_mark_corrupt(const char *why)
+{
+	pthread_mutex_lock(&jm_map_lock);
+	snprintf(jm_error, sizeof(jm_error), "%s: %s: refused",
+	    jm_path[0] != '\0' ? jm_path : "(a private host in memory)", why);
+	__atomic_store_n(&jm_corrupt, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&jm_map_lock);
+	errno = EINVAL;
+}
+
+/* A call found the host invalid: undo what it changed, let go of the lock
+ * and refuse the host. */
+static void
+jm_fail_call(struct jm_host *h, const char *why)
+{
+	jm_rollback(h);
+	pthread_mutex_unlock(&h->lock);
+	jm_call_broken = 0;
+	jm_mark_corrupt(why);
+}
+
+#define JM_CHANGED_BY_OTHER "changed into an invalid state by another process"
 
 struct jm_host *
 jm_lock(void)
@@ -1177,32 +1323,45 @@ jm_lock(void)
 		 * calls would trust. */
 		if (!jm_host_valid(h)) {
 			pthread_mutex_unlock(&h->lock);
-			pthread_mutex_lock(&jm_map_lock);
-			snprintf(jm_error, sizeof(jm_error), "%s: corrupted (found so when a change "
-			    "left half done was rolled back): refused",
-			    jm_path[0] != '\0' ? jm_path : "(a private host in memory)");
-			__atomic_store_n(&jm_corrupt, 1, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&jm_map_lock);
-			errno = EINVAL;
+			jm_mark_corrupt("corrupted (found so when a change left half done was "
+			    "rolled back)");
 			return NULL;
 		}
 	} else if (r != 0) {
 		errno = r;
 		return NULL;
 	}
+	/* Another process may have written the file since this one last
+	 * looked: what every call relies on is checked again, in O(1); the
+	 * rest is checked where it is used. */
+	if (!jm_host_core_valid(h)) {
+		pthread_mutex_unlock(&h->lock);
+		jm_mark_corrupt(JM_CHANGED_BY_OTHER " (found so at the start of a call)");
+		return NULL;
+	}
+	jm_call_broken = 0;
 	jm_change_begin(h);
 	jm_sweep(h);
+	if (jm_call_broken) {
+		jm_fail_call(h, JM_CHANGED_BY_OTHER " (found so during a call)");
+		return NULL;
+	}
 	return h;
 }
 
-void
+int
 jm_unlock(struct jm_host *h)
 {
 	int saved = errno;
 
+	if (jm_call_broken) {
+		jm_fail_call(h, JM_CHANGED_BY_OTHER " (found so during a call)");
+		return -1;
+	}
 	jm_change_commit(h);
 	pthread_mutex_unlock(&h->lock);
 	errno = saved;
+	return 0;
 }
 
 /* ---- processes ---------------------------------------------------------- */
@@ -1253,8 +1412,12 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 		/* Moving on from another jail: that one loses a process. */
 		int old = h->procs[free_idx].prison;
 
+		if (!jm_slot_ok(h, old)) {
+			jm_broken();
+			return EINVAL;
+		}
 		jm_save_prison(h, old);
-		h->prisons[old].nproc--;
+		jm_count(&h->prisons[old].nproc, -1);
 		jm_pend(h, old);
 	}
 	jm_save(h, &h->procs[free_idx], sizeof(h->procs[free_idx]));
@@ -1262,7 +1425,7 @@ jm_proc_attach(struct jm_host *h, pid_t pid, int slot)
 	h->procs[free_idx].prison = slot;
 	h->procs[free_idx].gen = h->prisons[slot].gen;
 	jm_save_prison(h, slot);
-	h->prisons[slot].nproc++;
+	jm_count(&h->prisons[slot].nproc, 1);
 	if (pid == getpid()) {
 		jm_self_slot = slot;
 		jm_self_gen = h->prisons[slot].gen;
@@ -1285,7 +1448,7 @@ jm_caller_prison(struct jm_host *h)
 
 	for (int i = 0; i < h->g.nprocs_hint; i++)
 		if (h->procs[i].pid == me)
-			return h->procs[i].prison;
+			return jm_prison_check(h, h->procs[i].prison) ? h->procs[i].prison : 0;
 	if (jm_self_slot > 0 && jm_self_epoch == h->epoch) {
 		pr = &h->prisons[jm_self_slot];
 		if (pr->used && pr->gen == jm_self_gen &&
@@ -1305,7 +1468,8 @@ jailmodel_current_jid(void)
 	if (h == NULL)
 		return -1;
 	jid = h->prisons[jm_caller_prison(h)].jid;
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		return -1;
 	return jid;
 }
 
@@ -1323,11 +1487,15 @@ jm_sweep(struct jm_host *h)
 
 		if (p->pid == 0)
 			continue;
+		if (p->prison < 0 || p->prison >= JM_MAXPRISONS || p->prison >= h->g.nprisons_hint) {
+			jm_broken();
+			continue;
+		}
 		if ((kill(p->pid, 0) == -1 && errno == ESRCH) ||
 		    !h->prisons[p->prison].used || h->prisons[p->prison].gen != p->gen) {
 			if (h->prisons[p->prison].used && h->prisons[p->prison].gen == p->gen) {
 				jm_save_prison(h, p->prison);
-				h->prisons[p->prison].nproc--;
+				jm_count(&h->prisons[p->prison].nproc, -1);
 				jm_pend(h, p->prison);
 			}
 			jm_save(h, p, sizeof(*p));
@@ -1406,6 +1574,10 @@ jm_settle(struct jm_host *h)
 
 		jm_save_globals(h);
 		s = h->pending[--h->g.npending];
+		if (s < 0 || s >= JM_MAXPRISONS) {
+			jm_broken();
+			continue;
+		}
 		pr = &h->prisons[s];
 		if (!pr->used || !pr->pending)
 			continue;
@@ -1432,20 +1604,19 @@ jailmodel_hold(int jid)
 	if (h == NULL)
 		return -1;
 	if (!jm_control_allowed(h)) {
-		jm_unlock(h);
-		errno = EPERM;
+		if (jm_unlock(h) == 0)
+			errno = EPERM;
 		return -1;
 	}
 	s = jid > 0 ? jm_find_jid(h, jid) : -1;
 	if (s < 0) {
-		jm_unlock(h);
-		errno = ENOENT;
+		if (jm_unlock(h) == 0)
+			errno = ENOENT;
 		return -1;
 	}
 	jm_save_prison(h, s);
-	h->prisons[s].holds++;
-	jm_unlock(h);
-	return 0;
+	jm_count(&h->prisons[s].holds, 1);
+	return jm_unlock(h);
 }
 
 int
@@ -1465,11 +1636,12 @@ jailmodel_release(int jid)
 		err = EINVAL;
 	else {
 		jm_save_prison(h, s);
-		h->prisons[s].holds--;
+		jm_count(&h->prisons[s].holds, -1);
 		jm_pend(h, s);
 		jm_settle(h);
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -1521,14 +1693,13 @@ jailmodel_reset(void)
 	if (h == NULL)
 		return -1;
 	if (!jm_control_allowed(h)) {
-		jm_unlock(h);
-		errno = EPERM;
+		if (jm_unlock(h) == 0)
+			errno = EPERM;
 		return -1;
 	}
 	/* A reset is not undone by a crash: it only ever moves forward. */
 	jm_change_commit(h);
 	jm_host_init(h);
 	jm_self_slot = 0;
-	jm_unlock(h);
-	return 0;
+	return jm_unlock(h);
 }

@@ -958,11 +958,15 @@ child_after(const struct jm_host *h, int parent, int after)
 static int
 preorder_next(const struct jm_host *h, int cur, int top)
 {
-	int s = child_after(h, cur, -1);
+	int s = child_after(h, cur, -1), depth = 0;
 	if (s >= 0)
 		return s;
-	for (; cur != top && cur > 0; cur = h->prisons[cur].parent) {
-		s = child_after(h, h->prisons[cur].parent, cur);
+	for (; cur != top && cur > 0; cur = jm_parent_slot(h, cur)) {
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			break;
+		}
+		s = child_after(h, jm_parent_slot(h, cur), cur);
 		if (s >= 0)
 			return s;
 	}
@@ -974,13 +978,22 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 {
 	const struct jm_host *h = c->h;
 	struct jm_xprison xp;
-	int error = 0;
+	int error = 0, steps = 0;
 
 	for (int s = preorder_next(h, c->slot, c->slot); s > 0 && error == 0;
 	     s = preorder_next(h, s, c->slot)) {
 		const struct jm_prison *pr = &h->prisons[s];
 		uint32_t n4, n6;
-		const uint8_t *ip4 = jm_ips(h, s, 0, &n4), *ip6 = jm_ips(h, s, 1, &n6);
+		const uint8_t *ip4, *ip6;
+
+		/* Every prison is listed once: more steps mean a cycle.  Its
+		 * strings are read below: ended within their fields first. */
+		if (++steps > JM_MAXPRISONS || !jm_prison_check(h, s)) {
+			jm_broken();
+			return EINVAL;
+		}
+		ip4 = jm_ips(h, s, 0, &n4);
+		ip6 = jm_ips(h, s, 1, &n6);
 
 		memset(&xp, 0, sizeof(xp));
 		xp.version = XPRISON_VERSION;
@@ -1024,8 +1037,12 @@ handle_default_allow(const struct jm_sctx *c, uint64_t bit, bool invert,
 static const char *
 caller_hostname(const struct jm_host *h, int slot)
 {
-	while (slot > 0 && !(h->prisons[slot].flags & JM_PR_HOST))
-		slot = h->prisons[slot].parent;
+	for (int depth = 0; slot > 0 && !(h->prisons[slot].flags & JM_PR_HOST);
+	     slot = jm_parent(h, slot))
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			return "";
+		}
 	return h->prisons[slot < 0 ? 0 : slot].hostname;
 }
 
@@ -1208,8 +1225,8 @@ begin(struct jm_sctx *c)
 	c->slot = jm_caller_prison(c->h);
 	if (c->slot < 0 || c->slot >= JM_MAXPRISONS) {
 		int e = errno != 0 ? errno : ESRCH;
-		jm_unlock(c->h);
-		errno = e;
+		if (jm_unlock(c->h) == 0)
+			errno = e;
 		return NULL;
 	}
 	c->root = jm_caller_is_root();
@@ -1261,7 +1278,8 @@ jailmodel_sysctl(const int *name, unsigned int namelen, void *oldp, size_t *oldl
 	if (begin(&c) == NULL)
 		return -1;
 	error = run(&c, mib, namelen, oldp, oldlenp, newp, newlen, &retlen);
-	jm_unlock(c.h);
+	if (jm_unlock(c.h) != 0)
+		error = EINVAL;
 	if ((error == 0 || error == ENOMEM) && oldlenp != NULL)
 		*oldlenp = retlen;
 	return finish(error);
@@ -1292,7 +1310,8 @@ jailmodel_sysctlbyname(const char *name, void *oldp, size_t *oldlenp,
 	error = name2oid(c.h, name, mib, &miblen);
 	if (error == 0)
 		error = run(&c, mib, miblen, oldp, oldlenp, newp, newlen, &retlen);
-	jm_unlock(c.h);
+	if (jm_unlock(c.h) != 0)
+		error = EINVAL;
 	if (error == 0 && oldlenp != NULL)
 		*oldlenp = retlen;
 	return finish(error);

@@ -140,7 +140,8 @@ jailmodel_set_version(int major)
 		jm_host_release_strings(h, &h->prisons[0]);
 		h->prisons[0].allow = jm_allow_all(h) & ~(uint64_t)JM_PR_ALLOW_UNPRIV_PARENT_TAMPER;
 	}
-	jm_unlock(h);
+	if (jm_unlock(h) != 0)
+		err = EINVAL;
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -159,9 +160,16 @@ jailmodel_version(void)
 int
 jm_is_descendant(const struct jm_host *h, int slot, int ancestor)
 {
-	for (int p = h->prisons[slot].parent; p >= 0; p = h->prisons[p].parent)
+	int depth = 0;
+
+	for (int p = jm_parent_slot(h, slot); p >= 0; p = jm_parent_slot(h, p)) {
 		if (p == ancestor)
 			return 1;
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -170,8 +178,11 @@ jm_depth_below(const struct jm_host *h, int slot, int ancestor)
 {
 	int d = 0;
 
-	for (int p = slot; p >= 0 && p != ancestor; p = h->prisons[p].parent)
-		d++;
+	for (int p = slot; p >= 0 && p != ancestor; p = jm_parent_slot(h, p))
+		if (++d > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			break;
+		}
 	return d;
 }
 
@@ -193,10 +204,18 @@ jm_index_lower(const struct jm_host *h, int jid)
 {
 	int lo = 0, hi = h->g.nbyjid;
 
+	if (hi < 0 || hi >= JM_MAXPRISONS) {
+		jm_broken();
+		return 0;
+	}
 	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
+		int mid = lo + (hi - lo) / 2, s = h->byjid[mid];
 
-		if (h->prisons[h->byjid[mid]].jid < jid)
+		if (s <= 0 || !jm_slot_ok(h, s)) {
+			jm_broken();
+			return 0;
+		}
+		if (h->prisons[s].jid < jid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -213,11 +232,16 @@ jm_index_after(const struct jm_host *h, int jid)
 int
 jm_find_jid(const struct jm_host *h, int jid)
 {
-	int pos = jm_index_lower(h, jid);
+	int pos = jm_index_lower(h, jid), s;
 
-	if (pos < h->g.nbyjid && h->prisons[h->byjid[pos]].jid == jid)
-		return h->byjid[pos];
-	return -1;
+	if (pos >= h->g.nbyjid)
+		return -1;
+	s = h->byjid[pos];
+	if (s <= 0 || !jm_slot_ok(h, s)) {
+		jm_broken();
+		return -1;
+	}
+	return h->prisons[s].jid == jid && jm_prison_check(h, s) ? s : -1;
 }
 
 int
@@ -256,9 +280,14 @@ jm_index_delete(struct jm_host *h, int slot)
 static void
 jm_bit(struct jm_host *h, uint64_t *map, int bit, int on)
 {
-	uint64_t *w = &map[bit / 64], m = (uint64_t)1 << (bit % 64);
+	uint64_t *w, m;
 
-	if (bit < 0 || bit >= (int)(JM_BITMAP_WORDS * 64) || ((*w & m) != 0) == (on != 0))
+	/* `bit` may come from the host (a prison's cpuset_id): checked first. */
+	if (bit < 0 || bit >= (int)(JM_BITMAP_WORDS * 64))
+		return;
+	w = &map[bit / 64];
+	m = (uint64_t)1 << (bit % 64);
+	if (((*w & m) != 0) == (on != 0))
 		return;
 	jm_save(h, w, sizeof(*w));
 	if (on)
@@ -311,11 +340,15 @@ jm_prison_link(struct jm_host *h, int slot)
 	jm_bit(h, h->slot_used, slot, 1);
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 1);
 	jm_index_insert(h, slot);
-	jm_save_prison(h, pr->parent);
-	h->prisons[pr->parent].nchild++;
-	for (int a = pr->parent; a >= 0; a = h->prisons[a].parent) {
+	jm_save_prison(h, jm_parent(h, slot));
+	jm_count(&h->prisons[jm_parent(h, slot)].nchild, 1);
+	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			break;
+		}
 		jm_save_prison(h, a);
-		h->prisons[a].ndesc++;
+		jm_count(&h->prisons[a].ndesc, 1);
 	}
 }
 
@@ -327,13 +360,17 @@ jm_prison_unlink(struct jm_host *h, int slot)
 	jm_index_delete(h, slot);
 	jm_bit(h, h->slot_used, slot, 0);
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 0);
-	jm_save_prison(h, pr->parent);
-	h->prisons[pr->parent].nchild--;
-	for (int a = pr->parent; a >= 0; a = h->prisons[a].parent) {
+	jm_save_prison(h, jm_parent(h, slot));
+	jm_count(&h->prisons[jm_parent(h, slot)].nchild, -1);
+	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
+		if (++depth > JM_MAXPRISONS) { /* a cycle */
+			jm_broken();
+			break;
+		}
 		jm_save_prison(h, a);
-		h->prisons[a].ndesc--;
+		jm_count(&h->prisons[a].ndesc, -1);
 	}
-	jm_pend(h, pr->parent);
+	jm_pend(h, jm_parent(h, slot));
 }
 
 void
@@ -348,14 +385,24 @@ jm_prison_renumber(struct jm_host *h, int slot, int jid)
 const char *
 jm_relative_name(const struct jm_host *h, int slot, int viewer)
 {
+	const char *name = h->prisons[slot].name;
 	size_t n;
 
 	if (viewer == 0)
-		return h->prisons[slot].name;
+		return name;
 	if (slot == viewer)
 		return "";
+	/* A descendant's name is the viewer's, a dot, and more (FreeBSD's
+	 * prison_name); another jail's is its full name. */
 	n = strlen(h->prisons[viewer].name);
-	return h->prisons[slot].name + n + 1;
+	if (n + 1 < sizeof(h->prisons[slot].name) && strncmp(name, h->prisons[viewer].name, n) == 0 &&
+	    name[n] == '.')
+		return name + n + 1;
+	if (jm_is_descendant(h, slot, viewer)) {
+		jm_broken(); /* a name changed behind the model's back */
+		return "";
+	}
+	return name;
 }
 
 /* Pre-order walk order is not needed: names of alive jails are unique. */
@@ -366,9 +413,15 @@ jm_find_name(const struct jm_host *h, int top, const char *name)
 
 	for (int i = 0; i < h->g.nbyjid; i++) {
 		int s = h->byjid[i];
-		const struct jm_prison *pr = &h->prisons[s];
+		const struct jm_prison *pr;
 
-		if (!jm_is_descendant(h, s, top) ||
+		if (s <= 0 || !jm_slot_ok(h, s)) {
+			jm_broken();
+			continue;
+		}
+		pr = &h->prisons[s];
+		/* Its name is read: checked first, once it is known to matter. */
+		if (!jm_is_descendant(h, s, top) || !jm_prison_check(h, s) ||
 		    strcmp(jm_relative_name(h, s, top), name) != 0)
 			continue;
 		if (pr->state == JM_PRISON_STATE_ALIVE)
@@ -414,14 +467,23 @@ jm_prison_remove(struct jm_host *h, int slot)
 {
 	for (int i = 0; i < h->g.nbyjid; i++) {
 		int s = h->byjid[i];
-		const struct jm_prison *pr = &h->prisons[s];
+		const struct jm_prison *pr;
 
+		if (s <= 0 || !jm_slot_ok(h, s)) {
+			jm_broken();
+			continue;
+		}
+		pr = &h->prisons[s];
 		if (pr->state == JM_PRISON_STATE_ALIVE && (s == slot || jm_is_descendant(h, s, slot)))
 			jm_prison_die(h, s);
 	}
 	for (int i = 0; i < h->g.nprocs_hint; i++) {
 		int p = h->procs[i].prison;
 
+		if (h->procs[i].pid != 0 && !jm_slot_ok(h, p)) {
+			jm_broken();
+			continue;
+		}
 		if (h->procs[i].pid != 0 && (p == slot || jm_is_descendant(h, p, slot)))
 			kill(h->procs[i].pid, SIGKILL);
 	}
