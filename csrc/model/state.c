@@ -678,8 +678,7 @@ jm_map_fd(int fd, const char *path)
 			errno = r;
 			goto fail;
 		}
-	} else if (h->magic != JM_MAGIC || h->layout != JM_LAYOUT ||
-	    h->size != (uint32_t)sizeof(*h) || h->initialized != 1 || !jm_host_valid(h)) {
+	} else if (!jm_host_valid(h)) {
 		jm_set_error(path, "not a state file of this jailcore model (foreign, of another "
 		    "version, or corrupted)");
 		errno = EINVAL;
