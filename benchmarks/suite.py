@@ -339,12 +339,16 @@ class Bench:
         code = (
             "import json, os, time\n"
             "def rss():\n"
-            "    with open('/proc/self/statm') as f:\n"
-            "        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')\n"
+            "    try:\n"
+            "        with open('/proc/self/statm') as f:\n"
+            "            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')\n"
+            "    except OSError:\n"
+            "        return None\n"
             "r0 = rss(); t0 = time.perf_counter_ns()\n"
             "{stmt}\n"
             "t1 = time.perf_counter_ns(); r1 = rss()\n"
-            "print(json.dumps({{'ns': t1 - t0, 'rss': r1 - r0}}))\n"
+            "print(json.dumps({{'ns': t1 - t0,\n"
+            "                  'rss': None if r0 is None or r1 is None else r1 - r0}}))\n"
         )
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
@@ -353,8 +357,13 @@ class Bench:
         # is mapped on a program's first call, not at import.
         env.pop("JAILCORE_MODEL_STATE", None)
 
-        def run(stmt: str) -> tuple[float, float]:
-            ms, kib = [], []
+        # The resident size comes from /proc/self/statm.  Without it (FreeBSD) it is not
+        # measured: getrusage's ru_maxrss is a peak, and on Linux a child's includes
+        # the size of the process it was forked from, so it cannot show what the
+        # import adds.
+        def run(stmt: str) -> tuple[float, float | None]:
+            ms: list[float] = []
+            kib: list[float] = []
             for _ in range(self.s.import_runs):
                 res = subprocess.run(
                     [sys.executable, "-E", "-s", "-c", code.format(stmt=stmt)],
@@ -364,8 +373,9 @@ class Bench:
                     raise RuntimeError(f"B6 ({stmt}): {res.stderr.strip()}")
                 d = json.loads(res.stdout)
                 ms.append(d["ns"] / 1e6)
-                kib.append(d["rss"] / 1024)
-            return statistics.median(ms), statistics.median(kib)
+                if d["rss"] is not None:
+                    kib.append(d["rss"] / 1024)
+            return statistics.median(ms), statistics.median(kib) if kib else None
 
         jc_ms, jc_kib = run("import jailcore")
         ct_ms, ct_kib = run(f"import ctypes; ctypes.CDLL({self.library!r})")
@@ -539,11 +549,14 @@ def render(results: dict[str, Any], targets: list[dict[str, Any]], meta: dict[st
             f"subprocess {r['us_per_jail']['subprocess']:.2f}" for k, r in b3))
     if "B6" in results:
         b6 = results["B6"]
+        def mib(kib: float | None) -> str:
+            return "RSS not measured (no /proc)" if kib is None else f"+{kib / 1024:.1f} MiB"
+
         lines.append(
             f"B6 import jailcore: {b6['jailcore']['import_ms']:.1f} ms, "
-            f"+{b6['jailcore']['rss_kib'] / 1024:.1f} MiB RSS (median of {b6['runs']} fresh "
+            f"{mib(b6['jailcore']['rss_kib'])} RSS (median of {b6['runs']} fresh "
             f"interpreters; for reference import ctypes + CDLL of the model: "
-            f"{b6['ctypes']['import_ms']:.1f} ms, +{b6['ctypes']['rss_kib'] / 1024:.1f} MiB)"
+            f"{b6['ctypes']['import_ms']:.1f} ms, {mib(b6['ctypes']['rss_kib'])})"
         )
     lines.append("")
     lines.append("targets (ratios from this run):")

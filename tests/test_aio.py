@@ -17,6 +17,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from portable import TRUE, open_fds
 
 import jailcore.model
 from jailcore import Jail, JailNotFoundError
@@ -43,10 +44,6 @@ needs_kernel = pytest.mark.skipif(KERNEL_MISSING is not None, reason=str(KERNEL_
 def jail() -> Iterator[Jail]:
     with Jail.temporary(name=f"aio-{uuid.uuid4().hex[:8]}", path="/") as j:
         yield j
-
-
-def open_fds() -> list[str] | None:
-    return sorted(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
 
 
 # ---- many at once, no thread ---------------------------------------------------------------
@@ -121,7 +118,7 @@ def test_process_object_like_asyncio(jail: Jail) -> None:
 
 def test_no_pipes_asked_no_streams(jail: Jail) -> None:
     async def main() -> AsyncJailProcess:
-        proc = await jail.spawn_async(["/bin/true"], stdout=subprocess.DEVNULL)
+        proc = await jail.spawn_async(TRUE, stdout=subprocess.DEVNULL)
         assert (proc.stdin, proc.stdout, proc.stderr) == (None, None, None)
         await proc.wait()
         return proc
@@ -162,7 +159,7 @@ def test_communicate_when_the_child_does_not_read(jail: Jail) -> None:
 
 def test_communicate_input_needs_a_stdin_pipe(jail: Jail) -> None:
     async def main() -> None:
-        proc = await jail.spawn_async(["/bin/true"])
+        proc = await jail.spawn_async(TRUE)
         with pytest.raises(ValueError, match="stdin=PIPE"):
             await proc.communicate(b"data")
         await proc.wait()
@@ -174,9 +171,9 @@ def test_text_mode_is_refused_for_spawn_async(jail: Jail) -> None:
     async def main() -> None:
         for kw in ({"text": True}, {"universal_newlines": True}, {"encoding": "utf-8"}):
             with pytest.raises(ValueError, match="bytes only"):
-                await jail.spawn_async(["/bin/true"], **kw)
+                await jail.spawn_async(TRUE, **kw)
         with pytest.raises(ValueError, match="unbuffered"):
-            await jail.spawn_async(["/bin/true"], bufsize=4096)
+            await jail.spawn_async(TRUE, bufsize=4096)
 
     arun(main())
 
@@ -233,7 +230,7 @@ def test_signals(jail: Jail, method: str, sig: int) -> None:
 
 def test_signal_after_exit_is_harmless(jail: Jail) -> None:
     async def main() -> int | None:
-        proc = await jail.spawn_async(["/bin/true"])
+        proc = await jail.spawn_async(TRUE)
         await proc.wait()
         proc.kill()
         proc.terminate()
@@ -295,7 +292,7 @@ def test_run_async_check(jail: Jail) -> None:
     e = info.value
     assert (e.returncode, e.stdout, e.stderr) == (7, b"out\n", b"err\n")
     assert e.cmd == [SH, "-c", "echo out; echo err >&2; exit 7"]
-    ok = arun(jail.run_async(["/bin/true"], check=True))
+    ok = arun(jail.run_async(TRUE, check=True))
     assert ok.returncode == 0
 
 

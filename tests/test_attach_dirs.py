@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from forked import in_child
+from portable import TRUE, open_fds
 
 import jailcore.model
 from jailcore import Jail, JailDescriptor, JailFlag, JailPermissionError, features, jail_attach
@@ -131,13 +132,13 @@ def test_spawn_with_close_fds_off_keeps_files_and_drops_directories(
 
 def test_a_directory_in_pass_fds_is_refused_before_forking(held: Held, jail: Jail) -> None:
     with pytest.raises(JailPermissionError) as info:
-        jail.run(["true"], pass_fds=[held.inheritable])
+        jail.run(TRUE, pass_fds=[held.inheritable])
     e = info.value
     assert (e.errno, e.operation) == (errno.EPERM, "jail_attach")
     assert e.errmsg == (f"{ATTACH_RULE}, and descriptor {held.inheritable} (pass_fds) is a "
                         "directory: it cannot be passed into a jail")
     with pytest.raises(JailPermissionError) as info:
-        jail.run(["true"], stdin=held.fd)
+        jail.run(TRUE, stdin=held.fd)
     assert info.value.errmsg == (f"{ATTACH_RULE}, and descriptor {held.fd} (stdin) is a "
                                  "directory: it cannot be passed into a jail")
     held.check_still_valid()
@@ -174,7 +175,7 @@ def test_run_into_a_jail_with_its_own_root(held: Held, tmp_path: Path) -> None:
     with Jail.temporary(name=f"own-{uuid.uuid4().hex[:8]}", path=str(root)) as j:
         # The program is not in the jail, so the exec fails: the attach did not.
         with pytest.raises(FileNotFoundError):
-            j.run(["/bin/true"])
+            j.run(TRUE)
     held.check_still_valid()
 
 
@@ -218,15 +219,15 @@ def test_call_into_a_jail_with_its_own_root(held: Held, tmp_path: Path) -> None:
 
 
 def dirs_open() -> list[int]:
-    """This process's directory descriptors, by /proc (not by jailcore)."""
+    """This process's directory descriptors, by fstat on each open one (not by jailcore)."""
     out = []
-    for name in os.listdir("/proc/self/fd"):
+    for fd in open_fds():
         try:
-            if stat.S_ISDIR(os.fstat(int(name)).st_mode):
-                out.append(int(name))
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                out.append(fd)
         except OSError:
             pass
-    return sorted(out)
+    return out
 
 
 def refused_then_attached(attach: object, where: Path) -> tuple[object, ...]:
@@ -308,7 +309,7 @@ def test_spawn_and_call_while_another_thread_walks(jail: Jail, tmp_path: Path) -
     t.start()
     try:
         for _ in range(10):
-            assert jail.run(["true"]).returncode == 0
+            assert jail.run(TRUE).returncode == 0
             assert jail.call(jailcore.model.current_jid) == jail.jid
     finally:
         stop.set()
@@ -342,7 +343,7 @@ def test_exec_refuses_a_directory_the_command_would_inherit(held: Held, jail: Ja
     code = (
         "import sys\n"
         "from jailcore.cli import main\n"
-        f"sys.exit(main(['exec', {jail.name!r}, 'true']))\n"
+        f"sys.exit(main(['exec', {jail.name!r}, *{TRUE!r}]))\n"
     )
     done = run_python(code, pass_fds=(held.inheritable,))
     fd = held.inheritable

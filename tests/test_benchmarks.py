@@ -54,7 +54,10 @@ def test_quick_run_reports_every_operation_and_baseline(tmp_path: Path) -> None:
         assert ops[f"B3@{n}"]["jails"] == n
         assert all(v > 0 for v in ops[f"B3@{n}"]["us_per_jail"].values())
     assert ops["B6"]["jailcore"]["import_ms"] > 0
-    assert ops["B6"]["jailcore"]["rss_kib"] > 0
+    if os.path.exists("/proc/self/statm"):
+        assert ops["B6"]["jailcore"]["rss_kib"] > 0
+    else:  # not measured without /proc (benchmarks/suite.py, B6)
+        assert ops["B6"]["jailcore"]["rss_kib"] is None
 
     ids = {t["id"] for t in doc["targets"]}
     assert {f"T{i}" for i in range(1, 10)} <= ids

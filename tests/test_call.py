@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from portable import open_fds
 
 import jailcore
 import jailcore.model
@@ -205,10 +206,9 @@ def test_nested_jail_child(jail: Jail) -> None:
 
 
 def test_no_descriptor_leaks_and_child_reaped(jail: Jail) -> None:
-    before = sorted(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    before = open_fds()
     pids = [jail.call(os.getpid) for _ in range(20)]
-    if before is not None:
-        assert sorted(os.listdir("/proc/self/fd")) == before
+    assert open_fds() == before
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaped already

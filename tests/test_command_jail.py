@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from portable import TRUE
 
 import jailcore
 from jailcore import Jail, JailError, JailNotFoundError, jails
@@ -79,7 +80,7 @@ def test_jail_lives_while_the_command_runs(name: str) -> None:
 
 def test_jail_outlives_its_command_until_it_is_reaped(name: str) -> None:
     """An exited but unreaped command (a zombie) still holds its jail."""
-    proc = Jail.spawn_ephemeral(["/bin/true"], {"name": name, "path": "/"})
+    proc = Jail.spawn_ephemeral(TRUE, {"name": name, "path": "/"})
     info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
     assert info is not None and info.si_status == 0
     assert not gone(name)
@@ -107,7 +108,7 @@ def test_pipes_and_keywords_of_spawn(name: str) -> None:
 
 def test_params_as_keyword_and_default_path(name: str) -> None:
     proc = Jail.spawn_ephemeral(
-        args=["/bin/true"], params={"name": name, "host.hostname": "one.example"}
+        args=TRUE, params={"name": name, "host.hostname": "one.example"}
     )
     assert proc.wait() == 0
     assert gone(name)
@@ -127,8 +128,8 @@ def test_child_of_a_persistent_jail(name: str) -> None:
     [
         (["/nonexistent/program"], {}, FileNotFoundError, errno.ENOENT),
         (["/etc/passwd"], {}, PermissionError, errno.EACCES),
-        (["/bin/true"], {"cwd": "/nonexistent-dir"}, FileNotFoundError, errno.ENOENT),
-        (["/bin/true"], {"user": "no-such-user-here"}, JailError, errno.ENOENT),
+        (TRUE, {"cwd": "/nonexistent-dir"}, FileNotFoundError, errno.ENOENT),
+        (TRUE, {"user": "no-such-user-here"}, JailError, errno.ENOENT),
         ([], {}, ValueError, None),
     ],
     ids=["no-program", "not-executable", "bad-cwd", "unknown-user", "empty-args"],
@@ -148,14 +149,14 @@ def test_persist_cannot_be_asked(name: str) -> None:
     for params in ({"name": name, "persist": True}, {"name": name, "nopersist": True},
                    {"name": name, "persist": False}):
         with pytest.raises(ValueError, match="persist"):
-            Jail.spawn_ephemeral(["/bin/true"], params)
+            Jail.spawn_ephemeral(TRUE, params)
     assert gone(name)
 
 
 def test_create_error_is_raised_and_an_existing_jail_is_left_alone(name: str) -> None:
     existing = Jail.create(name=name, path="/")
     with pytest.raises(jailcore.JailExistsError):
-        Jail.spawn_ephemeral(["/bin/true"], {"name": name, "path": "/"})
+        Jail.spawn_ephemeral(TRUE, {"name": name, "path": "/"})
     assert Jail.get(name) == existing
     assert [j.jid for j in jails()] == [existing.jid]
 

@@ -75,3 +75,32 @@ def test_this_suite_runs_on_the_plugins_host(jail_host: object) -> None:
     path = jailcore.model.state_path()
     assert path is not None and os.environ["JAILCORE_MODEL_STATE"] == path
     assert list(jailcore.jails()) == []
+
+
+def test_suite_conftest_leaves_kernel_tests_off_the_model(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The autouse fixture of this suite's tests/conftest.py gives every test a model
+    host except those marked ``kernel``: on FreeBSD with the kernel backend,
+    jail_host would skip them (it needs the model), so the kernel twins spread
+    across the suite would never run.  Run here without the plugin's skipping of
+    kernel tests (-p no:jailcore), so that the kernel-marked test runs."""
+    tests = Path(__file__).resolve().parent
+    pytester.makeconftest((tests / "conftest.py").read_text())
+    pytester.makepyfile(test_twins="""
+import pytest
+
+@pytest.mark.kernel
+def test_kernel_twin(request):
+    assert "jail_host" not in request.fixturenames
+    assert request.getfixturevalue("fresh_model_host") is None
+
+def test_on_the_model(request):
+    assert "jail_host" in request.fixturenames
+    host = request.getfixturevalue("fresh_model_host")
+    assert host is request.getfixturevalue("jail_host")
+""")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(Path(jailcore.__file__).resolve().parents[1]), str(tests)]))
+    result = pytester.runpytest_subprocess("-p", "no:jailcore", "-rs")
+    result.assert_outcomes(passed=2)

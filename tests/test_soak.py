@@ -5,8 +5,8 @@ environment variable ``JAILCORE_LONG=1`` (tox environment ``long``) 100,000 of
 each kind.  Memory is the resident set size from ``/proc/self/statm`` (or the
 peak from :mod:`resource` where there is no ``/proc``), measured after a
 warm-up that lets caches and allocator pools reach their size; it must grow by
-less than 1 MiB.  Open descriptors are counted in ``/proc/self/fd`` (or
-``/dev/fd``) and must not grow, and the model's own descriptor files must not
+less than 1 MiB.  Open descriptors are counted by ``os.fstat`` on each number
+(tests/portable.py) and must not grow, and the model's own descriptor files must not
 pile up either.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from portable import open_fds
 
 import jailcore
 from jailcore import Jail, JailDescriptor, JailNotFoundError
@@ -34,15 +35,8 @@ def rss_bytes() -> int:
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:  # no /proc: the peak RSS (kilobytes on Linux, bytes on macOS)
+    except OSError:  # no /proc (FreeBSD): the peak RSS, in kilobytes
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def open_fds() -> int:
-    for d in ("/proc/self/fd", "/dev/fd"):
-        if os.path.isdir(d):
-            return len(os.listdir(d))
-    pytest.fail("no /proc/self/fd or /dev/fd to count descriptors in")
 
 
 def soak(cycle: Callable[[int], None]) -> tuple[int, int, int]:
@@ -51,11 +45,11 @@ def soak(cycle: Callable[[int], None]) -> tuple[int, int, int]:
     for i in range(WARMUP):
         cycle(i)
     gc.collect()
-    rss0, fds0 = rss_bytes(), open_fds()
+    rss0, fds0 = rss_bytes(), len(open_fds())
     for i in range(WARMUP, WARMUP + CYCLES):
         cycle(i)
     gc.collect()
-    return rss_bytes() - rss0, open_fds() - fds0, CYCLES
+    return rss_bytes() - rss0, len(open_fds()) - fds0, CYCLES
 
 
 def check_rss(grew: int, n: int) -> None:

@@ -72,10 +72,54 @@ def shared_host(directory: str) -> Iterator[dict[str, str]]:
         jailcore.model.use_state_file(previous)
 
 
+def ldd_paths(output: str) -> tuple[list[str], list[str]]:
+    """The files an ldd listing names, and the libraries it could not find.
+
+    Both systems' ldd are read (a pure function, so that both are tested anywhere):
+
+    * glibc's: ``libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)``, the
+      run-time linker as ``/lib64/ld-linux-x86-64.so.2 (0x...)``, the vDSO as
+      ``linux-vdso.so.1 (0x...)`` (no file), ``libx.so.1 => not found``;
+    * FreeBSD's: a first line ``/bin/sh:`` naming the program (not a library),
+      then ``libedit.so.8 => /lib/libedit.so.8 (0x...)``, ``[vdso] (0x...)`` and
+      ``libx.so.1 => not found``; the run-time linker (/libexec/ld-elf.so.1) is
+      not listed.
+
+    Paths come in the order listed, each once."""
+    paths: list[str] = []
+    missing: list[str] = []
+    for raw in output.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if "=>" in line:
+            name, _, target = line.partition("=>")
+            target = target.strip()
+            if target.startswith("not found"):
+                missing.append(name.strip())
+                continue
+        elif line.endswith(":"):
+            continue  # FreeBSD's header: the program the lines below are about
+        else:
+            target = line
+        # Strip the load address, "(0x...)", which follows the path after a space.
+        cut = target.rfind(" (0x")
+        if cut >= 0:
+            target = target[:cut].rstrip()
+        if target.startswith("/") and target not in paths:
+            paths.append(target)
+    return paths, missing
+
+
+# Run-time linkers that ldd does not list but a program needs in its root.
+UNLISTED_LINKERS = ("/libexec/ld-elf.so.1",)  # FreeBSD's
+
+
 def populate_root(root: str, programs: list[str]) -> str | None:
     """Copy ``programs`` (host paths) into the jail root ``root`` at the same paths,
-    with the shared libraries they need (found with ldd) and the run-time linker, so
-    that a chrooted jail can run them.  None when done, else why it could not be."""
+    with the shared libraries they need (found with ldd, read by ldd_paths) and the
+    run-time linker, so that a chrooted jail can run them.  None when done, else why
+    it could not be."""
     ldd = shutil.which("ldd")
     if ldd is None:
         return "no ldd on this host to find the programs' libraries"
@@ -85,11 +129,11 @@ def populate_root(root: str, programs: list[str]) -> str | None:
             return f"{prog} is not on this host"
         needed.add(prog)
         out = subprocess.run([ldd, prog], capture_output=True, text=True)
-        for line in out.stdout.splitlines():
-            for word in line.replace("=>", " ").split():
-                if word.startswith("/"):
-                    needed.add(word)
-    needed.update(p for p in ("/libexec/ld-elf.so.1",) if os.path.exists(p))
+        paths, missing = ldd_paths(out.stdout)
+        if missing:
+            return f"ldd finds no {', '.join(missing)} for {prog}"
+        needed.update(paths)
+    needed.update(p for p in UNLISTED_LINKERS if os.path.exists(p))
     for src in sorted(needed):
         dst = os.path.join(root, src.lstrip("/"))
         os.makedirs(os.path.dirname(dst), exist_ok=True)
