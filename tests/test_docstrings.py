@@ -12,12 +12,20 @@ import pytest
 
 import jailcore
 import jailcore.aio
+import jailcore.devfs
 import jailcore.model
 import jailcore.params
 import jailcore.process
 import jailcore.testing
 
-MODULES = (jailcore, jailcore.model, jailcore.aio, jailcore.params, jailcore.testing)
+MODULES = (
+    jailcore,
+    jailcore.model,
+    jailcore.aio,
+    jailcore.params,
+    jailcore.testing,
+    jailcore.devfs,
+)
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
 
