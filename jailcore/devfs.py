@@ -3,7 +3,8 @@ default rulesets, and what a devfs mount with a ruleset shows.
 
 This is the rules part of devfs only, in pure Python: nothing here makes a
 system call.  Loading rulesets into a kernel (the ``DEVFSIO_*`` ioctls that
-devfs(8) issues), and mounting devfs with a ruleset, come later (issue 14).
+devfs(8) issues), and mounting devfs with a ruleset, are not part of jailcore
+yet.
 
 The objects mirror the kernel's ``struct devfs_rule`` (sys/fs/devfs/devfs.h)
 field by field, so that they can be encoded into it when that part arrives:
