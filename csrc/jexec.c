@@ -78,9 +78,6 @@ extern char **environ;
 
 static int errfd = -1;
 
-/* Report the failed step, its errno and a detail ("" for none) on the error
- * pipe, as {step, errno, length} and the detail's bytes (spawn.c reads
- * them); exit 127 as the spawn helper's child does. */
 /* With no error pipe ("-": `jailcore exec`, which replaced itself with this
  * program), failures are told on standard error as jexec's err(3) would,
  * under the command's name, and the exit status is 1. */
@@ -109,6 +106,9 @@ tell(int step, int err, const char *detail)
 	_exit(1);   /* no atexit work (a sanitizer's leak check) inside a jail */
 }
 
+/* Report the failed step, its errno and a detail ("" for none) on the error
+ * pipe, as {step, errno, length} and the detail's bytes (spawn.c reads
+ * them); exit 127 as the spawn helper's child does. */
 static void
 fail_at(int step, int err, const char *detail)
 {
