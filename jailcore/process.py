@@ -93,6 +93,9 @@ class UserRequest:
                 raise ValueError(f"uid out of range: {given}")
             if "\0" in name:
                 raise ValueError(f"embedded NUL in user {name!r}")
+            if isinstance(given, str) and given.startswith("#"):
+                # jailcore-jexec reads "#UID" as a number; no user is named so.
+                raise ValueError(f"not a user name: {given!r}")
             return cls(mode, name, login)
         return cls("l", "", True) if login else None
 

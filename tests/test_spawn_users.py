@@ -181,6 +181,22 @@ def test_user_and_host_user_exclude_each_other(jail: Jail) -> None:
         jail.spawn(["/bin/sh"], user="alice", host_user="nobody")
 
 
+@pytest.mark.parametrize("who, error, message", [
+    ("#0", ValueError, "not a user name: '#0'"),
+    ("a\0b", ValueError, "embedded NUL in user 'a\\x00b'"),
+    (-1, ValueError, "uid out of range: -1"),
+    (2**32, ValueError, f"uid out of range: {2**32}"),
+    (True, TypeError, "a user is a name or a uid, not bool"),
+    (1.5, TypeError, "a user is a name or a uid, not float"),
+])
+def test_bad_users_are_refused_before_any_fork(jail: Jail, who: Any, error: type[Exception],
+                                               message: str) -> None:
+    for key in ("user", "host_user"):
+        with pytest.raises(error) as info:
+            jail.spawn(["/bin/sh"], **{key: who})
+        assert str(info.value) == message
+
+
 def test_login_environment(jail: Jail, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "xterm-jc")
     monkeypatch.setenv("JC_DROPPED", "1")
