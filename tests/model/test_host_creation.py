@@ -24,9 +24,11 @@ KILLS = 200
 def kill_while_opening(paths: list[Path], probe: Path, rng: random.Random,
                        stretch: float = 1.2) -> None:
     """For each path, a child opens it as its host and is SIGKILLed at a random
-    moment within `stretch` times what one opening of `probe` (made like them)
+    moment within `stretch` times what one opening of `probe` (made like them:
+    a path not opened before, so that its opening makes a host too)
     takes here, counted from when the child is about to open it (it says so
     on a pipe, so a slow start under load does not eat the delay)."""
+    assert not probe.exists() or probe.stat().st_size == 0, probe
     t = time.perf_counter()
     jailcore.model.use_state_file(probe)
     span = time.perf_counter() - t
@@ -68,7 +70,7 @@ def test_sigkill_during_creation_leaves_no_host_or_a_usable_one(tmp_path: Path) 
     stretch = 2.4
     while all(not p.exists() for p in paths) and stretch < 40:
         more = [tmp_path / f"host{len(paths) + i}" for i in range(KILLS // 4)]
-        kill_while_opening(more, tmp_path / "probe", rng, stretch)
+        kill_while_opening(more, tmp_path / f"probe-{stretch}", rng, stretch)
         paths += more
         stretch *= 2
     present = [p for p in paths if p.exists()]
