@@ -348,7 +348,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     Directory descriptors stand in the way of the attach (FreeBSD refuses it):
     close-on-exec ones are closed first, an inheritable one is an error."""
-    from jailcore.process import JEXEC, UserRequest
+    from jailcore.process import JEXEC, UserRequest, base_environment
 
     if args.user is not None and args.host_user is not None:
         raise CommandError("-u and -U exclude each other")
@@ -360,8 +360,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         # the host before attaching or in the jail after it, the login class,
         # the environment; it reports failures itself, as this command would.
         root, jid = _backend.model_register_self(jail.jid), str(jail.jid)
-        env = {k: v for k, v in os.environ.items() if k == "TERM"} if args.login else dict(
-            os.environ)
+        env = base_environment(args.login)
         flags = ("l" if args.login else "") + ("c" if args.dir is not None else "")
         argv = [JEXEC, "-", root or "", "0" if root is not None else jid, who.mode, who.name,
                 flags, args.dir or "", *(args.argv or [""])]

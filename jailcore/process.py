@@ -103,6 +103,15 @@ class UserRequest:
         return self.name[1:] if self.name.startswith("#") else self.name
 
 
+def base_environment(login: bool) -> dict[str, str]:
+    """The environment jailcore-jexec starts from when none is given: this
+    process's, or with jexec's -l only TERM of it (jailcore-jexec then sets
+    PATH, USER, HOME and SHELL)."""
+    if login:
+        return {k: v for k, v in os.environ.items() if k == "TERM"}
+    return dict(os.environ)
+
+
 def _fsencode(value: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
     return os.fsencode(value)
 
@@ -154,14 +163,7 @@ class JailProcess(subprocess.Popen[Any]):
                 raise ValueError(f"embedded NUL in cwd {self._jc_cwd!r}")
         else:
             self._jc_cwd = None
-        if env is not None:
-            base = dict(env)
-        elif login:
-            # jexec -l: the environment emptied but for TERM; jailcore-jexec
-            # sets PATH, USER, HOME and SHELL.
-            base = {k: v for k, v in os.environ.items() if k == "TERM"}
-        else:
-            base = dict(os.environ)
+        base = dict(env) if env is not None else base_environment(login)
         super().__init__(args, env=base, **popen_kwargs)
 
     def _execute_child(

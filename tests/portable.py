@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+from collections.abc import Iterable
 
 
 def program(name: str) -> str | None:
@@ -46,15 +47,21 @@ def fd_limit() -> int:
     return int(min(soft, 1 << 20))
 
 
-def open_fds() -> list[int]:
-    """The descriptors open in this process, in order, found by ``os.fstat`` on each
-    number below the limit (``/proc/self/fd`` is Linux's only; this opens nothing
-    of its own, so it counts exactly what the process holds)."""
+def open_among(fds: Iterable[int]) -> list[int]:
+    """Those of ``fds`` that are open in this process, in their order (``os.fstat``
+    on each: it opens nothing of its own)."""
     out = []
-    for fd in range(fd_limit()):
+    for fd in fds:
         try:
             os.fstat(fd)
         except OSError:
             continue
         out.append(fd)
     return out
+
+
+def open_fds() -> list[int]:
+    """The descriptors open in this process, in order: every number below the
+    limit that is open (``/proc/self/fd`` is Linux's only; this counts exactly
+    what the process holds)."""
+    return open_among(range(fd_limit()))

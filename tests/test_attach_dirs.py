@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from forked import in_child
-from portable import TRUE, open_fds
+from portable import TRUE, open_among, open_fds
 
 import jailcore.model
 from jailcore import Jail, JailDescriptor, JailFlag, JailPermissionError, features, jail_attach
@@ -180,17 +180,6 @@ def test_run_into_a_jail_with_its_own_root(held: Held, tmp_path: Path) -> None:
 
 
 # ---- Jail.call ---------------------------------------------------------------------
-
-
-def open_among(fds: list[int]) -> list[int]:
-    out = []
-    for fd in fds:
-        try:
-            os.fstat(fd)
-        except OSError:
-            continue
-        out.append(fd)
-    return out
 
 
 def test_call_attaches_while_directories_are_open(held: Held, jail: Jail) -> None:
