@@ -24,7 +24,13 @@ def _version() -> str:
     return m.group(1)
 
 
-EXTENSION_SOURCES = ["csrc/kernel.c", "csrc/prepared.c", "csrc/spawn.c"]
+EXTENSION_SOURCES = [
+    "csrc/kernel.c",
+    "csrc/mount.c",
+    "csrc/net.c",
+    "csrc/prepared.c",
+    "csrc/spawn.c",
+]
 # jailcore-jexec, the program the spawn helper executes to look a user up
 # (jexec.c); installed beside the extension.
 JEXEC_SOURCE = "csrc/jexec.c"

@@ -8,3 +8,8 @@ struct iovec {
 };
 
 static const int JC_HAS_KERNEL;
+
+/* The model's host-side structures, opaque to Python: jailcore calls them
+ * through its own seam (csrc/net.c, csrc/mount.c), never directly. */
+struct jailmodel_statfs;
+struct jailmodel_ifaddrs;

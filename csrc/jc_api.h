@@ -154,3 +154,7 @@ int jc_spawn(const struct jc_spawn *s, struct jc_spawn_error *e);
  * first nout of them into out, and their number (fstat only, so that a forked
  * child may call it). */
 int jc_dir_fds(int *out, int nout, int maxfd);
+
+/* ---- Interfaces: addresses, cloning, renaming, vnet moves (csrc/net.c) ---- */
+
+/* ---- Mounts and devfs rulesets (csrc/mount.c) ---- */

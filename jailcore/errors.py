@@ -6,6 +6,9 @@ import errno as _errno
 import os
 
 __all__ = [
+    "DevfsError",
+    "HostError",
+    "InterfaceError",
     "JailError",
     "JailExistsError",
     "JailNotFoundError",
@@ -15,7 +18,9 @@ __all__ = [
     "JailPathPermissionError",
     "JailPermissionError",
     "ModelHostError",
+    "MountError",
     "UnknownParameterError",
+    "host_error",
     "jail_error",
     "path_error",
 ]
@@ -169,3 +174,72 @@ _BY_ERRNO: dict[int, type[JailError]] = {
 def jail_error(errno: int, errmsg: str | None = None, operation: str = "jail") -> JailError:
     """The JailError subclass for ``errno``, carrying the kernel's message."""
     return _BY_ERRNO.get(errno, JailError)(errno, errmsg, operation)
+
+
+class HostError(OSError):
+    """A host-side call failed: an interface ioctl, nmount(2) or unmount(2),
+    a devfs ruleset ioctl.  A sibling of :class:`JailError`.
+
+    ``errno`` and ``strerror`` are those of :class:`OSError`; ``operation``
+    names the call as FreeBSD's tools report it (``"SIOCAIFADDR"``,
+    ``"nmount"``, ``"DEVFSIO_RADD"``); ``target`` names what it was about:
+    the interface and address, or the mount point; ``errmsg`` is the kernel's
+    own text where the call gives one (nmount's ``errmsg``), else ``None``.
+    """
+
+    errmsg: str | None
+    operation: str
+    target: str
+
+    def __init__(self, errno: int, operation: str, target: str, errmsg: str | None = None) -> None:
+        super().__init__(errno, os.strerror(errno))
+        self.operation = operation
+        self.target = target
+        self.errmsg = errmsg or None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        cls = type(self).__dict__.get("_host_class", type(self))
+        return (host_error, (cls, self.errno, self.operation, self.target, self.errmsg))
+
+    def __str__(self) -> str:
+        code = _errno.errorcode.get(self.errno or 0, str(self.errno))
+        where = f"{self.operation} {self.target}" if self.target else self.operation
+        return f"{where}: {self.errmsg or self.strerror} [{code}]"
+
+
+class InterfaceError(HostError):
+    """An interface call failed (address, clone, rename, vnet move)."""
+
+
+class MountError(HostError):
+    """nmount(2), unmount(2) or getfsstat(2) failed."""
+
+
+class DevfsError(HostError):
+    """A DEVFSIO ruleset ioctl failed."""
+
+
+_HOST_MIXINS: dict[int, type[OSError]] = {
+    _errno.ENOENT: FileNotFoundError,
+    _errno.EEXIST: FileExistsError,
+    _errno.EPERM: PermissionError,
+    _errno.EACCES: PermissionError,
+}
+_HOST_CLASSES: dict[tuple[type[HostError], type[OSError]], type[HostError]] = {}
+
+
+def host_error(
+    cls: type[HostError], errno: int, operation: str, target: str, errmsg: str | None = None
+) -> HostError:
+    """An instance of ``cls`` (:class:`InterfaceError`, :class:`MountError`,
+    :class:`DevfsError`) that is also the builtin OSError subclass Python
+    gives ``errno`` (:class:`PermissionError` for EPERM, ...)."""
+    mixin = _HOST_MIXINS.get(errno)
+    kind: type[HostError] = cls
+    if mixin is not None:
+        kind = _HOST_CLASSES.get((cls, mixin)) or _HOST_CLASSES.setdefault(
+            (cls, mixin), type(cls.__name__, (cls, mixin), {"__module__": cls.__module__,
+                                                           "__doc__": cls.__doc__,
+                                                           "_host_class": cls})
+        )
+    return kind(errno, operation, target, errmsg)

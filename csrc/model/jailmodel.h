@@ -50,6 +50,194 @@ JAILMODEL_API int jailmodel_kldload(const char *file);
 JAILMODEL_API int jailmodel_kldfind(const char *file);
 JAILMODEL_API int jailmodel_kldunload(int fileid);
 
+/* ---- The host side: interfaces, mounts, devfs rulesets ------------------
+ *
+ * The calls ifconfig(8), mount(8), umount(8) and devfs(8) make, with
+ * FreeBSD's arguments: the structures below have the layout of FreeBSD's
+ * (amd64 and arm64; tools/xbuild.py compares them with FreeBSD's headers),
+ * and the constants FreeBSD's values, so that a request built for FreeBSD
+ * works on the model unchanged.  Nothing here touches the machine's own
+ * interfaces or mounts: the model records them in its host.
+ * Facts: shared/spec/freebsd-jail-host.md sections B, C and E. */
+
+#define JAILMODEL_AF_INET 2
+#define JAILMODEL_AF_LINK 18
+#define JAILMODEL_AF_INET6 28
+#define JAILMODEL_IFNAMSIZ 16
+#define JAILMODEL_MFSNAMELEN 16
+#define JAILMODEL_MNAMELEN 1024
+#define JAILMODEL_DEVFS_MAXPTRNLEN 200
+#define JAILMODEL_DEVFS_MAGIC 0xdb0a087au
+
+/* ioctl(2) requests (sys/sockio.h, netinet6/in6_var.h, fs/devfs/devfs.h). */
+#define JAILMODEL_SIOCSIFFLAGS 0x80206910ul
+#define JAILMODEL_SIOCGIFFLAGS 0xc0206911ul
+#define JAILMODEL_SIOCDIFADDR 0x80206919ul
+#define JAILMODEL_SIOCSIFNAME 0x80206928ul
+#define JAILMODEL_SIOCAIFADDR 0x8044692bul
+#define JAILMODEL_SIOCSIFVNET 0xc020695aul
+#define JAILMODEL_SIOCSIFRVNET 0xc020695bul
+#define JAILMODEL_SIOCIFDESTROY 0x80206979ul
+#define JAILMODEL_SIOCIFCREATE 0xc020697aul
+#define JAILMODEL_SIOCIFCREATE2 0xc020697cul
+#define JAILMODEL_SIOCAIFADDR_IN6 0x8088691bul
+#define JAILMODEL_SIOCDIFADDR_IN6 0x81206919ul
+#define JAILMODEL_DEVFSIO_RADD 0xc0ec4400ul
+#define JAILMODEL_DEVFSIO_RDEL 0x80044401ul
+#define JAILMODEL_DEVFSIO_RAPPLY 0x80ec4402ul
+#define JAILMODEL_DEVFSIO_RAPPLYID 0x80044403ul
+#define JAILMODEL_DEVFSIO_RGETNEXT 0xc0ec4404ul
+#define JAILMODEL_DEVFSIO_SUSE 0x8002440aul
+#define JAILMODEL_DEVFSIO_SAPPLY 0x8002440bul
+#define JAILMODEL_DEVFSIO_SGETNEXT 0xc002440cul
+
+struct jailmodel_sockaddr {
+	unsigned char sa_len;
+	unsigned char sa_family;
+	char sa_data[14];
+};
+
+struct jailmodel_sockaddr_in {
+	unsigned char sin_len; /* 16 */
+	unsigned char sin_family;
+	unsigned short sin_port;
+	unsigned char sin_addr[4];
+	char sin_zero[8];
+};
+
+struct jailmodel_sockaddr_in6 {
+	unsigned char sin6_len; /* 28 */
+	unsigned char sin6_family;
+	unsigned short sin6_port;
+	unsigned int sin6_flowinfo;
+	unsigned char sin6_addr[16];
+	unsigned int sin6_scope_id;
+};
+
+struct jailmodel_sockaddr_dl {
+	unsigned char sdl_len;
+	unsigned char sdl_family; /* AF_LINK */
+	unsigned short sdl_index;
+	unsigned char sdl_type;
+	unsigned char sdl_nlen;
+	unsigned char sdl_alen;
+	unsigned char sdl_slen;
+	char sdl_data[46];
+};
+
+struct jailmodel_ifreq {
+	char ifr_name[JAILMODEL_IFNAMSIZ];
+	union {
+		struct jailmodel_sockaddr ifru_addr;
+		short ifru_flags[2];
+		int ifru_jid;
+		char *ifru_data;
+	} ifr_ifru;
+};
+
+struct jailmodel_in_aliasreq {
+	char ifra_name[JAILMODEL_IFNAMSIZ];
+	struct jailmodel_sockaddr_in ifra_addr;
+	struct jailmodel_sockaddr_in ifra_broadaddr;
+	struct jailmodel_sockaddr_in ifra_mask;
+	int ifra_vhid;
+};
+
+struct jailmodel_in6_addrlifetime {
+	long long ia6t_expire;
+	long long ia6t_preferred;
+	unsigned int ia6t_vltime;
+	unsigned int ia6t_pltime;
+};
+
+struct jailmodel_in6_aliasreq {
+	char ifra_name[JAILMODEL_IFNAMSIZ];
+	struct jailmodel_sockaddr_in6 ifra_addr;
+	struct jailmodel_sockaddr_in6 ifra_dstaddr;
+	struct jailmodel_sockaddr_in6 ifra_prefixmask;
+	int ifra_flags;
+	struct jailmodel_in6_addrlifetime ifra_lifetime;
+	int ifra_vhid;
+};
+
+struct jailmodel_in6_ifreq {
+	char ifr_name[JAILMODEL_IFNAMSIZ];
+	union {
+		struct jailmodel_sockaddr_in6 ifru_addr;
+		unsigned long long ifru_stat[34]; /* the largest member's size */
+	} ifr_ifru;
+};
+
+struct jailmodel_devfs_rule {
+	unsigned int dr_magic;
+	unsigned int dr_id; /* ruleset << 16 | rule */
+	int dr_icond;
+	int dr_dswflags;
+	char dr_pathptrn[JAILMODEL_DEVFS_MAXPTRNLEN];
+	int dr_iacts;
+	int dr_bacts;
+	unsigned int dr_uid;
+	unsigned int dr_gid;
+	unsigned short dr_mode;
+	unsigned short dr_incset;
+};
+
+struct jailmodel_statfs {
+	unsigned int f_version;
+	unsigned int f_type;
+	unsigned long long f_flags;
+	unsigned long long f_bsize;
+	unsigned long long f_iosize;
+	unsigned long long f_blocks;
+	unsigned long long f_bfree;
+	long long f_bavail;
+	unsigned long long f_files;
+	long long f_ffree;
+	unsigned long long f_syncwrites;
+	unsigned long long f_asyncwrites;
+	unsigned long long f_syncreads;
+	unsigned long long f_asyncreads;
+	unsigned int f_nvnodelistsize;
+	unsigned int f_spare0;
+	unsigned long long f_spare[9];
+	unsigned int f_namemax;
+	unsigned int f_owner;
+	int f_fsid[2];
+	char f_charspare[80];
+	char f_fstypename[JAILMODEL_MFSNAMELEN];
+	char f_mntfromname[JAILMODEL_MNAMELEN];
+	char f_mntonname[JAILMODEL_MNAMELEN];
+};
+
+struct jailmodel_ifaddrs {
+	struct jailmodel_ifaddrs *ifa_next;
+	char *ifa_name;
+	unsigned int ifa_flags;
+	struct jailmodel_sockaddr *ifa_addr;
+	struct jailmodel_sockaddr *ifa_netmask;
+	struct jailmodel_sockaddr *ifa_dstaddr;
+	void *ifa_data;
+};
+
+/* nmount(2), unmount(2), getfsstat(2) (mode MNT_WAIT 1 or MNT_NOWAIT 2). */
+JAILMODEL_API int jailmodel_nmount(struct iovec *iov, unsigned int niov, int flags);
+JAILMODEL_API int jailmodel_unmount(const char *path, int flags);
+JAILMODEL_API int jailmodel_getfsstat(struct jailmodel_statfs *buf, long bufsize, int mode);
+/* ioctl(2): the SIOC* requests above on a socket (any socket: the model
+ * does not look at its family), the DEVFSIO_* requests on a directory
+ * descriptor of a devfs mount the model recorded. */
+JAILMODEL_API int jailmodel_ioctl(int fd, unsigned long request, void *data);
+/* getifaddrs(3)/freeifaddrs(3): the interfaces of the caller's vnet, an
+ * AF_LINK entry for each, then one per address. */
+JAILMODEL_API int jailmodel_getifaddrs(struct jailmodel_ifaddrs **ifap);
+JAILMODEL_API void jailmodel_freeifaddrs(struct jailmodel_ifaddrs *ifa);
+/* Control calls for the host side (the host's superuser, outside a jail):
+ * add an Ethernet-like interface to the host (as a NIC found at boot; a
+ * fresh host has em0), and load FreeBSD's default devfs rulesets 1 to 5
+ * (what rc.d/devfs does at boot; a fresh host has them). */
+JAILMODEL_API int jailmodel_add_ether(const char *name);
+JAILMODEL_API int jailmodel_devfs_load_defaults(void);
+
 /* Control calls (no FreeBSD counterpart).  Those that change the host
  * (reset, set_version, hold, release, and kldload/kldunload above) need the
  * host's superuser (root or the host's creator) outside any jail, as the

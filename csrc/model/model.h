@@ -20,6 +20,8 @@
 #include <sys/uio.h>
 
 #include "jailmodel.h"
+#include "mount.h"
+#include "net.h"
 
 /* ---- FreeBSD constants (sys/jail.h, sys/param.h), named as there ------- */
 
@@ -236,7 +238,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 5
+#define JM_LAYOUT 6
 
 struct jm_host {
 	uint64_t magic;
@@ -255,6 +257,8 @@ struct jm_host {
 	uint64_t slot_used[JM_BITMAP_WORDS];
 	uint64_t cpuset_used[JM_BITMAP_WORDS];
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
+	struct jm_net net;  /* interfaces and addresses, per vnet (net.c) */
+	struct jm_mnt mnt;  /* mounts and devfs rulesets (mount.c) */
 	struct jm_heapctl hc;
 	unsigned char heap[JM_HEAP_SIZE];  /* before the undo log, which covers it */
 	struct jm_undo undo;

@@ -477,7 +477,7 @@ jm_host_core_valid(const struct jm_host *h)
 	if (h->undo.active > 1 || h->undo.used > sizeof(h->undo.arena))
 		return 0;
 	return jm_str_ok(h->descdir, sizeof(h->descdir)) && h->prisons[0].used &&
-	       h->prisons[0].parent == -1;
+	       h->prisons[0].parent == -1 && jm_net_core_valid(h) && jm_mnt_core_valid(h);
 }
 
 /* One prison, as the calls read it: its parent a prison in use (prison0's
@@ -536,7 +536,7 @@ jm_host_valid(const struct jm_host *h)
 		if (h->procs[i].pid != 0 &&
 		    (h->procs[i].prison < 0 || h->procs[i].prison >= g->nprisons_hint))
 			return 0;
-	return jm_heap_valid(h);
+	return jm_heap_valid(h) && jm_net_valid(h) && jm_mnt_valid(h);
 }
 
 /* ---- checks at each use, during a call ------------------------------------ */
@@ -1537,6 +1537,8 @@ jm_prison_free(struct jm_host *h, int slot)
 	uint32_t gen = pr->gen;
 
 	jm_desc_forget(h, slot);
+	jm_net_prison_freed(h, slot);
+	jm_mnt_prison_freed(h, slot);
 	jm_prison_unlink(h, slot);
 	jm_store_release(h, slot);
 	jm_save_prison(h, slot);
@@ -1682,6 +1684,8 @@ jm_host_init(struct jm_host *h)
 	h->g.next_fileid = 2; /* 1 is the kernel */
 	h->g.nprisons_hint = 1;
 	jm_prison0_init(h);
+	jm_net_init(h);
+	jm_mnt_init(h);
 }
 
 int

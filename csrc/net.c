@@ -1,0 +1,4 @@
+/*
+ * net.c: the seam's host-side calls (placeholder until they land).
+ */
+#include "jailcore.h"
