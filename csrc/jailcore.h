@@ -19,4 +19,16 @@
 
 #include "jc_api.h"
 
+#include <errno.h>
+
+/* A call's result, or -errno for a failed call (EIO should a failed call
+ * leave errno 0, which none does, so that a failure never reads as 0). */
+static inline int
+jc_result(int r)
+{
+	if (r != -1)
+		return r;
+	return errno > 0 ? -errno : -EIO;
+}
+
 #endif /* JAILCORE_H */

@@ -44,16 +44,6 @@
 
 #define JC_ENOSYS() return -ENOSYS
 
-/* A call's result, or -errno for a failed call (EIO should a failed call
- * leave errno 0, which none does, so that a failure never reads as 0). */
-static int
-jc_result(int r)
-{
-	if (r != -1)
-		return r;
-	return errno > 0 ? -errno : -EIO;
-}
-
 #if defined(__FreeBSD__) && !JC_DIRECT_JAILDESC
 typedef int (*jc_fd_fn)(int);
 
