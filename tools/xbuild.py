@@ -30,6 +30,12 @@ shared object with ``readelf``:
   unversioned one is missing from the target's libc or from our sources,
   and would make the import fail under RTLD_NOW);
 * the ELF is for the right machine and for FreeBSD;
+* the kernel model's host-side structures and constants (csrc/model/
+  jailmodel.h: struct jailmodel_ifreq, jailmodel_in_aliasreq, ...,
+  jailmodel_statfs, jailmodel_devfs_rule, the SIOC* and DEVFSIO_* request
+  numbers) are FreeBSD's: tools/freebsd-probes/layouts.c, which asserts each
+  member's offset and size against FreeBSD's headers, compiles for the
+  target (the self-test shows that a wrong value fails it);
 * ``jailcore-jexec`` (csrc/jexec.c, the program the spawn helper runs to look
   a user up as jexec(8) does) links as a FreeBSD program against libc.so.7
   and libutil (libutil.so.9 on 14.0, unversioned; libutil.so.10 on 15.0, at
@@ -84,6 +90,9 @@ PYCONFIG = ROOT / "tools" / "freebsd-pyconfig" / "pyconfig.h"
 SHIM14 = ROOT / "tools" / "freebsd14-shim"
 SHIM14_JAIL_H = SHIM14 / "sys" / "jail.h"
 KERNEL_C = "csrc/kernel.c"
+# Asserts, member by member, that the model's host-side structures and
+# constants (csrc/model/jailmodel.h) are FreeBSD's: it compiles only if so.
+LAYOUTS_C = ROOT / "tools" / "freebsd-probes" / "layouts.c"
 
 ARCHES = ("x86_64", "aarch64")
 RELEASES = ("14.0", "15.0")
@@ -343,6 +352,17 @@ def inspect_jexec(b: Build, plan: Plan) -> None:
             not bad and libutil in elf.needed, ", ".join(bad) or "NEEDED: " + ", ".join(elf.needed))
 
 
+def check_layouts(b: Build, plan: Plan, objdir: Path) -> None:
+    """tools/freebsd-probes/layouts.c compiles for this target: the model's
+    structures have FreeBSD's layout and its constants FreeBSD's values."""
+    r = run([*zig_cc(b.target), *plan.cflags, "-c", str(LAYOUTS_C),
+             "-o", str(objdir / "layouts.o")])
+    failed = [ln for ln in (r.stderr or r.stdout).splitlines() if "error:" in ln]
+    count = len(re.findall(r"^SAME_(?:SIZE|MEMBER|VALUE)\(", LAYOUTS_C.read_text(), re.M))
+    b.check(f"the model's structures and constants are FreeBSD's ({count} assertions)",
+            r.returncode == 0, "; ".join(failed[:3]) or r.stderr.strip()[:300])
+
+
 def build_one(b: Build, generated: Path, plan: Plan, out: Path) -> Build:
     start = time.monotonic()
     objdir = out / b.target
@@ -368,6 +388,7 @@ def build_one(b: Build, generated: Path, plan: Plan, out: Path) -> Build:
         if b.error or not link_program(b, jexec, [*objects, "-lutil"]):
             return b
         b.jexec = jexec
+        check_layouts(b, plan, objdir)
         inspect(b, plan)
         return b
     finally:
@@ -653,6 +674,14 @@ def self_test(plan: Plan, tmp: Path, jobs: int) -> list[Probe]:
           target=target15)
     for name, path, expected in kernel_c_mutants(src):
         probes.append(Probe(f"shim: {name}", target14, True, expected, path, plan.cflags))
+    # The layout check can fail: one request number of jailmodel.h changed.
+    mutant = src / "layouts_mutant.c"
+    mutant.write_text(
+        f'#include "{LAYOUTS_C}"\n'
+        "_Static_assert(JAILMODEL_SIOCAIFADDR == SIOCAIFADDR_IN6, \"SIOCAIFADDR\");\n"
+    )
+    probes.append(Probe("layouts: a request number that differs from FreeBSD's fails",
+                        target15, False, "SIOCAIFADDR", mutant, plan.cflags))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(lambda p: run_probe(p, src), probes))
 
