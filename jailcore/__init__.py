@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 
 from jailcore.call import JailCallError
 from jailcore.errors import (
+    DevfsError,
+    HostError,
+    InterfaceError,
     JailError,
     JailExistsError,
     JailNotFoundError,
@@ -22,6 +25,7 @@ from jailcore.errors import (
     JailPathPermissionError,
     JailPermissionError,
     ModelHostError,
+    MountError,
     UnknownParameterError,
 )
 from jailcore.flags import JailFlag, JailSys
@@ -40,7 +44,10 @@ from jailcore.jail import (
 from jailcore.params import ParamSpec, describe
 
 __all__ = [
+    "DevfsError",
     "Features",
+    "HostError",
+    "InterfaceError",
     "Jail",
     "JailCallError",
     "JailDescriptor",
@@ -55,6 +62,7 @@ __all__ = [
     "JailPermissionError",
     "JailSys",
     "ModelHostError",
+    "MountError",
     "ParamSpec",
     "Params",
     "UnknownParameterError",

@@ -243,3 +243,57 @@ def test_no_suggestion_for_a_name_like_nothing() -> None:
     with pytest.raises(jailcore.UnknownParameterError) as info:
         jailcore.Jail.create({"name": "web", "qqqqzzzz": 1})
     assert (info.value.suggestions, str(info.value)) == ((), "unknown parameter: qqqqzzzz")
+
+
+# ---- host-side errors (interfaces, mounts, devfs rulesets) ----
+
+
+@pytest.mark.parametrize(
+    ("err", "builtin"),
+    [
+        (errno.EPERM, PermissionError),
+        (errno.EACCES, PermissionError),
+        (errno.ENOENT, FileNotFoundError),
+        (errno.EEXIST, FileExistsError),
+    ],
+)
+@pytest.mark.parametrize("cls", [jailcore.InterfaceError, jailcore.MountError, jailcore.DevfsError])
+def test_host_error_is_also_the_builtin_for_its_errno(
+    cls: type[jailcore.HostError], err: int, builtin: type[OSError]
+) -> None:
+    from jailcore.errors import host_error
+
+    exc = host_error(cls, err, "nmount", "/jails/web/dev")
+    assert isinstance(exc, cls) and isinstance(exc, jailcore.HostError)
+    assert isinstance(exc, builtin)
+    assert not isinstance(exc, jailcore.JailError)
+    assert (exc.errno, exc.operation, exc.target, exc.errmsg) == (
+        err, "nmount", "/jails/web/dev", None)
+    # The same class each time, so that except clauses and pickling agree.
+    assert type(host_error(cls, err, "x", "y")) is type(exc)
+
+
+def test_host_error_text_names_the_call_the_target_and_the_errno() -> None:
+    from jailcore.errors import host_error
+
+    exc = host_error(jailcore.MountError, errno.EINVAL, "nmount", "/jails/web/dev",
+                     "invalid ruleset specification")
+    assert str(exc) == "nmount /jails/web/dev: invalid ruleset specification [EINVAL]"
+    assert type(exc) is jailcore.MountError
+    exc = host_error(jailcore.InterfaceError, errno.EADDRNOTAVAIL, "SIOCDIFADDR",
+                     "em0 192.0.2.10")
+    assert str(exc) == "SIOCDIFADDR em0 192.0.2.10: Cannot assign requested address [EADDRNOTAVAIL]"
+    assert str(host_error(jailcore.DevfsError, errno.EPERM, "DEVFSIO_SUSE", "")) == (
+        "DEVFSIO_SUSE: Operation not permitted [EPERM]"
+    )
+
+
+def test_host_error_pickles_to_the_same_kind() -> None:
+    from jailcore.errors import host_error
+
+    exc = host_error(jailcore.MountError, errno.EPERM, "unmount", "/mnt", "busy")
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is type(exc)
+    assert (back.errno, back.operation, back.target, back.errmsg) == (
+        errno.EPERM, "unmount", "/mnt", "busy")
+    assert isinstance(back, PermissionError) and isinstance(back, jailcore.MountError)
