@@ -157,4 +157,61 @@ int jc_dir_fds(int *out, int nout, int maxfd);
 
 /* ---- Interfaces: addresses, cloning, renaming, vnet moves (csrc/net.c) ---- */
 
+/* Families as FreeBSD numbers them (sys/socket.h), whatever the build host. */
+#define JC_AF_INET 2
+#define JC_AF_LINK 18
+#define JC_AF_INET6 28
+#define JC_IFNAMSIZ 16
+
+/* An address to add (SIOCAIFADDR, SIOCAIFADDR_IN6) or remove (SIOCDIFADDR,
+ * SIOCDIFADDR_IN6) on interface `name`: the bytes of the address in network
+ * order (4 or 16 used), its prefix length (-1: no mask sent, the kernel's
+ * default) and, for IPv4, a broadcast address when has_dst. */
+struct jc_ifaddr_req {
+	char name[16];
+	int family;
+	unsigned char addr[16];
+	int prefixlen;
+	int has_dst;
+	unsigned char dst[16];
+};
+/* 1 add, 0 remove; 0 or -errno. */
+int jc_if_addr(int backend, int add, const struct jc_ifaddr_req *r);
+
+/* Requests on one interface name (name is IFNAMSIZ bytes, written back):
+ * CREATE (SIOCIFCREATE2: the created name back), DESTROY (SIOCIFDESTROY),
+ * RENAME (SIOCSIFNAME to newname), VNET (SIOCSIFVNET to jail arg), RVNET
+ * (SIOCSIFRVNET from jail arg), GETFLAGS (SIOCGIFFLAGS: returns the flags),
+ * SETFLAGS (SIOCSIFFLAGS to arg).  >= 0 or -errno. */
+#define JC_IF_CREATE 1
+#define JC_IF_DESTROY 2
+#define JC_IF_RENAME 3
+#define JC_IF_VNET 4
+#define JC_IF_RVNET 5
+#define JC_IF_GETFLAGS 6
+#define JC_IF_SETFLAGS 7
+int jc_if_op(int backend, int op, char *name, int arg, const char *newname);
+
+/* One row of getifaddrs(3): family JC_AF_LINK for an interface (index, type,
+ * mtu, MAC), JC_AF_INET/JC_AF_INET6 for one of its addresses. */
+struct jc_ifrow {
+	char name[16];
+	int family;
+	unsigned int flags;
+	unsigned int index;
+	unsigned int type;
+	unsigned int mtu;
+	int maclen;
+	unsigned char mac[8];
+	unsigned char addr[16];
+	int prefixlen;
+	int has_dst;
+	unsigned char dst[16];
+	unsigned int scope;
+};
+/* The first nrows rows into rows; returns how many there are (more than
+ * nrows: call again with room for them), or -errno. */
+int jc_if_list(int backend, struct jc_ifrow *rows, int nrows);
+
+
 /* ---- Mounts and devfs rulesets (csrc/mount.c) ---- */
