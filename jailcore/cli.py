@@ -423,6 +423,51 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- net: network interfaces ------------------------------------------------------
+
+
+def _ifconfig_lines(iface: Any) -> list[str]:
+    """One interface as ``ifconfig -a`` shows it (the lines this model knows)."""
+    names = ",".join(iface.flag_names)
+    lines = [f"{iface.name}: flags={iface.flags:x}<{names}> metric 0 mtu {iface.mtu}"]
+    if iface.mac is not None:
+        lines.append(f"\tether {iface.mac}")
+    for a in iface.addresses:
+        if a.version == 4:
+            line = f"\tinet {a.ip} netmask 0x{int(a.netmask):08x}"
+            if a.ip in iface.broadcast:
+                line += f" broadcast {iface.broadcast[a.ip]}"
+        else:
+            scope = iface.scopes.get(a.ip)
+            where = f"%{iface.name}" if scope else ""
+            line = f"\tinet6 {a.ip}{where} prefixlen {a.network.prefixlen}"
+            if scope:
+                line += f" scopeid 0x{scope:x}"
+        lines.append(line)
+    return lines
+
+
+def cmd_net(args: argparse.Namespace) -> int:
+    from jailcore import net
+
+    found = net.interfaces(args.jail) if args.jail is not None else net.interfaces()
+    if args.json:
+        print(json.dumps([i.to_json() for i in found], indent=2))
+    else:
+        for iface in found:
+            print("\n".join(_ifconfig_lines(iface)))
+    return 0
+
+
+def _add_net_parser(sub: Any) -> None:
+    ne = sub.add_parser("net", help="network interfaces, as ifconfig -a")
+    ne.add_argument("action", choices=("ls",), help="ls: list the interfaces and addresses")
+    ne.add_argument("--json", action="store_true", help="a JSON list of objects")
+    ne.add_argument("-j", "--jail", default=None,
+                    help="the interfaces seen in this jail (jid or name)")
+    ne.set_defaults(func=cmd_net)
+
+
 # ---- the command line -------------------------------------------------------------
 
 
@@ -527,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--real", action="store_true",
                       help="on FreeBSD, use the real kernel (it refuses without)")
     tour.set_defaults(func=cmd_tour)
+    _add_net_parser(sub)
     return p
 
 
