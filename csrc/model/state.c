@@ -1254,6 +1254,13 @@ jailmodel_test_offset(const char *field)
 		JM_F("prison.osrelease", offsetof(struct jm_prison, osrelease)),
 		JM_F("proc.pid", offsetof(struct jm_proc, pid)),
 		JM_F("proc.prison", offsetof(struct jm_proc, prison)),
+		JM_F("net.ifs", offsetof(struct jm_host, net.ifs)),
+		JM_F("sizeof.if", sizeof(struct jm_if)),
+		JM_F("if.name", offsetof(struct jm_if, name)),
+		JM_F("if.naddr", offsetof(struct jm_if, naddr)),
+		JM_F("if.peer", offsetof(struct jm_if, peer)),
+		JM_F("if.vnet", offsetof(struct jm_if, vnet)),
+		JM_F("if.addr", offsetof(struct jm_if, addr)),
 	};
 #undef JM_F
 

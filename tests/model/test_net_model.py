@@ -433,10 +433,55 @@ def test_vnet_jail_root_manages_its_own_interfaces() -> None:
     def inside() -> list[str]:
         net.add_address(b, "198.51.100.9/24")
         net.set_up(b)
-        try:
-            net.move_to(b, 1)
-        except InterfaceError as e:
-            assert e.errno == errno.EPERM  # SIOCSIFVNET: the host's privilege
+        # SIOCSIFVNET/SIOCSIFRVNET: the host's privilege (the model's choice).
+        assert errno_of(net.move_to, b, 1) == errno.EPERM
+        assert errno_of(net.reclaim, b, 1) == errno.EPERM
         return [str(a) for i in net.interfaces() for a in i.addresses]
 
     assert in_child(inside, attach=j.jid) == ["198.51.100.9/24"]
+
+
+# ---- a state file written by another process ----------------------------------
+
+
+@pytest.mark.parametrize(("field", "data"), [
+    ("if.naddr", struct.pack("=I", 1000)),
+    ("if.name", b"x" * 16),
+    ("if.name", b"\0"),
+    ("if.peer", struct.pack("=i", 9999)),
+    ("if.vnet", struct.pack("=i", -5)),
+    ("if.addr", b"\x07"),  # an address family the table never holds
+])
+def test_tampered_interface_table_refuses_the_host(tmp_path: object, abi: ctypes.CDLL,
+                                                   field: str, data: bytes) -> None:
+    """An interface entry made malformed between two calls: the next call
+    fails with EINVAL and the host is refused from then on."""
+    import os
+    from pathlib import Path
+
+    abi.jailmodel_test_offset.argtypes = [ctypes.c_char_p]
+    abi.jailmodel_test_offset.restype = ctypes.c_long
+
+    def off(name: str) -> int:
+        value = int(abi.jailmodel_test_offset(name.encode()))
+        assert value >= 0, name
+        return value
+
+    path = Path(str(tmp_path)) / "host"
+
+    def child() -> tuple[object, ...]:
+        jailcore.model.use_state_file(path)
+        net.add_address("em0", "192.0.2.1/24")
+        assert names() == ["lo0", "em0"]
+        where = off("net.ifs") + 1 * off("sizeof.if") + off(field)  # em0's entry
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert os.pwrite(fd, data, where) == len(data)
+        finally:
+            os.close(fd)
+        first = errno_of(net.interfaces)
+        with pytest.raises(jailcore.ModelHostError) as exc:
+            jailcore.model.reset()
+        return first, exc.value.errno
+
+    assert in_child(child) == (errno.EINVAL, errno.EINVAL)
