@@ -220,6 +220,17 @@ jm_net_valid(const struct jm_host *h)
 	return 1;
 }
 
+/* A new vnet gets its own lo0, down and without addresses (if_loop.c
+ * creates it in every vnet; the addresses come from the jail's rc).  The
+ * model's table being full leaves the vnet without one. */
+void
+jm_net_vnet_created(struct jm_host *h, int slot)
+{
+	if (slot <= 0 || slot >= JM_MAXPRISONS)
+		return;
+	if_new(h, slot, "lo0", JM_IFT_LOOP, JM_IFF_LOOPBACK | JM_IFF_MULTICAST, JM_CLONER_LO, 0);
+}
+
 /* vnet_if_return (if.c): when a vnet goes away, interfaces lent to it go
  * back to their home vnet keeping their name; those created in it are
  * destroyed with their cloner (for an epair, both ends, the other end

@@ -80,6 +80,8 @@ void jm_net_init(struct jm_host *h);
 /* O(1) checks at every lock; full checks when a host file is mapped. */
 int jm_net_core_valid(const struct jm_host *h);
 int jm_net_valid(const struct jm_host *h);
+/* A prison with its own vnet was created: the vnet's lo0. */
+void jm_net_vnet_created(struct jm_host *h, int slot);
 /* A prison is being freed: its vnet, if it has one, goes away. */
 void jm_net_prison_freed(struct jm_host *h, int slot);
 int jm_net_ioctl(int fd, unsigned long request, void *data);

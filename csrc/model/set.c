@@ -1162,6 +1162,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		for (int m = 0; m < 3; m++)
 			np->sysv[m] = JM_JAIL_SYS_DISABLE;
 		jm_prison_link(h, slot);
+		if (np->flags & JM_PR_VNET)
+			jm_net_vnet_created(h, slot); /* its own lo0 (net.c) */
 		pr = slot;
 	}
 	np = &h->prisons[pr];

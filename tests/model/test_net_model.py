@@ -297,8 +297,8 @@ def test_move_to_vnet_jail_and_back_on_removal() -> None:
     assert names() == ["lo0", "em0", a]
     inside = in_child(lambda: [(i.name, [str(x) for x in i.addresses]) for i in net.interfaces()],
                       attach=j.jid)
-    assert inside == [(b, ["198.51.100.2/24"])]
-    assert [i.name for i in net.interfaces(j)] == [b]
+    assert inside == [("lo0", []), (b, ["198.51.100.2/24"])]  # the vnet's own lo0
+    assert [i.name for i in net.interfaces(j)] == ["lo0", b]
     assert {i.vnet for i in net.interfaces(j)} == {j.jid}
     # A second move: the interface is not in the caller's vnet any more.
     assert errno_of(net.move_to, b, j) == errno.ENXIO
@@ -332,7 +332,7 @@ def test_reclaim() -> None:
     assert errno_of(net.reclaim, "eth0", 99999) == errno.ENXIO
     assert net.reclaim("eth0", j) == "eth0"
     assert "eth0" in names()
-    assert in_child(lambda: [i.name for i in net.interfaces()], attach=j.jid) == []
+    assert in_child(lambda: [i.name for i in net.interfaces()], attach=j.jid) == ["lo0"]
 
 
 def test_created_inside_vnet_goes_with_it() -> None:
@@ -485,3 +485,19 @@ def test_tampered_interface_table_refuses_the_host(tmp_path: object, abi: ctypes
         return first, exc.value.errno
 
     assert in_child(child) == (errno.EINVAL, errno.EINVAL)
+
+
+def test_new_vnet_has_its_own_lo0() -> None:
+    need_root()
+    j = Jail.create(name="v", vnet="new")
+    plain = Jail.create(name="p")
+
+    def look() -> tuple[list[tuple[str, int, list[str]]], int]:
+        found = [(i.name, i.flags, [str(a) for a in i.addresses]) for i in net.interfaces()]
+        return found, errno_of(net.destroy_interface, "lo0")
+
+    found, err = in_child(look, attach=j.jid)
+    assert found == [("lo0", 0x8008, [])] and err == errno.EINVAL  # LOOPBACK|MULTICAST, down
+    assert [i.name for i in in_child(net.interfaces, attach=plain.jid)] == ["lo0", "em0"]
+    j.remove()
+    assert names() == ["lo0", "em0"]
