@@ -108,3 +108,19 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
                                      "prefixlen": 24, "broadcast": "192.0.2.255"}]
     assert data[0]["addresses"][0] == {"family": "inet6", "address": "::1", "prefixlen": 128}
     assert data[0]["vnet"] == 0
+
+
+def test_cli_jail_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from forked import need_root
+
+    from jailcore import Jail
+
+    need_root()
+    j = Jail.create(name="v", vnet="new")
+    _, b = net.create_epair()
+    net.move_to(b, j)
+    assert main(["net", "ls", "--json", "--jail", "v"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(d["name"], d["vnet"]) for d in data] == [("lo0", j.jid), (b, j.jid)]
+    assert main(["net", "ls"]) == 0
+    assert b + ":" not in capsys.readouterr().out

@@ -296,6 +296,12 @@ jailmodel_add_ether(const char *name)
 	return 0;
 }
 
+/* The undo log: a change saves each entry it touches whole, at most twice
+ * per entry (moved home, then destroyed, in the removal of a whole tree of
+ * vnet jails) plus the MAC counter; the arena's share for the tables besides
+ * the prisons (JM_UNDO_ARENA's 8 MB) has room for that many times over. */
+_Static_assert(3 * sizeof(struct jm_net) < (1u << 20), "undo room for the interface table");
+
 /* ---- privilege ------------------------------------------------------------- */
 
 /* priv_check for the PRIV_NET_* privileges of the interface ioctls: root
