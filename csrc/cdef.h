@@ -13,3 +13,4 @@ static const int JC_HAS_KERNEL;
  * through its own seam (csrc/net.c, csrc/mount.c), never directly. */
 struct jailmodel_statfs;
 struct jailmodel_ifaddrs;
+struct jailmodel_devfs_node;

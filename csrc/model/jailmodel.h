@@ -219,6 +219,14 @@ struct jailmodel_ifaddrs {
 	void *ifa_data;
 };
 
+/* A device node of a devfs mount, as ls -l would show it. */
+struct jailmodel_devfs_node {
+	char name[64]; /* relative to the mount point: "null", "pts/0" */
+	unsigned int mode; /* with the file type bits: S_IFCHR, S_IFDIR, S_IFLNK */
+	unsigned int uid;
+	unsigned int gid;
+};
+
 /* nmount(2), unmount(2), getfsstat(2) (mode MNT_WAIT 1 or MNT_NOWAIT 2). */
 JAILMODEL_API int jailmodel_nmount(struct iovec *iov, unsigned int niov, int flags);
 JAILMODEL_API int jailmodel_unmount(const char *path, int flags);
@@ -227,6 +235,11 @@ JAILMODEL_API int jailmodel_getfsstat(struct jailmodel_statfs *buf, long bufsize
  * does not look at its family), the DEVFSIO_* requests on a directory
  * descriptor of a devfs mount the model recorded. */
 JAILMODEL_API int jailmodel_ioctl(int fd, unsigned long request, void *data);
+/* The visible nodes of the devfs mount whose mount point directory `fd` is:
+ * the first n into out (in the model's device list order), and their number;
+ * -1 with ENOTTY when fd is not one (no FreeBSD counterpart: on FreeBSD the
+ * directory is listed). */
+JAILMODEL_API int jailmodel_devfs_nodes(int fd, struct jailmodel_devfs_node *out, int n);
 /* getifaddrs(3)/freeifaddrs(3): the interfaces of the caller's vnet, an
  * AF_LINK entry for each, then one per address. */
 JAILMODEL_API int jailmodel_getifaddrs(struct jailmodel_ifaddrs **ifap);

@@ -12,14 +12,6 @@ int jm_mnt_valid(const struct jm_host *h) { JM_UNUSED(h); return 1; }
 void jm_mnt_prison_freed(struct jm_host *h, int slot) { JM_UNUSED(h); JM_UNUSED(slot); }
 
 int
-jm_devfs_ioctl(int fd, unsigned long request, void *data)
-{
-	JM_UNUSED(fd), JM_UNUSED(request), JM_UNUSED(data);
-	errno = ENOSYS;
-	return -1;
-}
-
-int
 jailmodel_nmount(struct iovec *iov, unsigned int niov, int flags)
 {
 	JM_UNUSED(iov), JM_UNUSED(niov), JM_UNUSED(flags);
@@ -44,8 +36,8 @@ jailmodel_getfsstat(struct jailmodel_statfs *buf, long bufsize, int mode)
 }
 
 int
-jailmodel_devfs_load_defaults(void)
+jm_mnt_devfs_at(struct jm_host *h, int fd)
 {
-	errno = ENOSYS;
+	JM_UNUSED(h), JM_UNUSED(fd);
 	return -1;
 }
