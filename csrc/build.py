@@ -25,6 +25,7 @@ def _version() -> str:
 
 
 EXTENSION_SOURCES = [
+    "csrc/devfs.c",
     "csrc/kernel.c",
     "csrc/mount.c",
     "csrc/net.c",

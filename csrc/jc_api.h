@@ -215,3 +215,45 @@ int jc_if_list(int backend, struct jc_ifrow *rows, int nrows);
 
 
 /* ---- Mounts and devfs rulesets (csrc/mount.c) ---- */
+
+/* devfs rulesets (csrc/devfs.c): the DEVFSIO_* ioctls on fd, a directory
+ * descriptor of a devfs mount point.  struct devfs_rule, flat: id is
+ * ruleset << 16 | rule. */
+struct jc_devfs_rule {
+	unsigned int id;
+	int icond;
+	int dswflags;
+	char pathptrn[200];
+	int iacts;
+	int bacts;
+	unsigned int uid;
+	unsigned int gid;
+	unsigned int mode;
+	unsigned int incset;
+};
+/* RADD (r->id written back: the ruleset resolved), RAPPLY, RGETNEXT (the
+ * next rule into r).  0 or -errno. */
+#define JC_DEVFS_RADD 1
+#define JC_DEVFS_RAPPLY 2
+#define JC_DEVFS_RGETNEXT 3
+int jc_devfs_rule_ioctl(int backend, int fd, int op, struct jc_devfs_rule *r);
+/* RDEL, RAPPLYID of rule id rid.  0 or -errno. */
+#define JC_DEVFS_RDEL 4
+#define JC_DEVFS_RAPPLYID 5
+int jc_devfs_rid_ioctl(int backend, int fd, int op, unsigned int rid);
+/* SUSE, SAPPLY, SGETNEXT (the next ruleset number into *rs).  0 or -errno. */
+#define JC_DEVFS_SUSE 6
+#define JC_DEVFS_SAPPLY 7
+#define JC_DEVFS_SGETNEXT 8
+int jc_devfs_set_ioctl(int backend, int fd, int op, unsigned short *rs);
+/* The model's visible nodes of the devfs mount at fd (jailmodel_devfs_nodes):
+ * the first n into out, returns their number; -ENOSYS on the kernel. */
+struct jc_devfs_node {
+	char name[64];
+	unsigned int mode;
+	unsigned int uid;
+	unsigned int gid;
+};
+int jc_devfs_nodes(int backend, int fd, struct jc_devfs_node *out, int n);
+/* The model's jailmodel_devfs_load_defaults; -ENOSYS on the kernel. */
+int jc_devfs_load_defaults(int backend);

@@ -26,24 +26,45 @@ field by field, so that they can be encoded into it when that part arrives:
 
 from __future__ import annotations
 
+import errno as _errno
+import grp
+import os
+import pwd
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jailcore._backend import BACKEND, ffi, lib
+from jailcore.errors import DevfsError, host_error
 
 __all__ = [
     "DEFAULT_RULES",
     "DEFAULT_RULESETS",
     "DEVFS_MAXPTRNLEN",
     "DEVICE_TYPES",
+    "ERPCMISMATCH",
     "RULE_DEPTH",
     "DevfsRulesError",
     "Device",
     "Entry",
+    "Node",
     "Rule",
     "Ruleset",
+    "add",
+    "apply",
+    "applyset",
+    "delete",
+    "delete_rule",
     "emit_rules",
     "fnmatch_pathname",
+    "load",
+    "load_defaults",
+    "nodes",
     "parse_rules",
+    "rulesets",
+    "show",
+    "use",
     "visible",
 ]
 
@@ -980,3 +1001,313 @@ FreeBSD's ``/etc/defaults/devfs.rules``)."""
 DEFAULT_RULESETS: tuple[Ruleset, ...] = tuple(
     parse_rules(DEFAULT_RULES, filename="/etc/defaults/devfs.rules")
 )
+
+
+# --------------------------------------------------------------------------
+# The kernel side: the DEVFSIO_* ioctls devfs(8) issues, on a directory
+# descriptor of a devfs mount point (devfs(8)'s ``-m``).  On the model they
+# reach its ruleset registry; on FreeBSD the kernel's.
+
+#: FreeBSD's errno for a rule whose ``dr_magic`` is not ``DEVFS_MAGIC``
+#: (sys/errno.h); Linux has no such name.
+ERPCMISMATCH = 73
+
+_DRC_DSWFLAGS = 0x001
+_DRC_PATHPTRN = 0x002
+_DRA_BACTS = 0x001
+_DRA_UID = 0x002
+_DRA_GID = 0x004
+_DRA_MODE = 0x008
+_DRA_INCSET = 0x010
+_DRB_HIDE = 0x001
+_DRB_UNHIDE = 0x002
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node of a devfs mount as ``ls -l`` shows it: its ``name`` below the
+    mount point, its ``mode`` with the file type bits (``stat.S_ISCHR`` ...),
+    its ``uid`` and ``gid``.  Only the model lists them (:func:`nodes`)."""
+
+    name: str
+    mode: int
+    uid: int
+    gid: int
+
+
+def _op_name(op: int) -> str:
+    return {
+        lib.JC_DEVFS_RADD: "DEVFSIO_RADD",
+        lib.JC_DEVFS_RAPPLY: "DEVFSIO_RAPPLY",
+        lib.JC_DEVFS_RGETNEXT: "DEVFSIO_RGETNEXT",
+        lib.JC_DEVFS_RDEL: "DEVFSIO_RDEL",
+        lib.JC_DEVFS_RAPPLYID: "DEVFSIO_RAPPLYID",
+        lib.JC_DEVFS_SUSE: "DEVFSIO_SUSE",
+        lib.JC_DEVFS_SAPPLY: "DEVFSIO_SAPPLY",
+        lib.JC_DEVFS_SGETNEXT: "DEVFSIO_SGETNEXT",
+    }[op]
+
+
+def _fail(err: int, op: int, mount: str, what: str) -> DevfsError:
+    return host_error(DevfsError, err, _op_name(op), f"{mount} {what}")  # type: ignore[return-value]
+
+
+def _open(mount: str) -> int:
+    return os.open(mount, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _check_set(n: int, zero: bool) -> None:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"ruleset must be an int, not {type(n).__name__}")
+    if not (0 if zero else 1) <= n <= _RULE_MAX:
+        raise ValueError(f"ruleset number {n} out of range")
+
+
+def _owner_id(what: str, value: Owner, lookup: Callable[[str], int]) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return lookup(value)
+    except KeyError:
+        raise ValueError(f"unknown {what}: {value}") from None
+
+
+def _encode(rule: Rule, ruleset: int) -> Any:
+    r = ffi.new("struct jc_devfs_rule *")
+    r.id = (ruleset << 16) | rule.number
+    if rule.path is not None:
+        r.icond |= _DRC_PATHPTRN
+        r.pathptrn = rule.path.encode()
+    if rule.types is not None:
+        r.icond |= _DRC_DSWFLAGS
+        for t in rule.types:
+            r.dswflags |= DEVICE_TYPES[t]
+    if rule.hide or rule.unhide:
+        r.iacts |= _DRA_BACTS
+        r.bacts = (_DRB_HIDE if rule.hide else 0) | (_DRB_UNHIDE if rule.unhide else 0)
+    if rule.user is not None:
+        r.iacts |= _DRA_UID
+        r.uid = _owner_id("user", rule.user, lambda n: pwd.getpwnam(n).pw_uid)
+    if rule.group is not None:
+        r.iacts |= _DRA_GID
+        r.gid = _owner_id("group", rule.group, lambda n: grp.getgrnam(n).gr_gid)
+    if rule.mode is not None:
+        r.iacts |= _DRA_MODE
+        r.mode = rule.mode
+    if rule.include is not None:
+        r.iacts |= _DRA_INCSET
+        r.incset = rule.include
+    return r
+
+
+def _decode(r: Any) -> Rule:
+    types = None
+    if r.icond & _DRC_DSWFLAGS:
+        types = frozenset(t for t, bit in DEVICE_TYPES.items() if r.dswflags & bit) or None
+    bacts = r.bacts if r.iacts & _DRA_BACTS else 0
+    return Rule(
+        number=r.id & 0xFFFF,
+        path=ffi.string(r.pathptrn).decode(errors="surrogateescape") or None
+        if r.icond & _DRC_PATHPTRN
+        else None,
+        types=types,
+        hide=bool(bacts & _DRB_HIDE),
+        unhide=bool(bacts & _DRB_UNHIDE),
+        user=int(r.uid) if r.iacts & _DRA_UID else None,
+        group=int(r.gid) if r.iacts & _DRA_GID else None,
+        mode=int(r.mode) & _MODE_BITS if r.iacts & _DRA_MODE else None,
+        include=int(r.incset) if r.iacts & _DRA_INCSET and r.incset else None,
+    )
+
+
+def _rule_ioctl(fd: int, op: int, r: Any, mount: str, what: str) -> None:
+    err = lib.jc_devfs_rule_ioctl(BACKEND, fd, op, r)
+    if err < 0:
+        raise _fail(-err, op, mount, what)
+
+
+def _set_ioctl(mount: str, op: int, n: int) -> int:
+    rs = ffi.new("unsigned short *", n)
+    fd = _open(mount)
+    try:
+        err = lib.jc_devfs_set_ioctl(BACKEND, fd, op, rs)
+    finally:
+        os.close(fd)
+    if err < 0:
+        raise _fail(-err, op, mount, f"ruleset {n}")
+    return int(rs[0])
+
+
+def _rid_ioctl(mount: str, op: int, n: int, rule: int) -> None:
+    fd = _open(mount)
+    try:
+        err = lib.jc_devfs_rid_ioctl(BACKEND, fd, op, (n << 16) | rule)
+    finally:
+        os.close(fd)
+    if err < 0:
+        raise _fail(-err, op, mount, f"ruleset {n} rule {rule}")
+
+
+def load(rulesets: str | Ruleset | Iterable[Ruleset], mount: str = "/dev") -> None:
+    """Add every rule of *rulesets* to the kernel's rulesets, as
+    ``devfs -m MOUNT rule -s N add ...`` does for each (``DEVFSIO_RADD``).
+
+    *rulesets* is devfs.rules(5) text (parsed with :func:`parse_rules`), a
+    :class:`Ruleset` or several.  A rule whose number is taken fails with
+    :class:`~jailcore.errors.DevfsError` (EEXIST); the rules added before it
+    stay.  User and group names are looked up here, as devfs(8) does."""
+    if isinstance(rulesets, str):
+        sets: Iterable[Ruleset] = parse_rules(rulesets)
+    elif isinstance(rulesets, Ruleset):
+        sets = (rulesets,)
+    else:
+        sets = rulesets
+    fd = _open(mount)
+    try:
+        for rs in sets:
+            for rule in rs:
+                _rule_ioctl(fd, lib.JC_DEVFS_RADD, _encode(rule, rs.number), mount,
+                            f"ruleset {rs.number} rule {rule.number}")
+    finally:
+        os.close(fd)
+
+
+def add(rule: Rule, ruleset: int = 0, mount: str = "/dev") -> int:
+    """Add one *rule* to *ruleset* (0: the mount's active ruleset), as
+    ``devfs rule add`` does (``DEVFSIO_RADD``); a rule number 0 lets the
+    kernel number it.  Returns the ruleset the rule went to."""
+    _check_set(ruleset, True)
+    r = _encode(rule, ruleset)
+    fd = _open(mount)
+    try:
+        _rule_ioctl(fd, lib.JC_DEVFS_RADD, r, mount, f"ruleset {ruleset} rule {rule.number}")
+    finally:
+        os.close(fd)
+    return int(r.id) >> 16
+
+
+def use(n: int, mount: str = "/dev") -> None:
+    """Make ruleset *n* the mount's active ruleset (0: none), as ``devfs
+    ruleset N`` does (``DEVFSIO_SUSE``).  Creates it empty when absent; the
+    mount's nodes are not re-ruled (see :func:`applyset`)."""
+    _check_set(n, True)
+    _set_ioctl(mount, lib.JC_DEVFS_SUSE, n)
+
+
+def applyset(n: int = 0, mount: str = "/dev") -> None:
+    """Apply ruleset *n* (0: the active one) once to the mount's nodes, as
+    ``devfs rule -s N applyset`` does (``DEVFSIO_SAPPLY``); ESRCH when it does
+    not exist."""
+    _check_set(n, True)
+    _set_ioctl(mount, lib.JC_DEVFS_SAPPLY, n)
+
+
+def apply(rule: Rule | int, ruleset: int = 0, mount: str = "/dev") -> None:
+    """Apply one rule to the mount's nodes without storing it, as ``devfs
+    rule apply ...`` does: a :class:`Rule` (``DEVFSIO_RAPPLY``), or the
+    number of a stored rule of *ruleset* (0: the active one;
+    ``DEVFSIO_RAPPLYID``)."""
+    _check_set(ruleset, True)
+    if isinstance(rule, Rule):
+        fd = _open(mount)
+        try:
+            _rule_ioctl(fd, lib.JC_DEVFS_RAPPLY, _encode(rule, ruleset), mount,
+                        f"ruleset {ruleset} rule {rule.number}")
+        finally:
+            os.close(fd)
+        return
+    _rid_ioctl(mount, lib.JC_DEVFS_RAPPLYID, ruleset, rule)
+
+
+def delete_rule(n: int, rule: int, mount: str = "/dev") -> None:
+    """Delete rule *rule* of ruleset *n*, as ``devfs rule -s N del RULE``
+    does (``DEVFSIO_RDEL``); ENOENT when there is none."""
+    _check_set(n, True)
+    _rid_ioctl(mount, lib.JC_DEVFS_RDEL, n, rule)
+
+
+def delete(n: int, mount: str = "/dev") -> None:
+    """Delete every rule of ruleset *n*, as ``devfs rule -s N delset`` does
+    (``DEVFSIO_RDEL`` for each).  An empty, unreferenced ruleset is then
+    gone."""
+    for rule in show(n, mount):
+        delete_rule(n, rule.number, mount)
+
+
+def show(n: int, mount: str = "/dev") -> Ruleset:
+    """Ruleset *n* as the kernel has it (``DEVFSIO_RGETNEXT``, as ``devfs rule
+    -s N show``): no rules when it is empty or does not exist.  Names are not
+    kept by the kernel: ``name`` is ``None``, users and groups are numbers."""
+    _check_set(n, False)
+    rules: list[Rule] = []
+    r = ffi.new("struct jc_devfs_rule *")
+    fd = _open(mount)
+    try:
+        after = 0
+        while True:
+            ffi.memmove(r, b"\0" * ffi.sizeof("struct jc_devfs_rule"),
+                        ffi.sizeof("struct jc_devfs_rule"))
+            r.id = (n << 16) | after
+            err = lib.jc_devfs_rule_ioctl(BACKEND, fd, lib.JC_DEVFS_RGETNEXT, r)
+            if err == -_errno.ENOENT:
+                break
+            if err < 0:
+                raise _fail(-err, lib.JC_DEVFS_RGETNEXT, mount, f"ruleset {n}")
+            rule = _decode(r)
+            rules.append(rule)
+            after = rule.number
+    finally:
+        os.close(fd)
+    return Ruleset(n, None, tuple(rules))
+
+
+def rulesets(mount: str = "/dev") -> list[int]:
+    """The numbers of the kernel's rulesets, as ``devfs showsets`` lists them
+    (``DEVFSIO_SGETNEXT``)."""
+    found: list[int] = []
+    rs = ffi.new("unsigned short *", 0)
+    fd = _open(mount)
+    try:
+        while True:
+            err = lib.jc_devfs_set_ioctl(BACKEND, fd, lib.JC_DEVFS_SGETNEXT, rs)
+            if err == -_errno.ENOENT:
+                break
+            if err < 0:
+                raise _fail(-err, lib.JC_DEVFS_SGETNEXT, mount, f"after ruleset {rs[0]}")
+            found.append(int(rs[0]))
+    finally:
+        os.close(fd)
+    return found
+
+
+def nodes(mount: str = "/dev") -> list[Node]:
+    """The visible nodes of the model's devfs mount at *mount* (no FreeBSD
+    counterpart: there, list the directory).  :class:`DevfsError` with ENOSYS
+    on the kernel backend, ENOTTY when *mount* is not a devfs mount."""
+    fd = _open(mount)
+    try:
+        n = 64
+        while True:
+            buf = ffi.new("struct jc_devfs_node[]", n)
+            total = lib.jc_devfs_nodes(BACKEND, fd, buf, n)
+            if total < 0:
+                raise host_error(DevfsError, -total, "devfs_nodes", mount)
+            if total <= n:
+                break
+            n = total
+    finally:
+        os.close(fd)
+    return [
+        Node(ffi.string(buf[i].name).decode(), int(buf[i].mode), int(buf[i].uid),
+             int(buf[i].gid))
+        for i in range(total)
+    ]
+
+
+def load_defaults() -> None:
+    """The model only: load FreeBSD's default rulesets 1 to 5 again, their
+    rules replaced, as rc.d/devfs does at boot (a fresh model host has them).
+    Needs the host's superuser outside a jail (EPERM)."""
+    err = lib.jc_devfs_load_defaults(BACKEND)
+    if err < 0:
+        raise host_error(DevfsError, -err, "devfs_load_defaults", "")

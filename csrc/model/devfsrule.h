@@ -14,14 +14,14 @@
 
 struct jm_host;
 
-/* The fixed device list's length (devfsrule.c: jm_devfs_devices). */
-#define JM_DEVFS_NDEV 48
+/* The fixed device list's length (devfsrule.c: jm_devfs_devs). */
+#define JM_DEVFS_NDEV 56
 
 /* One device node of a devfs mount. */
 struct jm_devfs_node {
-	uint8_t hidden;  /* DRB_HIDE applied (whiteout) */
+	uint8_t hidden;  /* DRB_HIDE applied (whiteout): 0 or 1 */
 	uint8_t pad;
-	uint16_t mode;
+	uint16_t mode;   /* permission bits, <= 07777 */
 	uint32_t uid;
 	uint32_t gid;
 };
@@ -30,9 +30,44 @@ struct jm_devfs_nodes {
 	struct jm_devfs_node node[JM_DEVFS_NDEV];
 };
 
-/* The registry (placeholder until devfsrule.c lands). */
+/* The registry's fixed tables: at most JM_DEVFS_MAXSETS rulesets and
+ * JM_DEVFS_MAXRULES rules in all (FreeBSD's are limited by memory only);
+ * beyond them RADD and SUSE fail with ENOSPC. */
+#define JM_DEVFS_MAXSETS 64
+#define JM_DEVFS_MAXRULES 512
+#define JM_DEVFS_PTRNLEN 200
+
+/* A ruleset: number 1..65535 (0: free entry); refs = the devfs mounts whose
+ * active ruleset it is + the stored rules that include it; nrules = its
+ * rules in rule[]. */
+struct jm_devfs_set {
+	uint16_t num;
+	uint16_t pad;
+	int32_t refs;
+	int32_t nrules;
+};
+
+/* A rule, kept unordered in rule[]: set 0 marks a free entry.  Fields as
+ * struct devfs_rule's. */
+struct jm_devfs_rule {
+	uint16_t set;
+	uint16_t num;  /* 1..65535 */
+	int32_t icond;
+	int32_t dswflags;
+	int32_t iacts;
+	int32_t bacts;
+	uint32_t uid;
+	uint32_t gid;
+	uint16_t mode;
+	uint16_t incset;
+	char pathptrn[JM_DEVFS_PTRNLEN];
+};
+
 struct jm_devfs {
-	int32_t reserved;
+	int32_t nsets;   /* entries of set[] in use */
+	int32_t nrules;  /* entries of rule[] in use */
+	struct jm_devfs_set set[JM_DEVFS_MAXSETS];
+	struct jm_devfs_rule rule[JM_DEVFS_MAXRULES];
 };
 
 /* At reset: an empty registry, then FreeBSD's default rulesets 1 to 5. */
