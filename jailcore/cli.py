@@ -477,7 +477,7 @@ def _mount_line(m: Any, fstab: bool) -> str:
         opts = "ro" if m.flags & 0x1 else "rw"
         extra = [o for o in m.options if o not in ("read-only", "local")]
         opts = ",".join([opts, *extra])
-        return f"{m.source:<24}{m.fspath:<24}{m.fstype:<8}{opts:<16}0 0"
+        return f"{m.source:<23} {m.fspath:<23} {m.fstype:<7} {opts:<15} 0 0"
     return f"{m.source} on {m.fspath} ({', '.join([m.fstype, *m.options])})"
 
 

@@ -281,7 +281,28 @@ static const struct {
 	{"union", JM_MNT_UNION, 0},        {"multilabel", JM_MNT_MULTILABEL, 0},
 	{"update", JM_MNT_UPDATE, 0},      {"force", JM_MNT_FORCE, 0},
 	{"reload", JM_MNT_RELOAD, 0},      {"automounted", JM_MNT_AUTOMOUNTED, 0},
+	{"exec", 0, JM_MNT_NOEXEC},        {"suid", 0, JM_MNT_NOSUID},
+	{"symfollow", 0, JM_MNT_NOSYMFOLLOW},
 };
+
+/* The names vfs_donmount gives the positive forms before the file system
+ * sees them ("exec" becomes "nonoexec", which vfs_filteropt takes as the
+ * global "noexec" with its "no"). */
+static const char *
+jm_opt_alias(const char *name)
+{
+	static const char *const alias[][2] = {
+	    {"atime", "nonoatime"},         {"clusterr", "nonoclusterr"},
+	    {"clusterw", "nonoclusterw"},   {"exec", "nonoexec"},
+	    {"suid", "nonosuid"},           {"symfollow", "nonosymfollow"},
+	    {"rdonly", "ro"},
+	};
+
+	for (size_t i = 0; i < JM_ARRAY_LEN(alias); i++)
+		if (strcmp(alias[i][0], name) == 0)
+			return alias[i][1];
+	return name;
+}
 
 /* Options consumed by vfs_donmount itself (freed from the list there). */
 static int
@@ -301,7 +322,7 @@ jm_filteropt(struct jm_opts *o, const char *const *legal)
 	const char *bad = NULL;
 
 	for (int i = 0; i < o->n; i++) {
-		const char *p = o->opt[i].name, *q;
+		const char *p = jm_opt_alias(o->opt[i].name), *q;
 		const char *const *lists[2] = {jm_global_opts, legal};
 		int ok = 0;
 
