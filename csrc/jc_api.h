@@ -216,6 +216,22 @@ int jc_if_list(int backend, struct jc_ifrow *rows, int nrows);
 
 /* ---- Mounts and devfs rulesets (csrc/mount.c) ---- */
 
+/* A mount as getfsstat(2) reports it (from struct statfs). */
+struct jc_mount_row {
+    char fstype[16];
+    char from[1024];
+    char on[1024];
+    unsigned long long flags;
+    int fsid[2];
+    unsigned int owner;
+};
+
+int jc_nmount(int backend, struct iovec *iov, unsigned int niov, int flags);
+int jc_unmount(int backend, const char *path, int flags);
+/* getfsstat(2), MNT_NOWAIT: the first nrows mounts into rows, and the number
+ * of mounts there are (call again with more rows when it is larger). */
+int jc_getfsstat(int backend, struct jc_mount_row *rows, int nrows);
+
 /* devfs rulesets (csrc/devfs.c): the DEVFSIO_* ioctls on fd, a directory
  * descriptor of a devfs mount point.  struct devfs_rule, flat: id is
  * ruleset << 16 | rule. */

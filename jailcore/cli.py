@@ -468,6 +468,39 @@ def _add_net_parser(sub: Any) -> None:
     ne.set_defaults(func=cmd_net)
 
 
+# ---- mount: mounted file systems ---------------------------------------------------
+
+
+def _mount_line(m: Any, fstab: bool) -> str:
+    """One mount as ``mount`` shows it, or as ``mount -p`` (fstab(5) fields)."""
+    if fstab:
+        opts = "ro" if m.flags & 0x1 else "rw"
+        extra = [o for o in m.options if o not in ("read-only", "local")]
+        opts = ",".join([opts, *extra])
+        return f"{m.source:<23} {m.fspath:<23} {m.fstype:<7} {opts:<15} 0 0"
+    return f"{m.source} on {m.fspath} ({', '.join([m.fstype, *m.options])})"
+
+
+def cmd_mount(args: argparse.Namespace) -> int:
+    from jailcore import mount
+
+    found = mount.mounts()
+    if args.json:
+        print(json.dumps([m.to_json() for m in found], indent=2))
+    else:
+        for m in found:
+            print(_mount_line(m, args.p))
+    return 0
+
+
+def _add_mount_parser(sub: Any) -> None:
+    mt = sub.add_parser("mount", help="mounted file systems, as mount and mount -p")
+    mt.add_argument("action", choices=("ls",), help="ls: list the mounted file systems")
+    mt.add_argument("-p", action="store_true", help="as mount -p: fstab(5) lines")
+    mt.add_argument("--json", action="store_true", help="a JSON list of objects")
+    mt.set_defaults(func=cmd_mount)
+
+
 # ---- the command line -------------------------------------------------------------
 
 
@@ -573,6 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="on FreeBSD, use the real kernel (it refuses without)")
     tour.set_defaults(func=cmd_tour)
     _add_net_parser(sub)
+    _add_mount_parser(sub)
     return p
 
 

@@ -24,6 +24,9 @@ shared object with ``readelf``:
   sysctlbyname, sysctlnametomib, kldload and kldfind at the FBSD_* symbol
   versions FreeBSD's libc.so.7 gives them, i.e. the FreeBSD branch of
   csrc/kernel.c was compiled and the prototypes resolved against real libc;
+* it references the host side's calls, nmount, unmount, getfsstat
+  (FBSD_1.5), ioctl, socket, getifaddrs and freeifaddrs, at their versions:
+  the FreeBSD branches of csrc/net.c and csrc/mount.c were compiled;
 * the 15.0 builds reference jail_attach_jd and jail_remove_jd (FBSD_1.8),
   the 14.0 builds do not (they must load on a 14 kernel's libc);
 * no undefined symbol is left unversioned other than Python's own (an
@@ -130,6 +133,18 @@ LIBC_SYMBOLS = {
     "kldfind": "FBSD_1.0",
 }
 JAILDESC_SYMBOLS = {"jail_attach_jd": "FBSD_1.8", "jail_remove_jd": "FBSD_1.8"}
+# The host side's calls (csrc/net.c, csrc/mount.c, csrc/devfs.c): what
+# ifconfig(8), mount(8), umount(8) and devfs(8) call.  getfsstat took a new
+# version with the 64-bit inode ABI of FreeBSD 12 (FBSD_1.5).
+HOST_SYMBOLS = {
+    "nmount": "FBSD_1.0",
+    "unmount": "FBSD_1.0",
+    "getfsstat": "FBSD_1.5",
+    "ioctl": "FBSD_1.0",
+    "socket": "FBSD_1.0",
+    "getifaddrs": "FBSD_1.0",
+    "freeifaddrs": "FBSD_1.0",
+}
 # jailcore-jexec (csrc/jexec.c): libc's calls it needs at their versions, and
 # libutil's login class calls, which libutil versions from 15.0 (FBSD_1.8 in
 # libutil.so.10; 14's libutil.so.9 has no versions).
@@ -519,6 +534,13 @@ def inspect(b: Build, plan: Plan) -> None:
         if undefined.get(n) != f"{v} in libc.so.7"
     ]
     b.check("libc jail/sysctl/kld calls at FBSD_* versions", not bad, ", ".join(bad))
+    bad = [
+        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
+        for n, v in HOST_SYMBOLS.items()
+        if undefined.get(n) != f"{v} in libc.so.7"
+    ]
+    b.check("host-side calls (nmount, unmount, getfsstat, ioctl, getifaddrs, ...) at "
+            "FBSD_* versions", not bad, ", ".join(bad))
     if b.release == "15.0":
         bad = [
             f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"

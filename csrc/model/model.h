@@ -141,6 +141,12 @@ struct jm_module {
 	uint64_t allow_bit; /* for allow.mount.<fs>: the dynamic pr_allow bit */
 };
 extern const struct jm_module jm_modules[JM_NMODULES];
+/* Load module m (not loaded yet) with the lock held, as kldload(2) does:
+ * 0 and its file id in *idp, or ENOMEM when no file id is left. */
+int jm_module_load(struct jm_host *h, int m, int *idp);
+/* The dynamic pr_allow bit of module m's allow.mount.<fs>: 1 and the bit,
+ * or 0 when it adds none. */
+int jm_module_allow_bit(int m, uint64_t *bit);
 /* allow.mount.devfs is built in (as in GENERIC). */
 #define JM_PR_ALLOW_MOUNT_DEVFS 0x00000800u
 #define JM_PR_ALLOW_ALL_DYNAMIC_BUILTIN JM_PR_ALLOW_MOUNT_DEVFS

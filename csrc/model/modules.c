@@ -32,7 +32,7 @@ jm_is_sysv(int m)
 	return m == JM_MOD_SYSVMSG || m == JM_MOD_SYSVSEM || m == JM_MOD_SYSVSHM;
 }
 
-static int
+int
 jm_module_allow_bit(int m, uint64_t *bit)
 {
 	for (int i = 0; i < jm_nallow_params; i++) {
@@ -45,11 +45,35 @@ jm_module_allow_bit(int m, uint64_t *bit)
 }
 
 int
+jm_module_load(struct jm_host *h, int m, int *idp)
+{
+	uint64_t bit;
+
+	if (h->g.next_fileid >= INT32_MAX)
+		return ENOMEM; /* no file id left: as a kernel out of them */
+	jm_save_globals(h);
+	*idp = h->g.module_fileid[m] = h->g.next_fileid++;
+	for (int s = 0; s < h->g.nprisons_hint; s++) {
+		struct jm_prison *pr = &h->prisons[s];
+
+		if (!pr->used)
+			continue;
+		jm_save_prison(h, s);
+		if (jm_is_sysv(m))
+			pr->sysv[m] = s == 0 ? JM_JAIL_SYS_NEW :
+			    (pr->allow & JM_PR_ALLOW_SYSVIPC) ? JM_JAIL_SYS_INHERIT :
+			    JM_JAIL_SYS_DISABLE;
+		else if (s == 0 && jm_module_allow_bit(m, &bit))
+			pr->allow |= bit;
+	}
+	return 0;
+}
+
+int
 jailmodel_kldload(const char *file)
 {
 	struct jm_host *h = jm_lock();
 	int m, err = 0, id = -1;
-	uint64_t bit;
 
 	if (h == NULL)
 		return -1;
@@ -59,25 +83,8 @@ jailmodel_kldload(const char *file)
 		err = ENOENT;
 	else if (h->g.module_fileid[m] != 0)
 		err = EEXIST;
-	else if (h->g.next_fileid >= INT32_MAX)
-		err = ENOMEM; /* no file id left: as a kernel out of them */
-	else {
-		jm_save_globals(h);
-		id = h->g.module_fileid[m] = h->g.next_fileid++;
-		for (int s = 0; s < h->g.nprisons_hint; s++) {
-			struct jm_prison *pr = &h->prisons[s];
-
-			if (!pr->used)
-				continue;
-			jm_save_prison(h, s);
-			if (jm_is_sysv(m))
-				pr->sysv[m] = s == 0 ? JM_JAIL_SYS_NEW :
-				    (pr->allow & JM_PR_ALLOW_SYSVIPC) ? JM_JAIL_SYS_INHERIT :
-				    JM_JAIL_SYS_DISABLE;
-			else if (s == 0 && jm_module_allow_bit(m, &bit))
-				pr->allow |= bit;
-		}
-	}
+	else
+		err = jm_module_load(h, m, &id);
 	if (jm_unlock(h) != 0)
 		err = EINVAL;
 	if (err != 0) {
