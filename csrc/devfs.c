@@ -12,6 +12,7 @@
 #include <sys/param.h>
 #include <sys/types.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h> /* fs/devfs/devfs.h uses LIST_HEAD, TAILQ_ENTRY */
 #include <fs/devfs/devfs.h>
 #endif
 
