@@ -1,13 +1,13 @@
 """devfs rulesets as Python objects: devfs.rules(5) text in and out, FreeBSD's
 default rulesets, and what a devfs mount with a ruleset shows.
 
-This is the rules part of devfs only, in pure Python: nothing here makes a
-system call.  Loading rulesets into a kernel (the ``DEVFSIO_*`` ioctls that
-devfs(8) issues), and mounting devfs with a ruleset, are not part of jailcore
-yet.
+The rules part is pure Python and makes no system call.  The kernel side
+(:func:`load`, :func:`show`, :func:`use`, :func:`applyset`, ...) issues the
+``DEVFSIO_*`` ioctls that devfs(8) issues, on a devfs mount point; on Linux
+the kernel model answers them.
 
 The objects mirror the kernel's ``struct devfs_rule`` (sys/fs/devfs/devfs.h)
-field by field, so that they can be encoded into it when that part arrives:
+field by field, and are encoded into it by the kernel side:
 
 =====================  ==========================================================
 :class:`Rule` field    ``struct devfs_rule``
