@@ -50,11 +50,11 @@ struct region {
 };
 
 /* What an input may patch (regions 0..) and what is restored after it. */
-static struct region regions[8];
+static struct region regions[12];
 static size_t nregions;
-static struct region keep[12];
+static struct region keep[16];
 static size_t nkeep;
-static unsigned char *pristine[12];
+static unsigned char *pristine[16];
 static char path[4096];
 static int trace;
 
@@ -169,6 +169,13 @@ layout(void)
 	add(regions, &nregions, offsetof(struct jm_host, slot_used), 2 * sizeof(uint64_t));
 	add(regions, &nregions, offsetof(struct jm_host, hc), heap - offsetof(struct jm_host, hc) + 4096);
 	add(regions, &nregions, undo, offsetof(struct jm_undo, arena) + 65536);
+	/* The host side's tables (after the others, so that the seeds'
+	 * region numbers keep their meaning): the first interfaces, the mount
+	 * table's header and first mounts, the devfs ruleset registry. */
+	add(regions, &nregions, offsetof(struct jm_host, net), 4 * sizeof(struct jm_if) + 64);
+	add(regions, &nregions, offsetof(struct jm_host, mnt),
+	    offsetof(struct jm_mnt, m) + 4 * sizeof(struct jm_mount));
+	add(regions, &nregions, offsetof(struct jm_host, mnt.devfs), sizeof(struct jm_devfs));
 	/* Restored: all that, the lock, and what the calls touch besides. */
 	add(keep, &nkeep, 0, pr + NKEPT * sizeof(struct jm_prison));
 	add(keep, &nkeep, offsetof(struct jm_host, procs), NKEPT * sizeof(struct jm_proc));
@@ -179,6 +186,8 @@ layout(void)
 	add(keep, &nkeep, offsetof(struct jm_host, undo_mark), NKEPT * sizeof(uint32_t));
 	add(keep, &nkeep, offsetof(struct jm_host, hc), heap - offsetof(struct jm_host, hc) + 65536);
 	add(keep, &nkeep, undo, offsetof(struct jm_undo, arena) + (1u << 20));
+	add(keep, &nkeep, offsetof(struct jm_host, net), sizeof(struct jm_net));
+	add(keep, &nkeep, offsetof(struct jm_host, mnt), sizeof(struct jm_mnt));
 }
 
 /* Write the records of data[*at..] into the file, up to the end or a SPLIT
@@ -256,6 +265,18 @@ use_host(int fd, const uint8_t *data, size_t size, size_t *at)
 	if (jid > 0)
 		(void)jailmodel_jail_remove(jid);
 	(void)jailmodel_kldload("tmpfs");
+	/* The host side reads every table the patches reach. */
+	{
+		struct jailmodel_statfs sf[8];
+		struct jailmodel_ifaddrs *ifa;
+		char tmp[] = "/tmp";
+
+		(void)jailmodel_getfsstat(NULL, 0, 2);
+		(void)jailmodel_getfsstat(sf, (long)sizeof(sf), 2);
+		if (jailmodel_getifaddrs(&ifa) == 0)
+			jailmodel_freeifaddrs(ifa);
+		(void)jailmodel_unmount(tmp, 0);
+	}
 	if (trace && jailmodel_host_error() != NULL)
 		fprintf(stderr, "refused between calls: %s\n", jailmodel_host_error());
 }

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jailcore import _backend
 from jailcore._backend import BACKEND, ffi, lib
 from jailcore.errors import MountError, host_error
 
@@ -140,6 +141,10 @@ def _text(value: object) -> bytes:
 
 
 def _error(err: int, operation: str, target: str, errmsg: bytes = b"") -> MountError:
+    """The MountError of a failed call; on the model, a ModelHostError
+    instead when the failure is the model's host being unusable."""
+    if BACKEND == _backend.BACKEND_MODEL:
+        _backend.check_model_host(err)
     text = errmsg.split(b"\0", 1)[0].decode("utf-8", "replace") or None
     exc = host_error(MountError, err, operation, target, text)
     assert isinstance(exc, MountError)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jailcore import _backend
 from jailcore._backend import BACKEND, ffi, lib
 from jailcore.errors import InterfaceError, host_error
 
@@ -133,6 +134,10 @@ class Interface:
 
 
 def _fail(err: int, operation: str, target: str) -> InterfaceError:
+    """The InterfaceError of a failed call; on the model, a ModelHostError
+    instead when the failure is the model's host being unusable."""
+    if BACKEND == _backend.BACKEND_MODEL:
+        _backend.check_model_host(err)
     return host_error(InterfaceError, err, operation, target)  # type: ignore[return-value]
 
 

@@ -1261,6 +1261,14 @@ jailmodel_test_offset(const char *field)
 		JM_F("if.peer", offsetof(struct jm_if, peer)),
 		JM_F("if.vnet", offsetof(struct jm_if, vnet)),
 		JM_F("if.addr", offsetof(struct jm_if, addr)),
+		JM_F("mnt.n", offsetof(struct jm_host, mnt.n)),
+		JM_F("mnt.m", offsetof(struct jm_host, mnt.m)),
+		JM_F("sizeof.mount", sizeof(struct jm_mount)),
+		JM_F("mount.fstype", offsetof(struct jm_mount, fstype)),
+		JM_F("mount.fspath", offsetof(struct jm_mount, fspath)),
+		JM_F("mount.from", offsetof(struct jm_mount, from)),
+		JM_F("mount.ruleset", offsetof(struct jm_mount, ruleset)),
+		JM_F("mount.prison", offsetof(struct jm_mount, prison)),
 	};
 #undef JM_F
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,44 @@ def test_reset_forgets_mounts(jroot: Path) -> None:
     mnt.mount_devfs(jroot / "dev")
     jailcore.model.reset()
     assert len(mnt.mounts()) == 2
+
+
+# ---- a state file written by another process ----------------------------------
+
+
+@pytest.mark.parametrize(("field", "entry", "data"), [
+    ("mnt.n", None, struct.pack("=I", 100000)),
+    ("mount.fstype", 2, b"x" * 16),
+    ("mount.fspath", 2, b"relative\0"),
+    ("mount.from", 2, b"y" * 1024),
+    ("mount.ruleset", 2, struct.pack("=i", 70000)),
+    ("mount.prison", 2, struct.pack("=i", -3)),
+])
+def test_tampered_mount_table_refuses_the_host(tmp_path: Path, field: str, entry: int | None,
+                                               data: bytes) -> None:
+    """A mount entry (or the count) made malformed between two calls: the next
+    call that reads it fails with EINVAL and the host is refused from then on."""
+    need_root()
+    path = tmp_path / "host"
+    (tmp_path / "dev").mkdir()
+
+    def child() -> tuple[int, int]:
+        jailcore.model.use_state_file(path)
+        mnt.mount_devfs(tmp_path / "dev")
+        where = lib.jailmodel_test_offset(field.encode())
+        if entry is not None:
+            where = (lib.jailmodel_test_offset(b"mnt.m")
+                     + entry * lib.jailmodel_test_offset(b"sizeof.mount") + where)
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert os.pwrite(fd, data, where) == len(data)
+        finally:
+            os.close(fd)
+        with pytest.raises(jailcore.ModelHostError) as first_exc:
+            mnt.mounts()
+        first = first_exc.value.errno
+        with pytest.raises(jailcore.ModelHostError) as exc:
+            jailcore.model.reset()
+        return first, exc.value.errno
+
+    assert in_child(child) == (errno.EINVAL, errno.EINVAL)
