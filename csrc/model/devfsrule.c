@@ -196,6 +196,13 @@ set_get(struct jm_host *h, int num)
 		return i;
 	if (num <= 0 || num > JM_RULESET_MAX)
 		return -1;
+	if (d->nsets >= JM_DEVFS_MAXSETS) {
+		/* Every entry counted in use: one free is a tampered count. */
+		for (i = 0; i < JM_DEVFS_MAXSETS; i++)
+			if (d->set[i].num == 0)
+				jm_broken();
+		return -1;
+	}
 	for (i = 0; i < JM_DEVFS_MAXSETS; i++)
 		if (d->set[i].num == 0) {
 			jm_save(h, &d->set[i], sizeof(d->set[i]));
@@ -317,8 +324,13 @@ rule_insert(struct jm_host *h, struct jm_devfs_rule *r)
 			slot = i;
 			break;
 		}
-	if (slot < 0 || d->nrules >= JM_DEVFS_MAXRULES || d->set[si].nrules >= JM_DEVFS_MAXRULES)
+	if (slot < 0)
 		return ENOSPC;
+	if (d->nrules >= JM_DEVFS_MAXRULES || d->set[si].nrules < 0 ||
+	    d->set[si].nrules >= JM_DEVFS_MAXRULES) {
+		jm_broken(); /* a free entry, yet the counts say full */
+		return ENOSPC;
+	}
 	jm_save(h, &d->rule[slot], sizeof(d->rule[slot]));
 	jm_save(h, &d->nrules, sizeof(d->nrules));
 	jm_save(h, &d->set[si].nrules, sizeof(d->set[si].nrules));
