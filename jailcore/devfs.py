@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jailcore import _backend
 from jailcore._backend import BACKEND, ffi, lib
 from jailcore.errors import DevfsError, host_error
 
@@ -1048,8 +1049,16 @@ def _op_name(op: int) -> str:
     }[op]
 
 
+def _error(err: int, operation: str, target: str) -> DevfsError:
+    """The DevfsError of a failed call; on the model, a ModelHostError
+    instead when the failure is the model's host being unusable."""
+    if BACKEND == _backend.BACKEND_MODEL:
+        _backend.check_model_host(err)
+    return host_error(DevfsError, err, operation, target)  # type: ignore[return-value]
+
+
 def _fail(err: int, op: int, mount: str, what: str) -> DevfsError:
-    return host_error(DevfsError, err, _op_name(op), f"{mount} {what}")  # type: ignore[return-value]
+    return _error(err, _op_name(op), f"{mount} {what}")
 
 
 def _open(mount: str) -> int:
@@ -1291,7 +1300,7 @@ def nodes(mount: str = "/dev") -> list[Node]:
             buf = ffi.new("struct jc_devfs_node[]", n)
             total = lib.jc_devfs_nodes(BACKEND, fd, buf, n)
             if total < 0:
-                raise host_error(DevfsError, -total, "devfs_nodes", mount)
+                raise _error(-total, "devfs_nodes", mount)
             if total <= n:
                 break
             n = total
@@ -1310,4 +1319,4 @@ def load_defaults() -> None:
     Needs the host's superuser outside a jail (EPERM)."""
     err = lib.jc_devfs_load_defaults(BACKEND)
     if err < 0:
-        raise host_error(DevfsError, -err, "devfs_load_defaults", "")
+        raise _error(-err, "devfs_load_defaults", "")

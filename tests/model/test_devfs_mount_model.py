@@ -40,14 +40,18 @@ class Iovec(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
 
 
-@pytest.fixture(scope="module")
-def abi() -> ctypes.CDLL:
+def _abi() -> ctypes.CDLL:
     lib = ctypes.CDLL(jailcore.model.library_path(), use_errno=True)
     lib.jailmodel_ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
     lib.jailmodel_ioctl.restype = ctypes.c_int
     lib.jailmodel_nmount.argtypes = [ctypes.POINTER(Iovec), ctypes.c_uint, ctypes.c_int]
     lib.jailmodel_nmount.restype = ctypes.c_int
     return lib
+
+
+@pytest.fixture(scope="module")
+def abi() -> ctypes.CDLL:
+    return _abi()
 
 
 def nmount(abi: ctypes.CDLL, path: str, ruleset: int | None) -> int:
@@ -322,3 +326,81 @@ def test_sgetnext(abi: ctypes.CDLL, fd: int) -> None:
 
 def test_other_request_is_enotty(abi: ctypes.CDLL, fd: int) -> None:
     assert ioctl(abi, fd, 0xC0044499, ctypes.create_string_buffer(4)) == errno.ENOTTY
+
+
+
+# ---- a state file written by another process ----------------------------------
+
+
+def _offset(field: str, entry: int | None = None, size: str = "") -> int:
+    """Where a registry field is in the state file (the model's test offsets)."""
+    from jailcore._backend import lib
+
+    where = int(lib.jailmodel_test_offset(field.encode()))
+    assert where >= 0, field
+    if entry is not None:
+        table = "devfs." + field.split(".", 1)[0].removeprefix("devfs_")
+        where += int(lib.jailmodel_test_offset(table.encode()))
+        where += entry * int(lib.jailmodel_test_offset(size.encode()))
+    return where
+
+
+@pytest.mark.parametrize(("field", "entry", "size", "data"), [
+    ("devfs.nsets", None, "", struct.pack("=i", 100000)),
+    ("devfs.nrules", None, "", struct.pack("=i", -1)),
+    ("devfs_set.num", 0, "sizeof.devfs_set", struct.pack("=H", 0)),
+    ("devfs_set.refs", 3, "sizeof.devfs_set", struct.pack("=i", -5)),
+    ("devfs_rule.set", 0, "sizeof.devfs_rule", struct.pack("=H", 999)),
+    ("devfs_rule.pathptrn", 1, "sizeof.devfs_rule", b"x" * 200),
+])
+def test_tampered_registry_refuses_the_host(tmp_path: Path, field: str, entry: int | None,
+                                            size: str, data: bytes) -> None:
+    """The registry made malformed in a state file: a process mapping the
+    file refuses it (the full check), with the reason."""
+    from forked import in_child
+
+    import jailcore
+
+    path = tmp_path / "host"
+
+    def child() -> str:
+        jailcore.model.use_state_file(path)
+        devfs.load_defaults()
+        jailcore.model.use_state_file(None)
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert os.pwrite(fd, data, _offset(field, entry, size)) == len(data)
+        finally:
+            os.close(fd)
+        with pytest.raises(jailcore.ModelHostError) as info:
+            jailcore.model.use_state_file(path)
+        return type(info.value).__name__
+
+    assert in_child(child) == "ModelHostError"
+
+
+def test_untampered_registry_is_accepted(tmp_path: Path) -> None:
+    """The control of the test above: the same steps, the count rewritten
+    with its own value, and the file is mapped again."""
+    from forked import in_child
+
+    import jailcore
+
+    path = tmp_path / "host"
+
+    def child() -> list[int]:
+        jailcore.model.use_state_file(path)
+        devfs.load_defaults()
+        jailcore.model.use_state_file(None)
+        fd = os.open(path, os.O_RDWR)
+        try:
+            assert os.pwrite(fd, struct.pack("=i", 5), _offset("devfs.nsets")) == 4
+        finally:
+            os.close(fd)
+        jailcore.model.use_state_file(path)
+        where = tmp_path / "dev"
+        where.mkdir()
+        assert nmount(_abi(), str(where), None) == 0
+        return devfs.rulesets(str(where))
+
+    assert in_child(child) == [1, 2, 3, 4, 5]
