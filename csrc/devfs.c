@@ -4,6 +4,7 @@
  * -errno: on FreeBSD with struct devfs_rule of its own header, on the model
  * with the model's copy of it (jailmodel.h), laid out alike.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "jailcore.h"
@@ -219,22 +220,26 @@ jc_devfs_set_ioctl(int backend, int fd, int op, unsigned short *rs)
 int
 jc_devfs_nodes(int backend, int fd, struct jc_devfs_node *out, int n)
 {
-	struct jailmodel_devfs_node buf[64];
+	struct jailmodel_devfs_node *buf;
 	int total, k;
 
 	if (backend != JC_BACKEND_MODEL)
 		return -ENOSYS;
 	if (n < 0 || (n > 0 && out == NULL))
 		return -EINVAL;
-	if ((total = jc_result(jailmodel_devfs_nodes(fd, buf, 64))) < 0)
-		return total;
-	for (k = 0; k < total && k < n && k < 64; k++) {
+	if (n == 0)
+		return jc_result(jailmodel_devfs_nodes(fd, NULL, 0));
+	if ((buf = calloc((size_t)n, sizeof(*buf))) == NULL)
+		return -ENOMEM;
+	total = jc_result(jailmodel_devfs_nodes(fd, buf, n));
+	for (k = 0; k < total && k < n; k++) {
 		memcpy(out[k].name, buf[k].name, sizeof(out[k].name));
 		out[k].name[sizeof(out[k].name) - 1] = '\0';
 		out[k].mode = buf[k].mode;
 		out[k].uid = buf[k].uid;
 		out[k].gid = buf[k].gid;
 	}
+	free(buf);
 	return total;
 }
 

@@ -404,3 +404,23 @@ def test_untampered_registry_is_accepted(tmp_path: Path) -> None:
         return devfs.rulesets(str(where))
 
     assert in_child(child) == [1, 2, 3, 4, 5]
+
+
+def test_unmount_drops_the_reference_suse_took(abi: ctypes.CDLL, tmp_path: Path,
+                                                dev: str) -> None:
+    from jailcore import mount as mnt
+
+    other = mount(abi, tmp_path / "other", 60)
+    assert 60 in devfs.rulesets(dev)
+    devfs.use(61, other)
+    assert 60 not in devfs.rulesets(dev) and 61 in devfs.rulesets(dev)
+    mnt.unmount(other)
+    assert devfs.rulesets(dev) == [1, 2, 3, 4, 5]
+
+
+def test_nodes_of_many(abi: ctypes.CDLL, tmp_path: Path) -> None:
+    """Each mount has its own nodes: applying to one leaves the others."""
+    a = mount(abi, tmp_path / "a")
+    b = mount(abi, tmp_path / "b", 4)
+    devfs.apply(HIDE, mount=a)
+    assert names(a) == [] and names(b) == JAIL_VISIBLE
