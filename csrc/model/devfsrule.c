@@ -371,7 +371,7 @@ rule_delete(struct jm_host *h, int i)
 /* ---- applying rules ------------------------------------------------------- */
 
 static void apply_set_node(const struct jm_host *h, int set, struct jm_devfs_node *n, int dev,
-    int depth, int running);
+    int depth);
 
 /* devfs_rule_match: no condition matches every entry; DRC_DSWFLAGS never
  * matches a directory or a symbolic link. */
@@ -398,7 +398,7 @@ rule_match(const struct jm_devfs_rule *r, int dev)
 /* devfs_rule_run on one node. */
 static void
 rule_run(const struct jm_host *h, const struct jm_devfs_rule *r, struct jm_devfs_node *n,
-    int dev, int depth, int running)
+    int dev, int depth)
 {
 	if (!rule_match(r, dev))
 		return;
@@ -414,21 +414,20 @@ rule_run(const struct jm_host *h, const struct jm_devfs_rule *r, struct jm_devfs
 		n->gid = r->gid;
 	if (r->iacts & DRA_MODE)
 		n->mode = (uint16_t)(r->mode & 07777);
-	/* Deeper includes are ignored, an include of the ruleset being run
-	 * too ("avoiding loop"). */
-	if ((r->iacts & DRA_INCSET) && depth > 0 && r->incset != running)
-		apply_set_node(h, r->incset, n, dev, depth - 1, r->incset);
+	/* Deeper includes are ignored (the depth bounds an include of the
+	 * ruleset being run too: its rules run once more, its includes not). */
+	if ((r->iacts & DRA_INCSET) && depth > 0)
+		apply_set_node(h, r->incset, n, dev, depth - 1);
 }
 
 static void
-apply_set_node(const struct jm_host *h, int set, struct jm_devfs_node *n, int dev, int depth,
-    int running)
+apply_set_node(const struct jm_host *h, int set, struct jm_devfs_node *n, int dev, int depth)
 {
 	int order[JM_DEVFS_MAXRULES];
 	int k = rule_ordered(h, set, order);
 
 	for (int i = 0; i < k; i++)
-		rule_run(h, &h->mnt.devfs.rule[order[i]], n, dev, depth, running);
+		rule_run(h, &h->mnt.devfs.rule[order[i]], n, dev, depth);
 }
 
 static void
@@ -436,7 +435,7 @@ apply_rule(struct jm_host *h, struct jm_devfs_nodes *nodes, const struct jm_devf
 {
 	jm_save(h, nodes, sizeof(*nodes));
 	for (int i = 0; i < JM_DEVFS_NDEV; i++)
-		rule_run(h, r, &nodes->node[i], i, JM_DEVFS_RULE_DEPTH, r->set);
+		rule_run(h, r, &nodes->node[i], i, JM_DEVFS_RULE_DEPTH);
 }
 
 void
@@ -446,7 +445,7 @@ jm_devfs_apply_ruleset(struct jm_host *h, struct jm_devfs_nodes *nodes, int rs)
 		return;
 	jm_save(h, nodes, sizeof(*nodes));
 	for (int i = 0; i < JM_DEVFS_NDEV; i++)
-		apply_set_node(h, rs, &nodes->node[i], i, JM_DEVFS_RULE_DEPTH, rs);
+		apply_set_node(h, rs, &nodes->node[i], i, JM_DEVFS_RULE_DEPTH);
 }
 
 void

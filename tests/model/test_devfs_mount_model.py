@@ -424,3 +424,13 @@ def test_nodes_of_many(abi: ctypes.CDLL, tmp_path: Path) -> None:
     b = mount(abi, tmp_path / "b", 4)
     devfs.apply(HIDE, mount=a)
     assert names(a) == [] and names(b) == JAIL_VISIBLE
+
+
+def test_self_include_runs_once_more(abi: ctypes.CDLL, tmp_path: Path, dev: str) -> None:
+    """A ruleset that includes itself: at depth 1 its rules run once more,
+    its includes are not followed again (no loop)."""
+    devfs.load("[s=70]\nadd path null hide\nadd path zero hide\n", dev)
+    devfs.add(Rule(50, include=70), 70, dev)
+    assert len(devfs.show(70, dev)) == 3
+    shown = names(mount(abi, tmp_path / "j", 70))
+    assert "null" not in shown and "zero" not in shown and len(shown) == 54
