@@ -21,6 +21,7 @@ import argparse
 import ipaddress
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -501,6 +502,47 @@ def _add_mount_parser(sub: Any) -> None:
     mt.set_defaults(func=cmd_mount)
 
 
+# ---- devfs: the kernel's devfs rulesets -------------------------------------------
+
+
+def cmd_devfs(args: argparse.Namespace) -> int:
+    from jailcore import devfs
+
+    if args.action == "showsets":
+        sets = devfs.rulesets(args.m)
+        print(json.dumps(sets) if args.json else "\n".join(map(str, sets)))
+    elif args.action == "show":
+        rules = devfs.show(args.s, args.m).rules
+        if args.json:
+            print(json.dumps([{"number": r.number, "rule": str(r)} for r in rules], indent=2))
+        else:
+            for r in rules:
+                print(r)  # "100 path fuse unhide", as devfs rule show prints it
+    else:
+        found = devfs.nodes(args.m)
+        if args.json:
+            print(json.dumps([{"name": n.name, "mode": n.mode, "uid": n.uid, "gid": n.gid}
+                              for n in found], indent=2))
+        else:
+            for n in found:
+                print(f"{stat.filemode(n.mode)} {n.uid:>5} {n.gid:>5} {n.name}")
+    return 0
+
+
+def _add_devfs_parser(sub: Any) -> None:
+    dv = sub.add_parser("devfs", help="devfs rulesets in the kernel, as devfs(8)",
+                        usage="jailcore devfs [-m DIR] [--json] showsets | show -s N | ls")
+    dv.add_argument("action", choices=("showsets", "show", "ls"),
+                    help="showsets: the rulesets' numbers (devfs showsets); show: ruleset "
+                    "N's rules (devfs rule -s N show); ls: the nodes the mount shows "
+                    "(the model only)")
+    dv.add_argument("-m", default="/dev", metavar="DIR",
+                    help="the devfs mount to ask, as devfs -m (default /dev)")
+    dv.add_argument("-s", type=int, default=0, metavar="N", help="with show: the ruleset")
+    dv.add_argument("--json", action="store_true", help="JSON output")
+    dv.set_defaults(func=cmd_devfs)
+
+
 # ---- the command line -------------------------------------------------------------
 
 
@@ -607,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.set_defaults(func=cmd_tour)
     _add_net_parser(sub)
     _add_mount_parser(sub)
+    _add_devfs_parser(sub)
     return p
 
 

@@ -1009,9 +1009,10 @@ DEFAULT_RULESETS: tuple[Ruleset, ...] = tuple(
 # descriptor of a devfs mount point (devfs(8)'s ``-m``).  On the model they
 # reach its ruleset registry; on FreeBSD the kernel's.
 
-#: FreeBSD's errno for a rule whose ``dr_magic`` is not ``DEVFS_MAGIC``
-#: (sys/errno.h); Linux has no such name.
-ERPCMISMATCH = 73
+#: The errno of a rule whose ``dr_magic`` is not ``DEVFS_MAGIC``: FreeBSD's
+#: ERPCMISMATCH (sys/errno.h, 73); on Linux, which has no such errno, the
+#: model gives EPROTO.
+ERPCMISMATCH: int = getattr(_errno, "ERPCMISMATCH", _errno.EPROTO)
 
 _DRC_DSWFLAGS = 0x001
 _DRC_PATHPTRN = 0x002

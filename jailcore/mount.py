@@ -29,6 +29,7 @@ from jailcore.errors import MountError, host_error
 __all__ = [
     "MNT_FLAGS",
     "Mount",
+    "devices",
     "mount",
     "mount_devfs",
     "mounts",
@@ -272,3 +273,23 @@ def mounts() -> list[Mount]:
                 for r in rows[0:n]
             ]
         size = n + 8
+
+
+def devices(path: str | os.PathLike[str]) -> list[str]:
+    """What a devfs mount at ``path`` shows, as ``find PATH`` would list it
+    below the mount point (``"null"``, ``"pts/0"``): the devices its
+    ruleset left visible.  On FreeBSD the directory is listed; on the model,
+    which mounts nothing on Linux, the model's computed nodes are read
+    (:func:`jailcore.devfs.nodes`)."""
+    top = os.fsdecode(_text(path))
+    if BACKEND == _backend.BACKEND_MODEL:
+        from jailcore import devfs
+
+        return [n.name for n in devfs.nodes(top)]
+    found: list[str] = []
+    for where, dirs, files in os.walk(top):
+        rel = os.path.relpath(where, top)
+        for name in sorted(dirs) + sorted(files):
+            found.append(name if rel == "." else f"{rel}/{name}")
+        dirs.sort()
+    return found

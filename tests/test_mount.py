@@ -122,3 +122,39 @@ def test_cli_mount_ls_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
                         "flags": mnt.MNT_LOCAL | mnt.MNT_NOSUID,
                         "options": ["nosuid", "local"], "fsid": rows[-1]["fsid"]}
     assert rows[-1]["fsid"][0] > 0
+
+
+# ---- the walkthrough's devfs step, and jailcore devfs --------------------------
+
+
+def test_devfs_with_ruleset_4_shows_only_what_it_unhides(tmp_path: Path) -> None:
+    mnt.mount_devfs(tmp_path)
+    assert mnt.devices(tmp_path) == [
+        "crypto", "fd", "fd/0", "fd/1", "fd/2", "fuse", "null", "ptmx", "pts", "pts/0",
+        "random", "stderr", "stdin", "stdout", "urandom", "zero", "zfs"]
+    # No ruleset: every device of the model's list.
+    other = tmp_path / "all"
+    other.mkdir()
+    mnt.mount_devfs(other, ruleset=None)
+    everything = mnt.devices(other)
+    assert {"mem", "kmem", "ada0", "bpf0", "pf"} <= set(everything)
+    assert set(mnt.devices(tmp_path)) < set(everything)
+
+
+def test_cli_devfs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["devfs", "showsets"]) == 0
+    assert capsys.readouterr().out.split() == ["1", "2", "3", "4", "5"]
+    assert main(["devfs", "show", "-s", "4"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "100 include 1", "200 include 2", "300 include 3",
+        "400 path fuse unhide", "500 path zfs unhide"]
+    assert main(["devfs", "show", "-s", "4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[3] == {"number": 400,
+                                                      "rule": "400 path fuse unhide"}
+    mnt.mount_devfs(tmp_path)
+    assert main(["devfs", "-m", str(tmp_path), "ls"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["crw-rw-rw-", "0", "0", "crypto"]
+    assert [ln.split()[-1] for ln in lines][-1] == "zfs"
+    assert main(["devfs", "-m", str(tmp_path), "ls", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "crypto"

@@ -40,9 +40,11 @@
 #define JM_S_IFDIR 0040000u
 #define JM_S_IFLNK 0120000u
 
-/* FreeBSD's errno for a bad dr_magic (sys/errno.h); Linux has none. */
+/* FreeBSD's errno for a bad dr_magic is ERPCMISMATCH (sys/errno.h).  Linux
+ * has no such errno, and its 73 is another (EDOTDOT): the model answers with
+ * the nearest one Linux has, EPROTO, as it gives every errno by its name. */
 #ifndef ERPCMISMATCH
-#define ERPCMISMATCH 73
+#define ERPCMISMATCH EPROTO
 #endif
 
 /* The default of vfs.devfs.rule_depth: includes are followed one level. */
