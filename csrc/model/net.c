@@ -90,6 +90,16 @@ if_find(struct jm_host *h, int vnet, const char *name)
 	return -1;
 }
 
+/* Stamp an interface's arrival in its vnet: FreeBSD appends an interface
+ * to its vnet's list when it is attached there (if_attach_internal, also
+ * after a move), and getifaddrs walks that list.  The caller has saved f. */
+static void
+if_arrive(struct jm_host *h, struct jm_if *f)
+{
+	jm_save(h, &h->net.next_seq, sizeof(h->net.next_seq));
+	f->seq = h->net.next_seq++;
+}
+
 /* The lowest free if_index (FreeBSD's ifindex_alloc takes the lowest). */
 static uint32_t
 if_new_index(struct jm_host *h)
@@ -127,6 +137,7 @@ if_new(struct jm_host *h, int vnet, const char *name, uint32_t type, uint32_t fl
 		f->cloner = cloner;
 		f->unit = unit;
 		f->peer = -1;
+		if_arrive(h, f);
 		if (type == JM_IFT_ETHER) {
 			uint32_t n;
 
@@ -262,6 +273,7 @@ jm_net_prison_freed(struct jm_host *h, int slot)
 		jm_save(h, f, sizeof(*f));
 		f->vnet = home;
 		f->vnet_gen = h->prisons[home].gen;
+		if_arrive(h, f);
 	}
 }
 
@@ -648,6 +660,7 @@ if_move(struct jm_host *h, struct jm_if *f, int vnet)
 	jm_save(h, f, sizeof(*f));
 	f->vnet = vnet;
 	f->vnet_gen = h->prisons[vnet].gen;
+	if_arrive(h, f);
 }
 
 /* ---- the ioctl entry ------------------------------------------------------ */
@@ -890,12 +903,21 @@ jailmodel_getifaddrs(struct jailmodel_ifaddrs **ifap)
 		errno = ENOMEM;
 		return -1;
 	}
-	for (int i = 0; i < JM_NET_MAXIF && n < cap; i++) {
-		const struct jm_if *f = if_at(h, i);
+	/* In the vnet's list order: by arrival (a small table: a selection). */
+	for (uint32_t after = 0, first = 1; n < cap; first = 0) {
+		const struct jm_if *f = NULL;
 		size_t nl;
 
-		if (f == NULL || !if_in_vnet(h, f, vnet))
-			continue;
+		for (int i = 0; i < JM_NET_MAXIF; i++) {
+			const struct jm_if *c = if_at(h, i);
+
+			if (c != NULL && if_in_vnet(h, c, vnet) && (first || c->seq > after) &&
+			    (f == NULL || c->seq < f->seq))
+				f = c;
+		}
+		if (f == NULL)
+			break;
+		after = f->seq;
 		/* The AF_LINK entry: sockaddr_dl with index, type, name, MAC. */
 		e = &blk[n++];
 		memcpy(e->name, f->name, sizeof(e->name));

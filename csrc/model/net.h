@@ -67,12 +67,13 @@ struct jm_if {
 	int32_t unit;
 	int32_t peer;     /* epair: the other end's table entry, else -1 */
 	uint32_t naddr;
+	uint32_t seq;     /* when it arrived in its vnet: the vnet's list order */
 	struct jm_ifaddr addr[JM_NET_MAXADDR]; /* in the order added */
 };
 
 struct jm_net {
 	uint32_t mac_serial; /* last MAC number handed out */
-	uint32_t pad;
+	uint32_t next_seq;   /* the next arrival's jm_if.seq */
 	struct jm_if ifs[JM_NET_MAXIF];
 };
 

@@ -503,3 +503,17 @@ def test_new_vnet_has_its_own_lo0() -> None:
     assert [i.name for i in in_child(net.interfaces, attach=plain.jid)] == ["lo0", "em0"]
     j.remove()
     assert names() == ["lo0", "em0"]
+
+
+def test_a_vnet_lists_its_interfaces_in_the_order_they_arrived() -> None:
+    """getifaddrs walks the vnet's interface list, to which an interface is
+    appended when it arrives (if_attach_internal, after a move too): an epair
+    made before the jail comes after the jail's own lo0; one that returns
+    home comes last on the host."""
+    _, b = net.create_epair()
+    j = Jail.create(name="v", vnet="new", persist=True)
+    net.move_to(b, j)
+    assert [i.name for i in net.interfaces(j)] == ["lo0", b]
+    net.create_interface("lo")
+    net.reclaim(b, j)
+    assert names() == ["lo0", "em0", "epair0a", "lo1", b]
