@@ -299,7 +299,9 @@ JAILMODEL_API int jailmodel_attach_pid(int pid, int jid, char *root, size_t root
 JAILMODEL_API int jailmodel_current_jid(void);
 /* For crash tests: make this process SIGKILL itself at a point in the middle
  * of its next change of the host, while it holds the lock (1: jail_set after
- * the first changes are made; 0: never). */
+ * the first changes are made; 2: jail_set after the new texts are stored;
+ * 3: nmount with the new mount in the table (and a module it loaded);
+ * 4: unmount with the mount taken out; 0: never). */
 JAILMODEL_API void jailmodel_test_crash_at(int point);
 /* For tests that write into a state file as another process could: the
  * offset within the file of a field of the host ("magic", "g.nbyjid",

@@ -131,6 +131,10 @@ jm_mnt_init(struct jm_host *h)
 	t->n = 2;
 }
 
+/* The worst change, an unmount of the first of a full table, is saved
+ * whole in the undo log. */
+_Static_assert(sizeof(struct jm_mnt) < JM_UNDO_ARENA / 4, "the undo log has room for the table");
+
 static int
 jm_str_in(const char *s, size_t size)
 {
@@ -546,6 +550,7 @@ jm_nmount_locked(struct jm_host *h, struct jm_opts *o, uint64_t flags)
 	if (strcmp(fstype, "devfs") == 0)
 		jm_devfs_populate(h, &m->nodes, rs);
 	h->mnt.n++;
+	jm_crash_point(3);
 	return 0;
 }
 
@@ -669,6 +674,7 @@ jm_unmount_locked(struct jm_host *h, const char *path, int flags)
 	        sizeof(h->mnt.m[0]) * (h->mnt.n - (uint32_t)idx - 1));
 	h->mnt.n--;
 	memset(&h->mnt.m[h->mnt.n], 0, sizeof(h->mnt.m[0]));
+	jm_crash_point(4);
 	return 0;
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import struct
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from forked import in_child, need_root
 
 import jailcore.model
-from jailcore import Jail, MountError
+from jailcore import Jail, MountError, devfs
 from jailcore import mount as mnt
 from jailcore._backend import ffi, lib
 
@@ -324,3 +325,40 @@ def test_tampered_mount_table_refuses_the_host(tmp_path: Path, field: str, entry
         return first, exc.value.errno
 
     assert in_child(child) == (errno.EINVAL, errno.EINVAL)
+
+
+# ---- a process killed in the middle of a change -----------------------------------
+
+
+def _killed_at(point: int, fn: object, *args: object) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            lib.jailmodel_test_crash_at(point)
+            fn(*args)  # type: ignore[operator]
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+def test_killed_mid_nmount_rolls_back(jroot: Path) -> None:
+    """SIGKILL with the new mount in the table and procfs loaded for it: the
+    next locker puts the host back as it was before the call."""
+    status = _killed_at(3, mnt.mount, "procfs", jroot / "proc")
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert len(mnt.mounts()) == 2
+    assert lib.jailmodel_kldfind(b"procfs") == -1
+    mnt.mount("procfs", jroot / "proc")
+    assert table()[-1] == ("procfs", "procfs", str(jroot / "proc"))
+
+
+def test_killed_mid_unmount_rolls_back(jroot: Path) -> None:
+    mnt.mount_devfs(jroot / "dev")
+    mnt.mount("procfs", jroot / "proc")
+    before = table()
+    status = _killed_at(4, mnt.unmount, jroot / "dev")
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert table() == before
+    # The ruleset reference the unmount dropped is back: ruleset 4 is whole.
+    assert [r.number for r in devfs.show(4)] == [100, 200, 300, 400, 500]
