@@ -475,10 +475,7 @@ def _add_net_parser(sub: Any) -> None:
 def _mount_line(m: Any, fstab: bool) -> str:
     """One mount as ``mount`` shows it, or as ``mount -p`` (fstab(5) fields)."""
     if fstab:
-        opts = "ro" if m.flags & 0x1 else "rw"
-        extra = [o for o in m.options if o not in ("read-only", "local")]
-        opts = ",".join([opts, *extra])
-        return f"{m.source:<23} {m.fspath:<23} {m.fstype:<7} {opts:<15} 0 0"
+        return f"{m.source:<23} {m.fspath:<23} {m.fstype:<7} {m.fstab_options:<15} 0 0"
     return f"{m.source} on {m.fspath} ({', '.join([m.fstype, *m.options])})"
 
 
@@ -512,7 +509,7 @@ def cmd_devfs(args: argparse.Namespace) -> int:
         sets = devfs.rulesets(args.m)
         print(json.dumps(sets) if args.json else "\n".join(map(str, sets)))
     elif args.action == "show":
-        rules = devfs.show(args.s, args.m).rules
+        rules = devfs.rules(args.s, args.m)
         if args.json:
             print(json.dumps([{"number": r.number, "rule": str(r)} for r in rules], indent=2))
         else:
@@ -531,14 +528,15 @@ def cmd_devfs(args: argparse.Namespace) -> int:
 
 def _add_devfs_parser(sub: Any) -> None:
     dv = sub.add_parser("devfs", help="devfs rulesets in the kernel, as devfs(8)",
-                        usage="jailcore devfs [-m DIR] [--json] showsets | show -s N | ls")
+                        usage="jailcore devfs [-m DIR] [--json] showsets | show [-s N] | ls")
     dv.add_argument("action", choices=("showsets", "show", "ls"),
                     help="showsets: the rulesets' numbers (devfs showsets); show: ruleset "
                     "N's rules (devfs rule -s N show); ls: the nodes the mount shows "
                     "(the model only)")
     dv.add_argument("-m", default="/dev", metavar="DIR",
                     help="the devfs mount to ask, as devfs -m (default /dev)")
-    dv.add_argument("-s", type=int, default=0, metavar="N", help="with show: the ruleset")
+    dv.add_argument("-s", type=int, default=0, metavar="N",
+                    help="with show: the ruleset (default: the mount's active one)")
     dv.add_argument("--json", action="store_true", help="JSON output")
     dv.set_defaults(func=cmd_devfs)
 

@@ -63,6 +63,7 @@ __all__ = [
     "load_defaults",
     "nodes",
     "parse_rules",
+    "rules",
     "rulesets",
     "show",
     "use",
@@ -1158,20 +1159,28 @@ def _rid_ioctl(mount: str, op: int, n: int, rule: int) -> None:
         raise _fail(-err, op, mount, f"ruleset {n} rule {rule}")
 
 
-def load(rulesets: str | Ruleset | Iterable[Ruleset], mount: str = "/dev") -> None:
+def load(rulesets: str | Ruleset | Iterable[Ruleset], mount: str = "/dev", *,
+         replace: bool = False) -> None:
     """Add every rule of *rulesets* to the kernel's rulesets, as
     ``devfs -m MOUNT rule -s N add ...`` does for each (``DEVFSIO_RADD``).
 
     *rulesets* is devfs.rules(5) text (parsed with :func:`parse_rules`), a
     :class:`Ruleset` or several.  A rule whose number is taken fails with
     :class:`~jailcore.errors.DevfsError` (EEXIST); the rules added before it
-    stay.  User and group names are looked up here, as devfs(8) does."""
+    stay.  ``replace=True`` first deletes each ruleset's rules, as rc.d/devfs
+    does (``devfs rule -s N delset``) before it loads a rules file, so that
+    loading the same file again gives the same rulesets.  User and group
+    names are looked up here, as devfs(8) does."""
     if isinstance(rulesets, str):
         sets: Iterable[Ruleset] = parse_rules(rulesets)
     elif isinstance(rulesets, Ruleset):
         sets = (rulesets,)
     else:
         sets = rulesets
+    sets = list(sets)
+    if replace:
+        for rs in sets:
+            delete(rs.number, mount)
     fd = _open(mount)
     try:
         for rs in sets:
@@ -1244,12 +1253,13 @@ def delete(n: int, mount: str = "/dev") -> None:
         delete_rule(n, rule.number, mount)
 
 
-def show(n: int, mount: str = "/dev") -> Ruleset:
-    """Ruleset *n* as the kernel has it (``DEVFSIO_RGETNEXT``, as ``devfs rule
-    -s N show``): no rules when it is empty or does not exist.  Names are not
-    kept by the kernel: ``name`` is ``None``, users and groups are numbers."""
-    _check_set(n, False)
-    rules: list[Rule] = []
+def rules(n: int = 0, mount: str = "/dev") -> list[Rule]:
+    """The rules of ruleset *n* as the kernel has them, in order
+    (``DEVFSIO_RGETNEXT``, as ``devfs rule -s N show``); *n* 0 is the mount's
+    active ruleset, as ``devfs rule show`` without ``-s`` (none: no rules).
+    Users and groups are numbers."""
+    _check_set(n, True)
+    found: list[Rule] = []
     r = ffi.new("struct jc_devfs_rule *")
     fd = _open(mount)
     try:
@@ -1264,11 +1274,19 @@ def show(n: int, mount: str = "/dev") -> Ruleset:
             if err < 0:
                 raise _fail(-err, lib.JC_DEVFS_RGETNEXT, mount, f"ruleset {n}")
             rule = _decode(r)
-            rules.append(rule)
+            found.append(rule)
             after = rule.number
     finally:
         os.close(fd)
-    return Ruleset(n, None, tuple(rules))
+    return found
+
+
+def show(n: int, mount: str = "/dev") -> Ruleset:
+    """Ruleset *n* (1 to 65535) as the kernel has it (see :func:`rules`): no
+    rules when it is empty or does not exist.  Names are not kept by the
+    kernel: ``name`` is ``None``, users and groups are numbers."""
+    _check_set(n, False)
+    return Ruleset(n, None, tuple(rules(n, mount)))
 
 
 def rulesets(mount: str = "/dev") -> list[int]:

@@ -28,6 +28,7 @@ from jailcore.errors import MountError, host_error
 
 __all__ = [
     "MNT_FLAGS",
+    "MNT_KEYWORDS",
     "Mount",
     "devices",
     "mount",
@@ -84,6 +85,23 @@ MNT_FLAGS: tuple[tuple[int, str], ...] = (
     (MNT_USER, "mounted by user"),
 )
 
+#: The flags as mount options, in the order ``mount -p`` writes them
+#: (sbin/mount/mount.c, flags2opts): the keywords fstab(5) takes.
+MNT_KEYWORDS: tuple[tuple[int, str], ...] = (
+    (MNT_SYNCHRONOUS, "sync"),
+    (MNT_NOEXEC, "noexec"),
+    (MNT_NOSUID, "nosuid"),
+    (MNT_UNION, "union"),
+    (MNT_ASYNC, "async"),
+    (MNT_NOATIME, "noatime"),
+    (MNT_NOCLUSTERR, "noclusterr"),
+    (MNT_NOCLUSTERW, "noclusterw"),
+    (MNT_NOSYMFOLLOW, "nosymfollow"),
+    (MNT_SUIDDIR, "suiddir"),
+    (MNT_MULTILABEL, "multilabel"),
+    (MNT_ACLS, "acls"),
+)
+
 # The standard options mount(8) also turns into MNT_* flags (MOPT_STDOPTS of
 # sbin/mount/mntopts.h): name -> (flag, set it?).
 _STD_OPTIONS: dict[str, tuple[int, bool]] = {
@@ -122,6 +140,14 @@ class Mount:
     def options(self) -> list[str]:
         """The flags as mount(8) names them, in its order."""
         return [name for bit, name in MNT_FLAGS if self.flags & bit]
+
+    @property
+    def fstab_options(self) -> str:
+        """The flags as an fstab(5) options field, as ``mount -p`` writes
+        it: ``rw`` or ``ro``, then the keywords of :data:`MNT_KEYWORDS`."""
+        words = ["ro" if self.flags & MNT_RDONLY else "rw"]
+        words += [word for bit, word in MNT_KEYWORDS if self.flags & bit]
+        return ",".join(words)
 
     def to_json(self) -> dict[str, Any]:
         """A dict of plain values, for ``jailcore mount ls --json``."""

@@ -43,14 +43,15 @@ __all__ = [
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
-#: The IFF_* flags of net/if.h, by bit, with ifconfig(8)'s names.
+#: The IFF_* flags of net/if.h that ifconfig(8) names, by bit, with its
+#: names (sbin/ifconfig/ifconfig.c, IFFBITS): the kernel's internal ones
+#: (KNOWSEPOCH, CANTCONFIG, DYING, RENAMING, ...) are not shown.
 IFF_NAMES: dict[int, str] = {
     0x1: "UP",
     0x2: "BROADCAST",
     0x4: "DEBUG",
     0x8: "LOOPBACK",
     0x10: "POINTOPOINT",
-    0x20: "NEEDSEPOCH",
     0x40: "RUNNING",
     0x80: "NOARP",
     0x100: "PROMISC",
@@ -61,13 +62,10 @@ IFF_NAMES: dict[int, str] = {
     0x2000: "LINK1",
     0x4000: "LINK2",
     0x8000: "MULTICAST",
-    0x10000: "CANTCONFIG",
     0x20000: "PPROMISC",
     0x40000: "MONITOR",
     0x80000: "STATICARP",
     0x100000: "STICKYARP",
-    0x200000: "DYING",
-    0x400000: "RENAMING",
 }
 IFF_UP = 0x1
 IFT_ETHER = 0x06

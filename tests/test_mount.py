@@ -98,6 +98,13 @@ def test_error_kind_and_text(tmp_path: Path) -> None:
 def test_mount_options_names() -> None:
     m = mnt.Mount("ufs", "/dev/ada0p2", "/", mnt.MNT_LOCAL | mnt.MNT_NOEXEC | mnt.MNT_RDONLY)
     assert m.options == ["noexec", "read-only", "local"]
+    assert m.fstab_options == "ro,noexec"
+    # mount -p writes keywords only: no "soft-updates" or "with quotas" there.
+    root = mnt.Mount("ufs", "/dev/ada0p2", "/", mnt.MNT_LOCAL | mnt.MNT_SOFTDEP | mnt.MNT_SUJ
+                     | mnt.MNT_QUOTA | mnt.MNT_ACLS | mnt.MNT_NOATIME)
+    assert root.options == ["noatime", "soft-updates", "journaled soft-updates", "acls",
+                            "local", "with quotas"]
+    assert root.fstab_options == "rw,noatime,acls"
 
 
 def test_cli_mount_ls(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -158,3 +165,14 @@ def test_cli_devfs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert [ln.split()[-1] for ln in lines][-1] == "zfs"
     assert main(["devfs", "-m", str(tmp_path), "ls", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["name"] == "crypto"
+
+
+def test_cli_devfs_show_without_s_is_the_mounts_active_ruleset(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """As ``devfs rule show``: ruleset 0 in the request is the mount's own."""
+    mnt.mount_devfs(tmp_path, ruleset=3)
+    assert main(["devfs", "-m", str(tmp_path), "show"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "100 path ptyp* unhide"
+    # The host's /dev has no ruleset: nothing to show.
+    assert main(["devfs", "show"]) == 0
+    assert capsys.readouterr().out == ""

@@ -124,3 +124,10 @@ def test_cli_jail_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert [(d["name"], d["vnet"]) for d in data] == [("lo0", j.jid), (b, j.jid)]
     assert main(["net", "ls"]) == 0
     assert b + ":" not in capsys.readouterr().out
+
+
+def test_flag_names_are_those_ifconfig_prints() -> None:
+    """IFFBITS of ifconfig(8): the kernel's own bits (0x20 KNOWSEPOCH,
+    0x10000 CANTCONFIG, 0x200000 DYING) are not named."""
+    iface = net.Interface("em0", 1, 0x8863 | 0x10000 | 0x200000, 6, 1500, None)
+    assert iface.flag_names == ["UP", "BROADCAST", "RUNNING", "SIMPLEX", "MULTICAST"]

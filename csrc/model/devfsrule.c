@@ -780,11 +780,13 @@ jm_devfs_ioctl(int fd, unsigned long request, void *data)
 
 	if ((h = jm_lock()) == NULL)
 		return -1;
-	/* PRIV_DEVFS_RULE: the host's superuser only. */
-	if (!jm_caller_is_root() || jm_caller_prison(h) != 0)
-		err = EPERM;
-	else if ((mi = jm_mnt_devfs_at(h, fd)) < 0 || mi >= JM_MNT_MAX)
+	/* The request reaches devfs_rules_ioctl, and its PRIV_DEVFS_RULE check
+	 * (the host's superuser only), through the ioctl of a devfs directory
+	 * (devfs_rioctl): on any other file it is ENOTTY, whoever asks. */
+	if ((mi = jm_mnt_devfs_at(h, fd)) < 0 || mi >= JM_MNT_MAX)
 		err = ENOTTY;
+	else if (!jm_caller_is_root() || jm_caller_prison(h) != 0)
+		err = EPERM;
 	else if (data == NULL)
 		err = EFAULT;
 	else {

@@ -329,14 +329,13 @@ net_priv(const struct jm_host *h, int caller)
 	return 0;
 }
 
-/* PRIV_NET_SETIFVNET: the host's superuser (the model's decision, see
- * docs/net.rst: jailed callers are refused). */
+/* PRIV_NET_SETIFVNET: root on the host, or in a jail with its own vnet
+ * (kern_jail.c, prison_priv_check: the VIMAGE privileges are granted to a
+ * PR_VNET jail), which may so lend an interface to a jail of its own. */
 static int
-vnet_priv(int caller)
+vnet_priv(const struct jm_host *h, int caller)
 {
-	if (!jm_caller_is_root() || caller != 0)
-		return EPERM;
-	return 0;
+	return net_priv(h, caller);
 }
 
 /* ---- addresses (in.c, in6.c) --------------------------------------------- */
@@ -544,8 +543,8 @@ if_create(struct jm_host *h, int vnet, char *ifname)
 
 	memcpy(name, ifname, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	if (if_find(h, vnet, name) >= 0)
-		return EEXIST; /* if_clone_create: the name is taken */
+	/* if_clone_create: a cloner must match the name (EINVAL), then
+	 * if_clone_createif refuses a name taken (EEXIST). */
 	if (strncmp(name, "epair", 5) == 0) {
 		cloner = JM_CLONER_EPAIR;
 		unit = name2unit(name + 5);
@@ -555,6 +554,8 @@ if_create(struct jm_host *h, int vnet, char *ifname)
 	} else {
 		return EINVAL; /* no cloner matches */
 	}
+	if (if_find(h, vnet, name) >= 0)
+		return EEXIST;
 	if (unit == -2)
 		return EINVAL;
 	wild = unit < 0;
@@ -619,7 +620,8 @@ if_destroy_req(struct jm_host *h, int i)
 
 /* SIOCSIFNAME (if_rename): the new name read from ifr_data as copyinstr
  * would (ENAMETOOLONG without a NUL in IFNAMSIZ bytes, EFAULT for NULL);
- * empty EINVAL; a name present in the vnet (this one's included) EEXIST. */
+ * empty EINVAL; its own name changes nothing (0); a name present in the
+ * vnet EEXIST. */
 static int
 if_rename(struct jm_host *h, int vnet, int i, const char *src)
 {
@@ -633,6 +635,8 @@ if_rename(struct jm_host *h, int vnet, int i, const char *src)
 	memcpy(name, src, strlen(src) + 1);
 	if (name[0] == '\0')
 		return EINVAL;
+	if (strcmp(name, f->name) == 0)
+		return 0;
 	if (if_find(h, vnet, name) >= 0)
 		return EEXIST;
 	jm_change_begin(h);
@@ -692,16 +696,15 @@ net_ioctl(struct jm_host *h, unsigned long request, void *data)
 		return if_destroy_req(h, i);
 	case JAILMODEL_SIOCSIFRVNET:
 		/* if_vmove_reclaim: privilege, jail, interface in the jail's
-		 * vnet, not already the caller's, the name free here. */
-		if ((err = vnet_priv(caller)) != 0)
+		 * vnet, not already the caller's.  It does not look for the
+		 * name here: an interface of that name may already be here. */
+		if ((err = vnet_priv(h, caller)) != 0)
 			return err;
 		if ((jail = find_jail(h, caller, ifr->ifr_ifru.ifru_jid)) < 0)
 			return ENXIO;
 		if ((i = if_find(h, vnet_of(h, jail), name)) < 0)
 			return ENXIO;
 		if (vnet_of(h, jail) == vnet)
-			return EEXIST;
-		if (if_find(h, vnet, name) >= 0)
 			return EEXIST;
 		jm_change_begin(h);
 		if_move(h, &h->net.ifs[i], vnet);
@@ -738,7 +741,7 @@ net_ioctl(struct jm_host *h, unsigned long request, void *data)
 		return if_rename(h, vnet, i, ifr->ifr_ifru.ifru_data);
 	case JAILMODEL_SIOCSIFVNET:
 		/* if_vmove_loan: privilege, jail, same vnet, name taken there. */
-		if ((err = vnet_priv(caller)) != 0)
+		if ((err = vnet_priv(h, caller)) != 0)
 			return err;
 		if ((jail = find_jail(h, caller, ifr->ifr_ifru.ifru_jid)) < 0)
 			return ENXIO;

@@ -7,8 +7,8 @@ tests/model/test_net_model.py runs the same steps on the model.
 
 from __future__ import annotations
 
-import os
 import random
+import time
 
 import pytest
 
@@ -35,7 +35,8 @@ def test_epair_address_and_vnet_walkthrough() -> None:
         assert addr in [str(x) for x in found[a].addresses]
         assert found[a].up
         net.remove_address(a, addr)
-        assert addr not in [str(x) for x in net.interfaces() if x.name == a]
+        assert addr not in [str(x) for i in net.interfaces() if i.name == a
+                            for x in i.addresses]
         jail = Jail.create(name=unique_name(), vnet="new", path="/")
         assert net.move_to(b, jail) == b
         assert b not in [i.name for i in net.interfaces()]
@@ -47,10 +48,9 @@ def test_epair_address_and_vnet_walkthrough() -> None:
         jail = None
         # vnet teardown is asynchronous on FreeBSD: the interface is back once
         # the jail's vnet is gone, which jail_remove does not wait for.
-        for _ in range(200):
-            if b in [i.name for i in net.interfaces()]:
-                break
-            os.sched_yield()
+        deadline = time.monotonic() + 10.0
+        while b not in [i.name for i in net.interfaces()] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert b in [i.name for i in net.interfaces()]
     finally:
         if jail is not None:

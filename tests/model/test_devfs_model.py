@@ -17,6 +17,7 @@ from forked import in_child, need_root
 
 import jailcore.devfs as devfs
 import jailcore.model
+import jailcore.mount
 from jailcore import Jail
 from jailcore.errors import DevfsError
 
@@ -87,29 +88,41 @@ def test_not_a_devfs_mount_through_jailcore(tmp_path: Path) -> None:
     assert info.value.errno == errno.ENOTTY
 
 
-def test_privilege_comes_first(abi: ctypes.CDLL, tmp_path: Path, dirfd: int) -> None:
-    """PRIV_DEVFS_RULE: an unprivileged user or a jailed root gets EPERM
-    (before the descriptor is looked at)."""
+def test_descriptor_then_privilege(abi: ctypes.CDLL, tmp_path: Path) -> None:
+    """DEVFSIO reaches devfs_rules_ioctl, and its PRIV_DEVFS_RULE check, only
+    through a devfs directory (devfs_rioctl): elsewhere ENOTTY, whoever asks;
+    on a devfs mount an unprivileged user or a jailed root gets EPERM."""
     need_root()
+    devdir = tmp_path / "dev"
+    devdir.mkdir()
+    jailcore.mount.mount_devfs(devdir)
 
-    def suse() -> int:
+    def suse(where: Path) -> int:
         # Opened here: a process holding a directory descriptor cannot attach.
-        fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY)
         try:
             return ioctl(abi, fd, DEVFSIO_SUSE, ctypes.create_string_buffer(b"\x04\x00", 2))
         finally:
             os.close(fd)
 
-    def suse_inherited() -> int:
-        return ioctl(abi, dirfd, DEVFSIO_SUSE, ctypes.create_string_buffer(b"\x04\x00", 2))
-
-    assert in_child(suse_inherited, uid=NOBODY) == errno.EPERM
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, dirfd)  # no directory left open: an attaching process may hold none
-    os.close(null)
+    # The unprivileged user inherits descriptors (the directories above
+    # tmp_path are closed to it).
+    plain_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    dev_fd = os.open(devdir, os.O_RDONLY | os.O_DIRECTORY)
+    buf = ctypes.create_string_buffer(b"\x04\x00", 2)
+    try:
+        assert in_child(lambda: ioctl(abi, plain_fd, DEVFSIO_SUSE, buf),
+                        uid=NOBODY) == errno.ENOTTY
+        assert in_child(lambda: ioctl(abi, dev_fd, DEVFSIO_SUSE, buf),
+                        uid=NOBODY) == errno.EPERM
+    finally:
+        os.close(plain_fd)
+        os.close(dev_fd)
     j = Jail.create(name="plain", persist=True)
-    assert in_child(suse, attach=j.jid) == errno.EPERM
-    assert suse() == errno.ENOTTY
+    assert in_child(lambda: suse(tmp_path), attach=j.jid) == errno.ENOTTY
+    assert in_child(lambda: suse(devdir), attach=j.jid) == errno.EPERM
+    assert suse(tmp_path) == errno.ENOTTY
+    assert suse(devdir) == 0
 
 
 def test_bad_arguments() -> None:

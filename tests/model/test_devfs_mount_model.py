@@ -434,3 +434,16 @@ def test_self_include_runs_once_more(abi: ctypes.CDLL, tmp_path: Path, dev: str)
     assert len(devfs.show(70, dev)) == 3
     shown = names(mount(abi, tmp_path / "j", 70))
     assert "null" not in shown and "zero" not in shown and len(shown) == 54
+
+
+def test_load_replace_gives_the_same_rulesets_again() -> None:
+    """Loading a rules file over rulesets that exist: EEXIST at the first
+    taken rule, unless replace=True deletes each ruleset first, as rc.d/devfs
+    does (devfs rule -s N delset) before it adds a file's rules."""
+    text = "[mine=77]\nadd path 'bpf*' unhide\nadd path null hide\n"
+    devfs.load(text)
+    with pytest.raises(DevfsError) as info:
+        devfs.load(text)
+    assert info.value.errno == errno.EEXIST
+    devfs.load("[mine=77]\nadd path zero unhide\n", replace=True)
+    assert [str(r) for r in devfs.show(77)] == ["100 path zero unhide"]

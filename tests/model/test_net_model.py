@@ -267,7 +267,8 @@ def test_rename() -> None:
     assert net.rename_interface(b, "jail0") == "jail0"
     assert names() == ["lo0", "em0", "epair0a", "jail0"]
     assert errno_of(net.rename_interface, "jail0", "em0") == errno.EEXIST
-    assert errno_of(net.rename_interface, "jail0", "jail0") == errno.EEXIST
+    # Its own name: nothing to do (if_rename returns 0 before looking).
+    assert net.rename_interface("jail0", "jail0") == "jail0"
     assert errno_of(net.rename_interface, "jail0", "") == errno.EINVAL
     assert errno_of(net.rename_interface, "jail0", "x" * 16) == errno.ENAMETOOLONG
     assert errno_of(net.rename_interface, "nope0", "x") == errno.ENXIO
@@ -425,20 +426,44 @@ def test_non_vnet_jail_root_gets_eperm_and_sees_its_addresses() -> None:
 
 
 def test_vnet_jail_root_manages_its_own_interfaces() -> None:
+    """Root in a jail with its own vnet has the VIMAGE privileges
+    (prison_priv_check): it configures its interfaces and lends them to a
+    vnet jail of its own; its own jid is no child of its (ENXIO)."""
     need_root()
-    j = Jail.create(name="v", vnet="new")
+    j = Jail.create(name="v", vnet="new", children__max=1)
     _, b = net.create_epair()
     net.move_to(b, j)
 
-    def inside() -> list[str]:
+    def inside() -> tuple[list[str], str, str, int]:
         net.add_address(b, "198.51.100.9/24")
         net.set_up(b)
-        # SIOCSIFVNET/SIOCSIFRVNET: the host's privilege (the model's choice).
-        assert errno_of(net.move_to, b, 1) == errno.EPERM
-        assert errno_of(net.reclaim, b, 1) == errno.EPERM
-        return [str(a) for i in net.interfaces() for a in i.addresses]
+        seen = [str(a) for i in net.interfaces() for a in i.addresses]
+        child = Jail.create(name="c", vnet="new", persist=True)
+        assert errno_of(net.move_to, b, j.jid) == errno.ENXIO
+        lent = net.move_to(b, child.jid)
+        back = net.reclaim(b, child.jid)
+        return seen, lent, back, len(net.interfaces())
 
-    assert in_child(inside, attach=j.jid) == ["198.51.100.9/24"]
+    assert in_child(inside, attach=j.jid) == (["198.51.100.9/24"], b, b, 2)
+
+
+def test_reclaim_does_not_look_for_the_name_here() -> None:
+    """if_vmove_reclaim checks the jail, the interface in the jail's vnet and
+    that the vnets differ; not that the name is free in the caller's."""
+    need_root()
+    j = Jail.create(name="v", vnet="new")
+    a, b = net.create_epair()
+    net.move_to(b, j)
+    net.rename_interface(a, b)
+    assert net.reclaim(b, j) == b
+    assert names() == ["lo0", "em0", b, b]
+
+
+def test_jailed_non_vnet_root_cannot_move_interfaces() -> None:
+    need_root()
+    parent = Jail.create(name="p", children__max=1, persist=True)
+    _, b = net.create_epair()
+    assert in_child(lambda: errno_of(net.move_to, b, 424242), attach=parent.jid) == errno.EPERM
 
 
 # ---- a state file written by another process ----------------------------------
