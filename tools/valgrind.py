@@ -47,8 +47,10 @@ SUPPRESSIONS = Path(__file__).resolve().parent / "valgrind-python.supp"
 
 #: The default subset, relative to tests/: the model's conformance tests through
 #: its C ABI, the marshalling (general and prepared) and parameter codecs, the
-#: bad-input table, and a few spawn tests (fork, the child's steps before exec,
-#: descriptors, failures).
+#: bad-input table, a few spawn tests (fork, the child's steps before exec,
+#: descriptors, failures), and the host side's seam and model (interfaces,
+#: getifaddrs, mounts, getfsstat, devfs nodes) through jailcore.net and
+#: jailcore.mount.
 DEFAULT_TESTS = [
     "model/test_conformance_get.py",
     "model/test_conformance_set.py",
@@ -57,6 +59,8 @@ DEFAULT_TESTS = [
     "test_params.py",
     "test_bad_input.py",
     "test_spawn.py",
+    "test_net.py",
+    "test_mount.py",
 ]
 SPAWN_TESTS = (
     "test_arguments_as_given",
