@@ -13,6 +13,7 @@ import pytest
 import jailcore
 import jailcore.aio
 import jailcore.devfs
+import jailcore.jailconf
 import jailcore.model
 import jailcore.params
 import jailcore.process
@@ -25,6 +26,7 @@ MODULES = (
     jailcore.params,
     jailcore.testing,
     jailcore.devfs,
+    jailcore.jailconf,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
