@@ -795,13 +795,7 @@ jm_devfs_ioctl(int fd, unsigned long request, void *data)
 		if (err != 0 && h->undo.active)
 			jm_change_abort(h);
 	}
-	if (jm_unlock(h) != 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 int
@@ -864,11 +858,5 @@ jailmodel_devfs_load_defaults(void)
 		if (err != 0 && h->undo.active)
 			jm_change_abort(h);
 	}
-	if (jm_unlock(h) != 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }

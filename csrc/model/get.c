@@ -481,13 +481,7 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 	}
 	if (err == 0)
 		jm_settle(h);
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 static int
@@ -511,13 +505,7 @@ jailmodel_jail_attach(int jid)
 		err = EPERM;
 	else
 		err = jm_attach_locked(h, jid > 0 ? jm_find_child_jid(h, mypr, jid) : -1, mypr);
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 int
@@ -538,13 +526,7 @@ jailmodel_jail_remove(int jid)
 		else if (h->prisons[s].state == JM_PRISON_STATE_ALIVE)
 			jm_prison_remove(h, s);
 	}
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 static int
@@ -571,13 +553,7 @@ jm_desc_call(int fd, int remove)
 		} else
 			err = jm_attach_locked(h, s, mypr);
 	}
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 int

@@ -326,6 +326,10 @@ struct jm_host *jm_lock(void);
  * invalid (jm_broken): its change is undone and the host refused from now
  * on.  A call then fails with EINVAL whatever it was about to return. */
 int jm_unlock(struct jm_host *h);
+/* The end of a call that returns 0 or -1: jm_unlock, then `err` (an errno,
+ * 0 for none) as the call's result: -1 with errno EINVAL when the call found
+ * the host invalid, -1 with err, or 0. */
+int jm_unlock_ret(struct jm_host *h, int err);
 /* Begin/commit the undo log of a change (jm_lock does not begin one). */
 void jm_change_begin(struct jm_host *h);
 void jm_change_commit(struct jm_host *h);

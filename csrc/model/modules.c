@@ -142,13 +142,7 @@ jailmodel_kldunload(int fileid)
 			err = 0;
 		}
 	}
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 /* Whether the request names `name` (without consuming it). */

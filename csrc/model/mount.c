@@ -573,9 +573,6 @@ jailmodel_nmount(struct iovec *iov, unsigned int niov, int flags)
 	o = malloc(sizeof(*o));
 	if (o == NULL)
 		return -1;
-	o->n = 0;
-	o->errmsg_idx = -1;
-	o->errmsg_set = 0;
 	if ((err = jm_opts_build(o, iov, niov)) != 0) {
 		jm_opts_free(o);
 		free(o);
@@ -687,13 +684,7 @@ jailmodel_unmount(const char *path, int flags)
 	if (h == NULL)
 		return -1;
 	err = jm_unmount_locked(h, path, flags);
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 /* ---- getfsstat(2) ----------------------------------------------------------- */

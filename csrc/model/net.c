@@ -299,13 +299,7 @@ jailmodel_add_ether(const char *name)
 		    JM_IFF_MULTICAST, JM_CLONER_NONE, 0) < 0)
 			err = ENOSPC;
 	}
-	if (jm_unlock(h) != 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 /* The undo log: a change saves each entry it touches whole, at most twice
@@ -802,13 +796,7 @@ jm_net_ioctl(int fd, unsigned long request, void *data)
 	err = net_ioctl(h, request, data);
 	if (err != 0 && h->undo.active)
 		jm_change_abort(h);
-	if (jm_unlock(h) != 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 /* ---- getifaddrs ------------------------------------------------------------ */

@@ -1388,6 +1388,18 @@ jm_unlock(struct jm_host *h)
 	return 0;
 }
 
+int
+jm_unlock_ret(struct jm_host *h, int err)
+{
+	if (jm_unlock(h) != 0)
+		return -1;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- processes ---------------------------------------------------------- */
 
 /* Privilege, as the model decides it: root, and the user who made the host,
@@ -1666,13 +1678,7 @@ jailmodel_release(int jid)
 		jm_pend(h, s);
 		jm_settle(h);
 	}
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 /* ---- reset ---------------------------------------------------------------- */

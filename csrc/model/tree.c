@@ -140,13 +140,7 @@ jailmodel_set_version(int major)
 		jm_host_release_strings(h, &h->prisons[0]);
 		h->prisons[0].allow = jm_allow_all(h) & ~(uint64_t)JM_PR_ALLOW_UNPRIV_PARENT_TAMPER;
 	}
-	if (jm_unlock(h) != 0)
-		err = EINVAL;
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return jm_unlock_ret(h, err);
 }
 
 int
