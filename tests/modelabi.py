@@ -127,6 +127,32 @@ def _lib() -> ctypes.CDLL:
 
 
 LIB = _lib()
+LIB.jailmodel_test_offset.argtypes = [ctypes.c_char_p]
+LIB.jailmodel_test_offset.restype = ctypes.c_long
+
+
+def state_offset(field: str, table: str | None = None, entry: int = 0,
+                 sizeof: str | None = None) -> int:
+    """Where `field` of the host is in a state file (jailmodel_test_offset); with
+    `table` and `sizeof`, the field of entry `entry` of that table."""
+    where = int(LIB.jailmodel_test_offset(field.encode()))
+    assert where >= 0, field
+    if table is not None:
+        assert sizeof is not None
+        base, size = (int(LIB.jailmodel_test_offset(n.encode())) for n in (table, sizeof))
+        assert base >= 0 and size > 0, (table, sizeof)
+        where += base + entry * size
+    return where
+
+
+def write_state(path: str | os.PathLike[str], writes: Iterable[tuple[int, bytes]]) -> None:
+    """Write into a model state file as another process could: each (offset, bytes)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        for where, data in writes:
+            assert os.pwrite(fd, data, where) == len(data)
+    finally:
+        os.close(fd)
 
 
 @dataclass

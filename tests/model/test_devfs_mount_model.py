@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from modelabi import state_offset, write_state
 
 import jailcore.devfs as devfs
 import jailcore.model
@@ -334,15 +335,10 @@ def test_other_request_is_enotty(abi: ctypes.CDLL, fd: int) -> None:
 
 def _offset(field: str, entry: int | None = None, size: str = "") -> int:
     """Where a registry field is in the state file (the model's test offsets)."""
-    from jailcore._backend import lib
-
-    where = int(lib.jailmodel_test_offset(field.encode()))
-    assert where >= 0, field
-    if entry is not None:
-        table = "devfs." + field.split(".", 1)[0].removeprefix("devfs_")
-        where += int(lib.jailmodel_test_offset(table.encode()))
-        where += entry * int(lib.jailmodel_test_offset(size.encode()))
-    return where
+    if entry is None:
+        return state_offset(field)
+    table = "devfs." + field.split(".", 1)[0].removeprefix("devfs_")
+    return state_offset(field, table, entry, size)
 
 
 @pytest.mark.parametrize(("field", "entry", "size", "data"), [
@@ -367,11 +363,7 @@ def test_tampered_registry_refuses_the_host(tmp_path: Path, field: str, entry: i
         jailcore.model.use_state_file(path)
         devfs.load_defaults()
         jailcore.model.use_state_file(None)
-        fd = os.open(path, os.O_RDWR)
-        try:
-            assert os.pwrite(fd, data, _offset(field, entry, size)) == len(data)
-        finally:
-            os.close(fd)
+        write_state(path, [(_offset(field, entry, size), data)])
         with pytest.raises(jailcore.ModelHostError) as info:
             jailcore.model.use_state_file(path)
         return type(info.value).__name__
@@ -392,11 +384,7 @@ def test_untampered_registry_is_accepted(tmp_path: Path) -> None:
         jailcore.model.use_state_file(path)
         devfs.load_defaults()
         jailcore.model.use_state_file(None)
-        fd = os.open(path, os.O_RDWR)
-        try:
-            assert os.pwrite(fd, struct.pack("=i", 5), _offset("devfs.nsets")) == 4
-        finally:
-            os.close(fd)
+        write_state(path, [(_offset("devfs.nsets"), struct.pack("=i", 5))])
         jailcore.model.use_state_file(path)
         where = tmp_path / "dev"
         where.mkdir()

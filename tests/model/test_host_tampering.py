@@ -6,7 +6,6 @@ fails the test instead of killing pytest."""
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import struct
@@ -16,27 +15,21 @@ from pathlib import Path
 import modelabi
 import pytest
 from forked import in_child
-from modelabi import LIB, I, create, get
+from modelabi import I, create, get
 
 import jailcore
 import jailcore.model
-
-LIB.jailmodel_test_offset.argtypes = [ctypes.c_char_p]
-LIB.jailmodel_test_offset.restype = ctypes.c_long
 
 AT_START = ("changed into an invalid state by another process (found so at the start "
             "of a call): refused")
 DURING = "changed into an invalid state by another process (found so during a call): refused"
 
 
-def off(field: str) -> int:
-    value = int(LIB.jailmodel_test_offset(field.encode()))
-    assert value >= 0, field
-    return value
+off = modelabi.state_offset
 
 
 def prison_off(slot: int, field: str) -> int:
-    return off("prisons") + slot * off("sizeof.prison") + off("prison." + field)
+    return off("prison." + field, "prisons", slot, "sizeof.prison")
 
 
 def i32(v: int) -> bytes:
@@ -57,12 +50,7 @@ def tampered(path: Path, writes: Callable[[], Writes],
         assert create(("name", "a"), ("persist", None)) == 1
         assert create(("name", "a.b"), ("persist", None)) == 2
         assert get(("jid", I(2)), "name").str("name") == "a.b"
-        fd = os.open(path, os.O_RDWR)
-        try:
-            for where, data in writes():
-                assert os.pwrite(fd, data, where) == len(data)
-        finally:
-            os.close(fd)
+        modelabi.write_state(path, writes())
         ret, err = call()
         # The host is refused from now on, with the reason.
         with pytest.raises(jailcore.ModelHostError) as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from forked import in_child, need_root
+from modelabi import state_offset, write_state
 
 import jailcore.model
 from jailcore import Jail, MountError, devfs
@@ -308,15 +309,11 @@ def test_tampered_mount_table_refuses_the_host(tmp_path: Path, field: str, entry
     def child() -> tuple[int, int]:
         jailcore.model.use_state_file(path)
         mnt.mount_devfs(tmp_path / "dev")
-        where = lib.jailmodel_test_offset(field.encode())
-        if entry is not None:
-            where = (lib.jailmodel_test_offset(b"mnt.m")
-                     + entry * lib.jailmodel_test_offset(b"sizeof.mount") + where)
-        fd = os.open(path, os.O_RDWR)
-        try:
-            assert os.pwrite(fd, data, where) == len(data)
-        finally:
-            os.close(fd)
+        if entry is None:
+            where = state_offset(field)
+        else:
+            where = state_offset(field, "mnt.m", entry, "sizeof.mount")
+        write_state(path, [(where, data)])
         with pytest.raises(jailcore.ModelHostError) as first_exc:
             mnt.mounts()
         first = first_exc.value.errno

@@ -12,9 +12,11 @@ import ipaddress
 import socket
 import struct
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from forked import in_child, need_root
+from modelabi import state_offset, write_state
 
 import jailcore.model
 import jailcore.net as net
@@ -477,33 +479,17 @@ def test_jailed_non_vnet_root_cannot_move_interfaces() -> None:
     ("if.vnet", struct.pack("=i", -5)),
     ("if.addr", b"\x07"),  # an address family the table never holds
 ])
-def test_tampered_interface_table_refuses_the_host(tmp_path: object, abi: ctypes.CDLL,
-                                                   field: str, data: bytes) -> None:
+def test_tampered_interface_table_refuses_the_host(tmp_path: Path, field: str,
+                                                   data: bytes) -> None:
     """An interface entry made malformed between two calls: the next call
     fails with EINVAL and the host is refused from then on."""
-    import os
-    from pathlib import Path
-
-    abi.jailmodel_test_offset.argtypes = [ctypes.c_char_p]
-    abi.jailmodel_test_offset.restype = ctypes.c_long
-
-    def off(name: str) -> int:
-        value = int(abi.jailmodel_test_offset(name.encode()))
-        assert value >= 0, name
-        return value
-
-    path = Path(str(tmp_path)) / "host"
+    path = tmp_path / "host"
 
     def child() -> tuple[object, ...]:
         jailcore.model.use_state_file(path)
         net.add_address("em0", "192.0.2.1/24")
         assert names() == ["lo0", "em0"]
-        where = off("net.ifs") + 1 * off("sizeof.if") + off(field)  # em0's entry
-        fd = os.open(path, os.O_RDWR)
-        try:
-            assert os.pwrite(fd, data, where) == len(data)
-        finally:
-            os.close(fd)
+        write_state(path, [(state_offset(field, "net.ifs", 1, "sizeof.if"), data)])  # em0
         with pytest.raises(jailcore.ModelHostError) as first_exc:
             net.interfaces()
         first = first_exc.value.errno
