@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 import jailcore
+import jailcore._confparse
 import jailcore.aio
+import jailcore.conf
 import jailcore.devfs
-import jailcore.jailconf
 import jailcore.model
 import jailcore.params
 import jailcore.process
@@ -26,7 +27,8 @@ MODULES = (
     jailcore.params,
     jailcore.testing,
     jailcore.devfs,
-    jailcore.jailconf,
+    jailcore._confparse,
+    jailcore.conf,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 

@@ -1,4 +1,4 @@
-"""jail.conf(5): the lexer and the parser, as jail(8) reads the file.
+"""jail.conf(5)'s lexer and parser, as jail(8) reads the file (see :mod:`jailcore.conf`).
 
 The first part of jail(8) in Python (usr.sbin/jail/jaillex.l, jailparse.y and
 config.c's include_config; shared/spec/freebsd-jail-userland.md section 1):
@@ -6,8 +6,8 @@ config.c's include_config; shared/spec/freebsd-jail-userland.md section 1):
 blocks, and the one global section ``*`` that top-level parameters go to), in
 file order, with every statement as written: its name, its operator and its
 values, each value the literal text and ``$variable`` references it joins.
-:func:`load` reads a file and follows ``.include``.  Merging sections into
-jails and substituting variables come next.
+:func:`load` reads a file and follows ``.include``; :mod:`jailcore.conf`
+merges the sections into jails and substitutes the variables.
 
 >>> [s.name for s in parse('path = "/j/$name"; web { persist; }')]
 ['*', 'web']
@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Param", "Piece", "Section", "Value", "load", "parse"]
@@ -443,7 +444,11 @@ def parse(text: str, filename: str = "<string>") -> list[Section]:
 
 
 def load(path: str = "/etc/jail.conf") -> list[Section]:
-    """The sections of a jail.conf file, ``.include`` followed."""
+    """The sections of a jail.conf file, ``.include`` followed; ``-`` reads
+    the standard input, named ``STDIN`` in messages, as ``jail -f -`` does."""
     state = _State()
-    _read(path, state, 0)
+    if path == "-":
+        _Parser(state, 0, sys.stdin.read(), "STDIN").run()
+    else:
+        _read(path, state, 0)
     return state.sections

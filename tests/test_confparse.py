@@ -1,4 +1,4 @@
-"""jail.conf(5)'s lexer and parser (jailcore.jailconf), against the rules of
+"""jail.conf(5)'s lexer and parser (jailcore._confparse), against the rules of
 shared/spec/freebsd-jail-userland.md section 1 and its test cases (section 8)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jailcore.jailconf import ConfigError, Piece, Section, Value, load, parse
+from jailcore._confparse import ConfigError, Piece, Section, Value, load, parse
 
 
 def flat(sections: list[Section]) -> list[tuple[str, list[tuple[str, str, list[str]]]]]:
