@@ -28,6 +28,27 @@ A background command (``"daemon &"``) is not waited for: :func:`start`
 returns ``None``.  Should its exec fail, the message jail(8)'s child would
 print goes to this process's standard error, with the ``jail: <name>: ``
 prefix, since there is nobody to hand it to.
+
+Where this differs from jail(8), and why:
+
+* Login classes: jail(8) applies the user's login class with
+  setusercontext(3) (PATH, umask, resource limits, priority...).  In-jail
+  commands get that from jailcore-jexec on FreeBSD; host commands run through
+  :class:`subprocess.Popen`, which knows no login class: with exec.clean their
+  PATH is that of FreeBSD's default class (what jailcore-jexec sets off
+  FreeBSD), with exec.system_user alone PATH and umask stay the caller's.
+* exec.clean without a user, in the jail: jail(8) looks the current uid up and
+  applies only PATH and the class's environment; here the uid is looked up as
+  a named user would be (``user=<uid>``), so on FreeBSD the whole class
+  applies (the ids do not change: it is this process's uid).
+* The cpuset step (a move to the root cpuset before jail_attach, named by
+  the spec) is not in either command.c read (freebsd/freebsd-src @1ca35de4,
+  and a 2023+ copy with ``mount.devfs: no jail root path defined``), and is
+  not done.
+* JID/JNAME/JPATH: neither copy of command.c read sets them; the spec's
+  jail.8 of December 2025 does (host commands, not with exec.clean, not in
+  the jail).  The caller passes them in :attr:`CommandContext.env`; they are
+  given to host commands unless clean, including with exec.system_user.
 """
 
 from __future__ import annotations
