@@ -432,3 +432,9 @@ def test_check_path_only_below_the_jail_path(tmp_path: Path) -> None:
     with pytest.raises(CommandError) as info:
         check_path("mount", "", f"{tmp_path}/link/j/dev")
     assert str(info.value) == f"mount: {tmp_path}/link is a symbolic link"
+
+
+def test_background_exec_failure_is_the_childs_message(capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()
+    assert start(parse_command("/nonexistent/prog x &"), host_ctx()) is None  # type: ignore[arg-type]
+    assert capfd.readouterr().err == "jail: t: exec /nonexistent/prog: No such file or directory\n"
