@@ -109,6 +109,8 @@ void jc_get_gather(const struct jc_get_plan *plan, char *buf);
 #define JC_STEP_ENV 14
 #define JC_STEP_HOMEDIR 15        /* -l: chdir to the user's home */
 #define JC_STEP_HELPER 16         /* executing jailcore-jexec itself */
+#define JC_STEP_SETFIB 17         /* setfib(2), before the attach (jail(8)'s exec.fib) */
+#define JC_STEP_SETSID 18         /* setsid(2): a new session */
 /* The longest root directory the model's parent sends a child, NUL included. */
 #define JC_ROOT_MAX 1024
 
@@ -136,6 +138,10 @@ struct jc_spawn {
      * error pipe's number and, on the model, the root to chroot to. */
     const char *helper;
     char **helper_argv;
+    /* The routing table (FIB) for the program, set with setfib(2) before the
+     * attach as jail(8) does for exec.fib; -1: the one inherited. */
+    int fib;
+    int new_session;             /* setsid(2) first: a background command's */
 };
 
 /* What failed: the step, its errno, and from jailcore-jexec a detail (the

@@ -44,6 +44,7 @@
 #if defined(__FreeBSD__)
 #include <sys/param.h>
 #include <sys/jail.h>
+#include <sys/socket.h>
 #include <sys/sysctl.h>
 #endif
 
@@ -307,6 +308,19 @@ jc_max_signal(void)
 	return max;
 }
 
+/* setfib(2) for the child, a system call only (async-signal-safe): 0 or an
+ * errno.  Off FreeBSD, the model has FIB 0 alone, like a FreeBSD booted with
+ * net.fibs=1, where setfib refuses every fib >= rt_numfibs with EINVAL. */
+static int
+jc_setfib(int fib)
+{
+#if defined(__FreeBSD__)
+	return setfib(fib) == -1 ? errno : 0;
+#else
+	return fib == 0 ? 0 : EINVAL;
+#endif
+}
+
 static void
 jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 {
@@ -314,6 +328,13 @@ jc_child(const struct jc_spawn *s, int errfd, int gofd, int maxsig)
 	sigset_t none;
 	int err = 0;
 
+	/* jail(8) sets exec.fib in the child before jail_attach (run_command,
+	 * usr.sbin/jail/command.c); a FIB is kept across jail_attach and exec. */
+	/* jail(8) calls setsid() first in the child of a background command. */
+	if (s->new_session && setsid() == -1)
+		jc_report(errfd, JC_STEP_SETSID, errno);
+	if (s->fib >= 0 && (err = jc_setfib(s->fib)) != 0)
+		jc_report(errfd, JC_STEP_SETFIB, err);
 	if (s->jid > 0)
 		jc_child_preclose(s, errfd, gofd);
 	if (s->jid > 0 && s->backend == JC_BACKEND_MODEL) {

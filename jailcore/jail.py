@@ -526,6 +526,7 @@ class Jail:
         login: bool = False,
         close_fds: bool = True,
         pass_fds: Any = (),
+        fib: int | None = None,
         **popen_kwargs: Any,
     ) -> JailProcess:
         """Start ``args`` inside the jail, as :class:`subprocess.Popen` would.
@@ -543,13 +544,20 @@ class Jail:
         A directory in ``pass_fds`` (or as ``stdin``, ``stdout``, ``stderr``)
         cannot go into a jail: :class:`~jailcore.JailPermissionError` (EPERM),
         before anything is forked.
+
+        ``fib`` is the routing table (FIB) the program uses, set with setfib(2)
+        in the child before it attaches, as jail(8) does for ``exec.fib``; a
+        number the system has no table for fails with EINVAL (``OSError``
+        whose ``strerror`` is ``"setfib: Invalid argument"``).  The model has
+        FIB 0 alone, like a FreeBSD with ``net.fibs=1``.  ``None`` keeps this
+        process's.
         """
         from jailcore.process import JailProcess  # subprocess only when it is used
 
         return JailProcess(
             self, args, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd,
             user=user, host_user=host_user, login=login, close_fds=close_fds,
-            pass_fds=pass_fds, **popen_kwargs,
+            pass_fds=pass_fds, fib=fib, **popen_kwargs,
         )
 
     def run(

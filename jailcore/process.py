@@ -56,6 +56,8 @@ _STEPS = {
     14: "setenv",
     15: "chdir",
     16: "execve",
+    17: "setfib",
+    18: "setsid",
 }
 _STEP_GETPWNAM, _STEP_HOMEDIR, _STEP_HELPER = 11, 15, 16
 
@@ -147,16 +149,21 @@ class JailProcess(subprocess.Popen[Any]):
         user: str | int | None = None,
         host_user: str | int | None = None,
         login: bool = False,
+        fib: int | None = None,
         **popen_kwargs: Any,
     ) -> None:
+        if fib is not None and (isinstance(fib, bool) or not isinstance(fib, int)):
+            raise TypeError(f"a fib is an int, not {type(fib).__name__}")
+        self._jc_setsid = bool(popen_kwargs.pop("start_new_session", False))
         for forbidden in ("preexec_fn", "shell", "group", "extra_groups", "umask",
-                          "start_new_session", "process_group", "restore_signals"):
+                          "process_group", "restore_signals"):
             if popen_kwargs.get(forbidden) not in (None, False, -1):
                 raise TypeError(f"{forbidden} is not supported inside a jail")
             popen_kwargs.pop(forbidden, None)
         self.jail = jail
         self._jc_user = UserRequest.of(user, host_user, login)
         self._jc_keepenv = env is not None
+        self._jc_fib = fib
         if cwd is not None:
             self._jc_cwd: bytes | None = _fsencode(cwd)
             if b"\0" in self._jc_cwd:
@@ -249,6 +256,12 @@ class JailProcess(subprocess.Popen[Any]):
         s.keep = c_keep
         s.nkeep = len(keep)
         s.close_fds = 1 if close_fds else 0
+        fib = self._jc_fib
+        if fib is not None and not 0 <= fib < 2**31:
+            # What setfib(2) answers for a number no routing table has.
+            raise self._failure(17, errno.EINVAL, program)
+        s.fib = -1 if fib is None else fib
+        s.new_session = 1 if self._jc_setsid else 0
         s.maxfd = max(os.sysconf("SC_OPEN_MAX"), 256)
         _refuse_directories([(fd_in, 0, "stdin"), (fd_out, 1, "stdout"), (fd_err, 2, "stderr")]
                             + [(fd, fd, "pass_fds") for fd in keep])
