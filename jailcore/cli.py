@@ -641,6 +641,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with version: the release to follow")
     mo.set_defaults(func=cmd_model)
 
+    jl = sub.add_parser("jail", add_help=False,
+                        help="jail(8): create, remove, restart, modify jails from jail.conf",
+                        usage="jailcore jail [jail(8)'s options and arguments]")
+    jl.add_argument("args", nargs=argparse.REMAINDER)
+
     tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")
     tour.add_argument("--real", action="store_true",
                       help="on FreeBSD, use the real kernel (it refuses without)")
@@ -658,6 +663,12 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["jail"]:
+        # jail(8)'s own command line, parsed as jail(8) parses it.
+        from jailcore.jailcmd import main as jail_main
+
+        return jail_main(words[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

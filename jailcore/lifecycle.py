@@ -39,15 +39,15 @@ from typing import IO, Any
 from jailcore.conf import Config, ConfiguredJail, equalopts, is_wildcard, wildcard_match
 
 __all__ = [
+    "CLEAN_STEPS",
+    "START_STEPS",
+    "STOP_STEPS",
     "DryRun",
     "Executor",
     "HostExecutor",
     "JailConf",
     "LifecycleError",
     "Op",
-    "START_STEPS",
-    "STOP_STEPS",
-    "CLEAN_STEPS",
     "StepError",
 ]
 
@@ -175,8 +175,12 @@ def _quoted(value: str) -> str:
 
 
 class Running:
-    """A hook command started by an executor: ``poll()`` gives its wait
-    status once it is done (None before), as os.waitpid's."""
+    """A hook command started by an executor: ``poll()`` gives its exit
+    status once it is done (None before), as :class:`subprocess.Popen`'s
+    (negative: killed by that signal); ``error`` is the message of a child
+    that failed before its program ran (jail(8)'s child prints it)."""
+
+    error: str | None = None
 
     def poll(self) -> int | None:
         raise NotImplementedError
@@ -251,7 +255,7 @@ class DryRun(Executor):
         return 0
 
     def start(self, op: HookOp, job: Job) -> Running | None:
-        return _Done(256 if self.fail(op) else 0)
+        return _Done(1 if self.fail(op) else 0)
 
     def running_jid(self, key: int | str, dying: bool = False) -> int:
         for jid, name in self.jails.items():
@@ -317,7 +321,8 @@ class HostExecutor(Executor):
 
         ctx = job.command_context(op)
         try:
-            started = _command.start(list(op.argv), ctx, background=op.background)
+            started = _command.start(_command.Parsed(list(op.argv), background=op.background),
+                                     ctx)
         except _command.CommandError as exc:
             raise StepError(str(exc)) from None
         if started is None:
@@ -365,13 +370,17 @@ class HostExecutor(Executor):
 class _Started(Running):
     def __init__(self, started: Any) -> None:
         self.started = started
+        self.error = started.error
 
     def poll(self) -> int | None:
-        status: int | None = self.started.poll_status()
+        status: int | None = self.started.poll()
         return status
 
     def forget(self) -> None:
-        self.started.forget()
+        from jailcore import _command
+
+        if self.started.process is not None:
+            _command._forgotten.append(self.started.process)
 
 
 def _alias_address(op: Op) -> str:
@@ -447,8 +456,12 @@ class Job:
     comline: str = ""
     errors: list[str] = field(default_factory=list)
     failed_step: str | None = None
-    started_at: int = 0
     queue: str = ""
+    sleeping: bool = False  # waiting on its commands (JF_SLEEPQ)
+    timed_out: bool = False  # JF_TIMEOUT
+    status: int = 0  # the exit status of its last command
+    child_error: str | None = None
+    from_runq: bool = False  # JF_FROM_RUNQ
 
     def param(self, name: str) -> str | None:
         return self.conf.string(name)
@@ -547,6 +560,8 @@ class JailConf:
         out: IO[str] | None = None,
         err: IO[str] | None = None,
         prog: str = "jail",
+        oldcl: bool = False,
+        allow_dying: bool = False,
     ) -> None:
         self.config = config
         self.executor = executor or HostExecutor()
@@ -560,6 +575,9 @@ class JailConf:
         self.trace: list[str] = []
         self.separator = "\t"
         self.note_remove = False
+        self.oldcl = oldcl
+        self.allow_dying = allow_dying
+        self._dying_warned = False
 
     # -- the Python face
 
@@ -634,7 +652,7 @@ class JailConf:
         config = self.config
         if config is not None and docf:
             for cj in config:
-                job = Job(cj, cj.name)
+                job = Job(cj, cj.name or None)
                 if cj.errors:
                     for e in cj.errors:
                         self._warn(job, e)
@@ -642,7 +660,7 @@ class JailConf:
                 self._add(job)
         elif config is not None:
             for cj in config:
-                self._add(Job(cj, cj.name))
+                self._add(Job(cj, cj.name or None))
         self._jobs_by_name = {j.name: j for j in self._jobs if j.name is not None}
         if flags & _OPS == _STOP:
             self.note_remove = docf or len(targets) > 1 or (
@@ -655,10 +673,10 @@ class JailConf:
                     error = 1
         elif self._start_state(targets[0] if targets else None, docf, flags, False) < 0:
             return 1
-        jfp = open(self.jid_file, "w", buffering=1) if self.jid_file else None  # noqa: SIM115
+        jfp = open(self.jid_file, "w", buffering=1) if self.jid_file else None
         try:
-            while (job := self._next_jail()) is not None:
-                if self._step(job, jfp):
+            while (turn := self._next_jail()) is not None:
+                if self._step(turn, jfp):
                     error = 1
         finally:
             if jfp is not None:
@@ -889,7 +907,7 @@ class JailConf:
                     for r in job.waiting:
                         r.forget()
                     job.waiting = []
-                    job.timed_out = True  # type: ignore[attr-defined]
+                    job.timed_out = True
                     return job
             if nonblock:
                 return None
@@ -906,10 +924,16 @@ class JailConf:
                 return True
         if not job.prepared:
             job.prepared = True
+            if self.allow_dying:
+                job.conf.set("allow.dying", [], append=True)
             if self._check_params(job) < 0:
                 return True
             if job.flags & (_START | _SET) and self._import_params(job) < 0:
                 return True
+        if job.conf.find("allow.dying") is not None and not self._dying_warned:
+            print(f"{self.prog}: the 'allow.dying' parameter and '-d' flag are deprecated "
+                  "and have no effect.", file=self.err or sys.stderr, flush=True)
+            self._dying_warned = True
         if job.jid == 0:
             self._running_jid(job)
         if self._finish_command(job):
@@ -944,7 +968,6 @@ class JailConf:
                     self._create_done(job, jfp)
                     return False
                 job.steps, job.pos, job.values, job.vpos = START_STEPS, -1, [], -1
-                job.started_at = 1
             if self._next_command(job):
                 return False
             if job.flags & _FAILED:
@@ -1012,6 +1035,14 @@ class JailConf:
         job.errors.append(text)
 
     def _jail_line(self, job: Job) -> str:
+        """The ``-J`` line of a jail (jail.c print_jail)."""
+        c = job.conf
+        if self.oldcl:
+            addrs = ",".join(c.values("ip4.addr") + c.values("ip6.addr"))
+            return self.separator.join([
+                str(job.jid), ",".join(_quoted(v) for v in c.values("path")),
+                ",".join(_quoted(v) for v in c.values("host.hostname")), addrs,
+                " ".join(_quoted(v) for v in c.values("command"))])
         parts = [f"jid={job.jid}"] + [
             p.name if not p.values else p.name + "=" + ",".join(_quoted(v) for v in p.values)
             for p in job.conf.params if p.name != "jid"]
@@ -1186,13 +1217,12 @@ class JailConf:
 
     def _finish_command(self, job: Job) -> bool:
         """After a jail's commands ended: report a failure or a timeout."""
-        if job.queue != "cfjails" or not getattr(job, "sleeping", False):
+        if not job.sleeping:
             return False
-        job.sleeping = False  # type: ignore[attr-defined]
-        timed_out = getattr(job, "timed_out", False)
-        job.timed_out = False  # type: ignore[attr-defined]
-        status = getattr(job, "status", 0)
-        job.status = 0  # type: ignore[attr-defined]
+        job.sleeping = False
+        timed_out, job.timed_out = job.timed_out, False
+        status, job.status = job.status, 0
+        child_error, job.child_error = job.child_error, None
         if job.steps and job.steps[job.pos] == "stop.timeout":
             if timed_out and self.verbose > 0:
                 self._note(job, "timed out")
@@ -1204,8 +1234,10 @@ class JailConf:
             self._fail(job)
             return True
         if status:
-            if os.WIFSIGNALED(status):
-                self._warn(job, f"{job.comline}: exited on signal {os.WTERMSIG(status)}")
+            if child_error:
+                self._warn(job, child_error)
+            if status < 0:
+                self._warn(job, f"{job.comline}: exited on signal {-status}")
             else:
                 self._warn(job, f"{job.comline}: failed")
             job.failed_step = job.steps[job.pos]
@@ -1217,7 +1249,7 @@ class JailConf:
         self._running_commands -= 1
         if self._queues["runnable"]:
             job = self._queues["runnable"][0]
-            job.from_runq = True  # type: ignore[attr-defined]
+            job.from_runq = True
             self._requeue(job, "ready")
 
     _running_commands = 0
@@ -1226,12 +1258,9 @@ class JailConf:
         """Run the jail's next steps; True when it must wait (a command
         running, or no slot for one)."""
         if self.parallel and self._running_commands >= self.parallel:
-            if getattr(job, "from_runq", False):
-                self._requeue(job, "runnable", head=True)
-            else:
-                self._requeue(job, "runnable")
+            self._requeue(job, "runnable", head=job.from_runq)
             return True
-        job.from_runq = False  # type: ignore[attr-defined]
+        job.from_runq = False
         create_failed = job.flags & (_STOP | _FAILED) == _FAILED
         stopping = bool(job.flags & _STOP)
         while True:
@@ -1253,7 +1282,7 @@ class JailConf:
                     break
             step = job.steps[job.pos]
             value = job.values[job.vpos]
-            if value == "" and step not in ("jail", "stop.timeout") + _BOOL_STEPS:
+            if value == "" and step not in ("jail", "stop.timeout", *_BOOL_STEPS):
                 continue
             if create_failed and step in _NOT_UNDONE:
                 continue
@@ -1267,7 +1296,7 @@ class JailConf:
 
     def _advance_value(self, job: Job, create_failed: bool, stopping: bool) -> bool:
         step = job.steps[job.pos]
-        if step in ("jail", "stop.timeout") + _BOOL_STEPS or (
+        if step in ("jail", "stop.timeout", *_BOOL_STEPS) or (
                 step == "command" and job.name is None):
             job.vpos = -1
             return False
@@ -1290,7 +1319,8 @@ class JailConf:
         if p is None:
             return None
         if step == "command" and job.name is None:
-            return [""]
+            # An unnamed jail's command is one argument vector (command.c).
+            return [" ".join(p.values)] if p.values else None
         return list(p.values)
 
     def _run_command(self, job: Job, step: str, value: str) -> int:
@@ -1410,12 +1440,14 @@ class JailConf:
                     umount_type: str | None) -> None:
         from jailcore import _command
 
+        if isinstance(self.executor, DryRun):
+            return  # a dry run looks at no file system
         try:
             _command.check_path(param, job.conf.string("path") or "", path,
                                 may_be_missing=isfile)
         except _command.CommandError as exc:
             raise StepError(str(exc)) from None
-        if umount_type is not None and not isinstance(self.executor, DryRun):
+        if umount_type is not None:
             from jailcore import mount
 
             found = [m for m in mount.mounts() if m.fspath == path]
@@ -1440,7 +1472,7 @@ class JailConf:
             return 0
         job.waiting = [running]
         job.deadline = time.monotonic() + timeout if timeout else 0.0
-        job.sleeping = True  # type: ignore[attr-defined]
+        job.sleeping = True
         self._running_commands += 1
         self._requeue(job, "sleeping")
         return 1
@@ -1460,7 +1492,7 @@ class JailConf:
             return 0
         job.waiting = [_PidWatch(self.executor, job.jid, sent)]
         job.deadline = time.monotonic() + timeout
-        job.sleeping = True  # type: ignore[attr-defined]
+        job.sleeping = True
         self._requeue(job, "sleeping")
         return 1
 
@@ -1524,8 +1556,9 @@ def _finished(job: Job, r: Running) -> bool:
     status = r.poll()
     if status is None:
         return False
-    if status and not getattr(job, "status", 0):
-        job.status = status  # type: ignore[attr-defined]
+    if status and not job.status:
+        job.status = status
+        job.child_error = r.error
     return True
 
 
