@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import re
 import signal
 import socket
 import sys
@@ -970,10 +971,8 @@ class JailConf:
                 job.steps, job.pos, job.values, job.vpos = START_STEPS, -1, [], -1
             if self._next_command(job):
                 return False
-            if job.flags & _FAILED:
-                return True
             self._create_done(job, jfp)
-            return False
+            return bool(job.flags & _FAILED)
         if op == _SET:
             if job.jid < 0 and not job.flags & _DEPEND:
                 self._quoted_warn(job, "not found", "no jail specified")
@@ -1450,7 +1449,7 @@ class JailConf:
         if umount_type is not None:
             from jailcore import mount
 
-            found = [m for m in mount.mounts() if m.fspath == path]
+            found = [m for m in mount.mounts() if _canon(m.fspath) == _canon(path)]
             if not found:
                 raise StepError(f"{param}: {path}: not a mount point")
             if found[-1].fstype != umount_type:
@@ -1560,6 +1559,11 @@ def _finished(job: Job, r: Running) -> bool:
         job.status = status
         job.child_error = r.error
     return True
+
+
+def _canon(path: str) -> str:
+    """A path with its repeated slashes as one, as the kernel's lookup reads it."""
+    return re.sub("/+", "/", path)
 
 
 def _key(text: str) -> int | str:
