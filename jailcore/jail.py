@@ -494,8 +494,9 @@ class Jail:
         it to exit; the jail stays dying until they are gone.  This is not
         ``jail -r``, which first runs ``exec.prestop`` and ``exec.stop`` inside
         the jail and sends SIGTERM, waiting ``stop.timeout`` seconds (10 by
-        default) before the removal: a service that must shut down cleanly
-        has to be stopped (:meth:`run` its rc script) before this call.
+        default) before the removal: :meth:`stop` does the SIGTERM and the
+        wait, and a service that must shut down through its rc script has to
+        be stopped (:meth:`run` it) before either call.
         """
         ret, err = _backend.jail_remove(self._jid)
         if ret == -1:
