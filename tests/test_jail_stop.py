@@ -7,6 +7,7 @@ processes are killed at its end should an assertion leave them running.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from forked import in_child
 from portable import TRUE
 
-from jailcore import Jail, JailNotFoundError
+from jailcore import Jail, JailError, JailNotFoundError
 from jailcore.process import JailProcess
 
 IGNORES_SIGTERM = (
@@ -198,3 +199,10 @@ def test_stop_refuses_a_timeout_that_is_not_a_number(timeout: object) -> None:
     name = type(timeout).__name__
     assert str(exc.value) == f"timeout: expected a number of seconds, not {name}"
     assert not gone(jail)
+
+
+def test_processes_of_jid_0_is_no_jail() -> None:
+    with pytest.raises(JailError) as exc:
+        Jail(0).processes()
+    assert (exc.value.errno, exc.value.operation) == (errno.EINVAL, "kern.proc.proc")
+    assert str(exc.value) == "kern.proc.proc: Invalid argument [EINVAL]"
