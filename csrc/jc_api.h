@@ -25,6 +25,11 @@ int jc_sysctlbyname(int backend, const char *name, void *oldp, size_t *oldlenp,
 int jc_sysctlnametomib(int backend, const char *name, int *mibp, size_t *sizep);
 int jc_kldload(int backend, const char *file);
 int jc_kldfind(int backend, const char *file);
+/* The processes of jail jid, as jail(8) lists them before it stops the jail
+ * (usr.sbin/jail/command.c, term_procs): those whose ki_jid is jid, zombies
+ * left out.  The first n pids into pids; returns how many there are (call
+ * again with room for them when it is more than n), or -errno. */
+int jc_jail_pids(int backend, int jid, int *pids, int n);
 
 /* Point n iovec entries at consecutive pieces of `blob`, of lengths lens[]
  * (a zero length gets a NULL base). */

@@ -34,7 +34,9 @@
 #include <sys/jail.h>
 #include <sys/linker.h>
 #include <sys/sysctl.h>
+#include <sys/user.h>
 #include <dlfcn.h>
+#include <stdlib.h>
 #if defined(JAIL_OWN_DESC) && __FreeBSD_version >= 1500000
 #define JC_DIRECT_JAILDESC 1
 #else
@@ -289,6 +291,75 @@ jc_kldfind(int backend, const char *file)
 	return jc_result(kldfind(file));
 #else
 	(void)file;
+	JC_ENOSYS();
+#endif
+}
+
+#if defined(__FreeBSD__)
+/* The process table as kvm_getprocs(KERN_PROC_PROC) reads it on a live
+ * system (lib/libkvm/kvm_proc.c: sysctl kern.proc.proc, one kinfo_proc per
+ * process), the buffer grown while the table grows between the size query
+ * and the read (ENOMEM).  The kernel lists only what the caller may see
+ * (sysctl_kern_proc, p_cansee): from inside a jail, that jail's processes
+ * and its descendants'.  A zombie is listed (SZOMB, its credential and so
+ * its ki_jid kept until it is reaped); it is left out here, as jail(8)
+ * counts it as gone (kevent NOTE_EXIT fires at exit, not at the reaping). */
+static int
+jc_kernel_jail_pids(int jid, int *pids, int n)
+{
+	int mib[3] = {CTL_KERN, KERN_PROC, KERN_PROC_PROC};
+	struct kinfo_proc *kp = NULL;
+	size_t len = 0, count;
+	int found = 0, err;
+
+	for (int tries = 0;; tries++) {
+		if (sysctl(mib, 3, NULL, &len, NULL, 0) == -1) {
+			err = errno;
+			free(kp);
+			return -err;
+		}
+		len += len / 8 + 16 * sizeof(*kp);
+		free(kp);
+		if ((kp = malloc(len)) == NULL)
+			return -ENOMEM;
+		if (sysctl(mib, 3, kp, &len, NULL, 0) == 0)
+			break;
+		if (errno != ENOMEM || tries == 8) {
+			err = errno;
+			free(kp);
+			return -err;
+		}
+	}
+	count = len / sizeof(*kp);
+	if (count > 0 && kp[0].ki_structsize != (int)sizeof(*kp)) {
+		free(kp);
+		return -EINVAL; /* a kernel of another ABI */
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (kp[i].ki_jid != jid || kp[i].ki_stat == SZOMB)
+			continue;
+		if (found < n)
+			pids[found] = kp[i].ki_pid;
+		found++;
+	}
+	free(kp);
+	return found;
+}
+#endif
+
+int
+jc_jail_pids(int backend, int jid, int *pids, int n)
+{
+	if (jid < 1 || n < 0)
+		return -EINVAL;
+	if (n > 0 && pids == NULL)
+		return -EFAULT;
+	if (backend == JC_BACKEND_MODEL)
+		return jc_result(jailmodel_jail_pids(jid, pids, n));
+#if defined(__FreeBSD__)
+	return jc_kernel_jail_pids(jid, pids, n);
+#else
+	(void)jid, (void)pids, (void)n;
 	JC_ENOSYS();
 #endif
 }

@@ -152,6 +152,20 @@ def jail_remove_jd(fd: int) -> tuple[int, int]:
     return (ret, 0) if ret >= 0 else _failed(ret)
 
 
+def jail_pids(jid: int) -> tuple[int, list[int]]:
+    """(errno, pids) of the processes of jail ``jid`` (jc_jail_pids), the
+    buffer grown until the list fits."""
+    size = 64
+    while True:
+        buf = ffi.new("int[]", size)
+        ret: int = lib.jc_jail_pids(BACKEND, jid, buf, size)
+        if ret < 0:
+            return _failed(ret)[1], []
+        if ret <= size:
+            return 0, list(buf[0:ret])
+        size = ret + ret // 4 + 16
+
+
 def has_jaildesc() -> bool:
     return bool(lib.jc_has_jaildesc(BACKEND))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
@@ -492,12 +494,81 @@ class Jail:
         it to exit; the jail stays dying until they are gone.  This is not
         ``jail -r``, which first runs ``exec.prestop`` and ``exec.stop`` inside
         the jail and sends SIGTERM, waiting ``stop.timeout`` seconds (10 by
-        default) before the removal: a service that must shut down cleanly
-        has to be stopped (:meth:`run` its rc script) before this call.
+        default) before the removal: :meth:`stop` does the SIGTERM and the
+        wait, and a service that must shut down through its rc script has to
+        be stopped (:meth:`run` it) before either call.
         """
         ret, err = _backend.jail_remove(self._jid)
         if ret == -1:
             raise jail_error(err, None, "jail_remove")
+
+    def processes(self) -> list[int]:
+        """The process IDs of the jail's processes, sorted: those that
+        ``jail -r`` would send SIGTERM, the processes whose ``ki_jid`` is this
+        jail's in the kernel's process table (``kern.proc.proc``).
+
+        Only the jail's own processes, not those of its child jails.  A
+        process that has exited but is not yet reaped by its parent (a zombie)
+        is not listed.  From inside a jail, only the processes of this
+        process's own jail and its descendants are visible: any other jail,
+        like a jail that no longer exists, has none.
+        """
+        err, pids = _backend.jail_pids(self._jid)
+        if err:
+            raise jail_error(err, None, "kern.proc.proc")
+        return sorted(pids)
+
+    def stop(self, timeout: float = 10) -> list[int]:
+        """Stop the jail as ``jail -r`` does, then remove it.
+
+        Each of the jail's :meth:`processes` gets SIGTERM; the call waits up to
+        ``timeout`` seconds (jail(8)'s ``stop.timeout``, 10 by default) for
+        them to exit, then removes the jail with jail_remove(2)
+        (:meth:`remove`), whose SIGKILL ends whatever is left, in the jail and
+        in its descendants.  A process counts as gone once it has exited,
+        while its parent may still have to reap it (a :class:`JailProcess`
+        this process spawned keeps its exit status for its ``wait``).  With
+        ``timeout=0`` no SIGTERM is sent and the jail is removed at once
+        (``stop.timeout=0``).
+
+        Returns the processes that were still running when the removal was
+        made, the ones its SIGKILL ended, sorted (empty when every process
+        exited on SIGTERM).  Only the jail's own processes get SIGTERM, as in
+        jail(8), which stops each child jail before its parent; the
+        processes of child jails are ended by the removal.  This runs neither
+        ``exec.prestop`` nor ``exec.stop``: :meth:`run` the jail's rc scripts
+        first if they are needed.
+        """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout: expected a number of seconds, not {type(timeout).__name__}")
+        if not timeout >= 0:
+            raise ValueError(f"timeout: must be 0 or more seconds, not {timeout!r}")
+        left = self.processes()
+        if timeout > 0 and left:
+            signalled = []
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+                signalled.append(pid)
+            left = self._wait_gone(signalled, timeout)
+        self.remove()
+        return left
+
+    def _wait_gone(self, pids: list[int], timeout: float) -> list[int]:
+        """Wait up to ``timeout`` seconds until none of ``pids`` is one of the
+        jail's running processes; those that still are, sorted."""
+        deadline = time.monotonic() + timeout
+        wanted = set(pids)
+        pause = 0.005
+        while True:
+            left = [p for p in self.processes() if p in wanted]
+            now = time.monotonic()
+            if not left or now >= deadline:
+                return left
+            time.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, 0.1)
 
     def attach(self) -> None:
         """Move this process into the jail.  One way: a process cannot leave a

@@ -307,6 +307,12 @@ jm_realroot_ok(void)
 	    st.st_dev == jm_realroot_dev && st.st_ino == jm_realroot_ino;
 }
 
+int
+jm_realroot_fd(void)
+{
+	return jm_realroot_ok() ? jm_realroot : -1;
+}
+
 static void
 jm_realroot_open(void)
 {

@@ -297,6 +297,16 @@ JAILMODEL_API const char *jailmodel_open_error(void);
 JAILMODEL_API int jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize);
 /* The jid of the jail this process is attached to in the model (0: host). */
 JAILMODEL_API int jailmodel_current_jid(void);
+/* The processes of jail `jid`, as jail(8) lists them to stop it (those whose
+ * ki_jid is `jid` in kvm_getprocs(KERN_PROC_PROC)): the pids of the first n
+ * into pids, in the model's table order, and how many there are (more than
+ * n: call again with room for them).  Only the jail's own processes, not
+ * those of its children; a process that has exited and waits to be reaped
+ * (a zombie) is not listed.  A jailed caller sees its own jail's and its
+ * descendants' processes only: any other jail, or a jid that names no jail,
+ * has none.  -1 with EINVAL for a jid below 1 or a negative n, EFAULT for a
+ * NULL pids with n > 0. */
+JAILMODEL_API int jailmodel_jail_pids(int jid, int *pids, int n);
 /* For crash tests: make this process SIGKILL itself at a point in the middle
  * of its next change of the host, while it holds the lock (1: jail_set after
  * the first changes are made; 2: jail_set after the new texts are stored;

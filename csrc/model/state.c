@@ -533,8 +533,8 @@ jm_host_valid(const struct jm_host *h)
 		if (h->pending[i] < 0 || h->pending[i] >= JM_MAXPRISONS)
 			return 0;
 	for (int i = 0; i < g->nprocs_hint; i++)
-		if (h->procs[i].pid != 0 &&
-		    (h->procs[i].prison < 0 || h->procs[i].prison >= g->nprisons_hint))
+		if (h->procs[i].pid < 0 || (h->procs[i].pid != 0 &&
+		    (h->procs[i].prison < 0 || h->procs[i].prison >= g->nprisons_hint)))
 			return 0;
 	return jm_heap_valid(h) && jm_net_valid(h) && jm_mnt_valid(h);
 }
@@ -1523,7 +1523,11 @@ jm_sweep(struct jm_host *h)
 
 		if (p->pid == 0)
 			continue;
-		if (p->prison < 0 || p->prison >= JM_MAXPRISONS || p->prison >= h->g.nprisons_hint) {
+		/* A negative pid, which kill(2) takes for a process group or for
+		 * every process, is no process of the model's: the file was
+		 * written by another process. */
+		if (p->pid < 0 || p->prison < 0 || p->prison >= JM_MAXPRISONS ||
+		    p->prison >= h->g.nprisons_hint) {
 			jm_broken();
 			continue;
 		}

@@ -39,6 +39,9 @@ int jm_desc_new(struct jm_host *h, int slot, int owning);
 
 /* attach.c-like helpers in get.c */
 int jm_do_attach(struct jm_host *h, int mypr, int slot);
+/* The handle on the machine's real root that a chrooted process keeps
+ * (get.c, jm_realroot), or -1 when this process has none. */
+int jm_realroot_fd(void);
 
 /* meta.c: meta and env (FreeBSD 15) */
 int jm_meta_check(struct jm_host *h, struct jm_opts *o);
