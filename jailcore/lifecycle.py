@@ -24,6 +24,7 @@ to nothing, with failures injected where a test wants them.
 
 from __future__ import annotations
 
+import copy
 import errno
 import ipaddress
 import os
@@ -650,7 +651,9 @@ class JailConf:
         self._queues: dict[str, deque[Job]] = {
             "cfjails": deque(), "ready": deque(), "depend": deque(), "runnable": deque(),
             "sleeping": deque()}
-        config = self.config
+        # Each run starts from the configuration as read, as each jail(8)
+        # does: what a run adds (the jid it found) stays with the run.
+        config = copy.deepcopy(self.config)
         if config is not None and docf:
             for cj in config:
                 job = Job(cj, cj.name or None)

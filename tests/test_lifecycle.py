@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -269,7 +268,8 @@ def test_case10_on_the_model() -> None:
 
 DEPS = """
 db { path = "/"; persist; exec.poststart = "echo db"; }
-web { path = "/"; persist; depend = db; exec.poststart = "echo web"; exec.poststop = "echo web gone"; }
+web { path = "/"; persist; depend = db; exec.poststart = "echo web";
+      exec.poststop = "echo web gone"; }
 """
 
 
@@ -353,7 +353,7 @@ def test_restart_removes_then_creates() -> None:
 
 
 def test_case29_and_30_modify(tmp_path: Path) -> None:
-    first = f'foo {{ path = "/"; persist; host.hostname = old; exec.start = "echo x"; }}'
+    first = 'foo { path = "/"; persist; host.hostname = old; exec.start = "echo x"; }'
     assert run(first, "c", ["foo"]).status == 0
     jid = Jail.get("foo").jid
     r = run('foo { path = "/"; persist; host.hostname = new; exec.start = "echo x"; }', "m",
@@ -373,8 +373,6 @@ def test_case29_and_30_modify(tmp_path: Path) -> None:
 
 def test_case31_command_line_command_runs_directly(capfd: pytest.CaptureFixture[str]) -> None:
     cfg = command_line_config(["name=t", "path=/", "command=/bin/echo", "a  b"])
-    r = run(cfg, "c", docf=False) if False else None  # noqa: SIM108 - see below
-    del r
     out, err = io.StringIO(), io.StringIO()
     jc = JailConf(cfg, out=out, err=err)
     assert jc.run("c", [], docf=False) == 0
@@ -416,7 +414,7 @@ def test_case35_host_commands_see_jid_jname_jpath(capfd: pytest.CaptureFixture[s
 
 
 def test_case36_vnet_interfaces_move_in() -> None:
-    a, b = net.create_epair(0)
+    assert net.create_epair(0) == ("epair0a", "epair0b")
     r = run('foo { path = "/"; persist; vnet; vnet.interface = epair0a, epair0b; }', "c",
             ["foo"])
     assert r.status == 0, r
@@ -488,7 +486,8 @@ def test_config_errors_fail_the_jail_only() -> None:
 def test_parallel_limit(tmp_path: Path) -> None:
     log = tmp_path / "log"
     hook = f"echo start $JNAME >> {log}; sleep 0.3; echo end $JNAME >> {log}"
-    text = f"""a {{ persist; exec.poststart = '{hook}'; }} b {{ persist; exec.poststart = '{hook}'; }}"""
+    text = (f"a {{ persist; exec.poststart = '{hook}'; }} "
+            f"b {{ persist; exec.poststart = '{hook}'; }}")
     assert run(text, "c", [], parallel=1).status == 0
     serial = log.read_text().split()
     assert serial in (["start", "a", "end", "a", "start", "b", "end", "b"],
@@ -514,7 +513,8 @@ def test_jid_file(tmp_path: Path) -> None:
     jfile = tmp_path / "jids"
     run("a { persist; host.hostname = 'x y'; } b { persist; }", "c", [], DryRun(),
         jid_file=str(jfile))
-    assert jfile.read_text() == 'jid=1\tname=a\tpersist\thost.hostname="x y"\njid=2\tname=b\tpersist\n'
+    assert jfile.read_text() == ('jid=1\tname=a\tpersist\thost.hostname="x y"\n'
+                                 "jid=2\tname=b\tpersist\n")
 
 
 def test_print_jid() -> None:
@@ -544,6 +544,3 @@ def test_python_api_error_names_the_step() -> None:
         jc.start("nosuch")
     assert str(exc.value) == '"nosuch" not found'
 
-
-def _unused(_: Callable[[], None]) -> None:  # pragma: no cover
-    pass
