@@ -351,10 +351,11 @@ class HostExecutor(Executor):
 
     def running_jid(self, key: int | str, dying: bool = False) -> int:
         from jailcore.errors import JailError
+        from jailcore.flags import JailFlag
         from jailcore.jail import jail_get
 
         try:
-            return int(jail_get(key, ["jid"], 1 if dying else 0)["jid"])
+            return int(jail_get(key, ["jid"], JailFlag.DYING if dying else 0)["jid"])
         except JailError:
             return -1
 
@@ -1023,10 +1024,18 @@ class JailConf:
     def _remove_done(self, job: Job) -> bool:
         self._dep_done(job)
         if job.flags & (_START | _FAILED) == _START:
-            job.steps, job.pos = (), -1
+            # The creation half of a restart.  jail.c requeues the jail on
+            # its dependency count, to wait for jails that may not be in the
+            # run at all (a restart of web that depends on a running db would
+            # end with web removed and never made again); here it goes back
+            # as ready with its dependencies unseen, so that its dependency
+            # check pulls them in and counts the running ones as done.
+            job.steps, job.pos, job.vpos = (), -1, -1
             job.flags &= ~(_STOP | _CLEANUP)
+            for e in job.deps_out:
+                e.seen = False
             self._dep_reset(job)
-            self._requeue(job, "depend" if job.ndeps else "ready")
+            self._requeue(job, "ready")
         return bool(job.flags & _FAILED)
 
     def _quoted_warn(self, job: Job, with_name: str, without: str | None) -> None:
