@@ -17,6 +17,7 @@ import jailcore.jailconf
 import jailcore.model
 import jailcore.params
 import jailcore.process
+import jailcore.rcconf
 import jailcore.testing
 
 MODULES = (
@@ -27,6 +28,7 @@ MODULES = (
     jailcore.testing,
     jailcore.devfs,
     jailcore.jailconf,
+    jailcore.rcconf,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
