@@ -548,9 +548,11 @@ class RcConf(Mapping[str, str]):
         self.prog = prog
 
     def __getitem__(self, name: str) -> str:
+        """The value of variable ``name`` (KeyError when it was never set)."""
         return self._values[name]
 
     def __iter__(self) -> Iterator[str]:
+        """The variable names, in the order they were first set."""
         return iter(self._values)
 
     def __len__(self) -> int:
