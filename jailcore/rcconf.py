@@ -179,7 +179,10 @@ class _Lexer:
                         self.i += len(op)
                         break
                 else:
-                    yield self._word()
+                    word = self._word()
+                    # "2>/dev/null": an io number belongs to its redirection.
+                    if not (word.raw.isdigit() and s[self.i:self.i + 1] in ("<", ">")):
+                        yield word
 
     def _word(self) -> _Word:
         start, line = self.i, self.line
@@ -1007,7 +1010,10 @@ class RcJail:
         if names:
             self._vars["jail_reverse_stop"] = "no"
         jails = self._names(names)
-        return self._run_rc_command(arg, prefix, jails)
+        try:
+            return self._run_rc_command(arg, prefix, jails)
+        finally:
+            self._vars, self._quiet = dict(self.conf), False
 
     def _run_rc_command(self, arg: str, prefix: str, jails: list[str]) -> int:
         if arg not in ("start", "stop", "restart", "status", "config"):
