@@ -225,6 +225,7 @@ class FakeJail:
         self.all_names, self.fail, self.keep = all_names, fail, keep
         self.lock = threading.Lock()
         self.hook: Callable[[str], None] | None = None
+        self.created = {n: threading.Event() for n in ("a", "b")}
 
     def __call__(self, argv: list[str]) -> tuple[int, str]:
         with self.lock:
@@ -239,6 +240,8 @@ class FakeJail:
                 if n in self.fail:
                     return 1, out + f"jail: {n}: /bin/sh /etc/rc: failed\n"
                 jailcore.Jail.create(name=n, persist=True)
+                if n in self.created:
+                    self.created[n].set()
                 out += f"{n}: created\n"
             return 0, out
         name = argv[-1]
@@ -500,14 +503,11 @@ def test_start_list_with_a_failure(tmp_path: Path) -> None:
 def test_start_list_parallel_runs_together_and_reports_in_order(tmp_path: Path) -> None:
     rc, fake, out, _err = setup(tmp_path, "jail_enable=YES jail_parallel_start=YES\n",
                                 "/etc/jail.conf")
-    second_started = threading.Event()
 
     def hook(name: str) -> None:
-        # "a" waits until "b" has started: only concurrent starts get past this.
+        # jail(8) for "a" waits until "b" exists: only concurrent starts get past this.
         if name == "a":
-            assert second_started.wait(10)
-        else:
-            second_started.set()
+            assert fake.created["b"].wait(10)
 
     fake.hook = hook
     assert rc.start(["a", "b"]) == 0
