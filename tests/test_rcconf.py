@@ -57,6 +57,15 @@ def test_continuation_comments_and_separators() -> None:
     }
 
 
+def test_parse_leaves_its_variables_alone_and_with_values_copies() -> None:
+    given = {"a": "1"}
+    conf = RcConf.parse("a=2 b=$a", given)
+    assert given == {"a": "1"} and dict(conf) == {"a": "2", "b": "2"}
+    assert dict(conf.with_values(b="3")) == {"a": "2", "b": "3"} and conf["b"] == "2"
+    with pytest.raises(KeyError):
+        conf["c"]
+
+
 def test_assignments_in_order_and_against_earlier_values() -> None:
     assert parse('b=$a a=2 c="$a" a=3', a="1") == {"a": "3", "b": "1", "c": "2"}
     assert parse('jail_flags="$jail_flags -v"', jail_flags="-l") == {"jail_flags": "-l -v"}
@@ -390,6 +399,8 @@ def test_legacy_variables_generate_a_jail_conf(tmp_path: Path) -> None:
     generated = tmp_path / "var/run/jail.www.conf"
     opts = rc.options("www")
     assert opts is not None and opts.text == LEGACY_TEXT and opts.conf == str(generated)
+    assert rc.plan_start() == [["-i", "-f", str(generated), "-c", "www"]]
+    assert not generated.exists() and fake.calls == []  # plans and options write nothing
     assert rc.start() == 0
     assert generated.read_text() == LEGACY_TEXT
     assert generated.stat().st_mode & 0o777 == 0o644
