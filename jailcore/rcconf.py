@@ -992,7 +992,9 @@ class RcJail:
     def service(self, argument: str, names: Sequence[str] = ()) -> int:
         """``service jail ARGUMENT [NAMES...]``: run_rc_command with rc.subr's
         prefixes (``one``, ``force``, ``fast``, ``quiet``) and its ``jail_enable``
-        check; the exit status."""
+        check; the exit status.  Besides the commands below: ``enabled``,
+        ``describe``, ``extracommands``, ``rcvar`` and ``poll``; ``console``,
+        ``enable``, ``disable`` and ``delete`` raise NotImplementedError."""
         self._vars = {**SCRIPT_DEFAULTS, **self.conf}
         self._quiet = False
         prefix = ""
@@ -1016,6 +1018,23 @@ class RcJail:
             self._vars, self._quiet = dict(self.conf), False
 
     def _run_rc_command(self, arg: str, prefix: str, jails: list[str]) -> int:
+        if arg in ("console", "enable", "disable", "delete"):
+            raise NotImplementedError(f"rc.d/jail {arg} (jexec, sysrc) is not modelled here")
+        if arg == "enabled":
+            return 0 if self._yes("jail_enable") else 1
+        if arg == "describe":
+            self.out.write("Manage system jails\n")
+            return 0
+        if arg == "extracommands":
+            self.out.write("config console status\n")
+            return 0
+        if arg == "rcvar":
+            enable = self._get("jail_enable")
+            self.out.write(f'# jail : Manage system jails\n#\njail_enable="{enable}"\n'
+                           '#   (default: "")\n\n')
+            return 0
+        if arg == "poll":  # nothing to wait for: jail(8) leaves no process behind
+            return 0
         if arg not in ("start", "stop", "restart", "status", "config"):
             self.err.write(f"{self.conf.prog}: unknown directive '{arg}'.\n")
             self.err.write(f"Usage: {self.conf.prog} [fast|force|one|quiet]({_USAGE_KEYWORDS})\n")

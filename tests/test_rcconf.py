@@ -631,3 +631,17 @@ def test_id_file_that_cannot_be_written(tmp_path: Path) -> None:
     assert out.getvalue() == "Starting jails: a.\n"
     assert err.getvalue() == (f"/etc/rc.d/jail: cannot create {tmp_path}/missing/jail_a.id: "
                               "No such file or directory\n")
+
+
+def test_rc_subr_commands(tmp_path: Path) -> None:
+    rc, _fake, out, err = setup(tmp_path, "jail_enable=maybe\n")
+    assert rc.service("enabled") == 1
+    assert err.getvalue() == WARN + "$jail_enable is not set properly - see rc.conf(5).\n"
+    assert rc.service("oneenabled") == 0
+    assert rc.service("describe") == rc.service("extracommands") == rc.service("rcvar") == 0
+    assert rc.service("poll") == 0
+    assert out.getvalue() == ("Manage system jails\nconfig console status\n"
+                              '# jail : Manage system jails\n#\njail_enable="maybe"\n'
+                              '#   (default: "")\n\n')
+    with pytest.raises(NotImplementedError):
+        rc.service("console", ["a"])
