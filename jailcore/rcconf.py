@@ -821,6 +821,10 @@ class RcJail:
         def enabled(name: str) -> bool:
             return checkyesno(f"jail_{jv}_{name}", var(name, "NO"), w)
 
+        # rc.d/jail (freebsd-src @c96d5c97, parse_options): exec, exec_start, exec_stop,
+        # ip and ip_multiN are read per jail only, with no jail_X fallback (the spec's
+        # section 5 has every variable fall back); exec_stop gets its default only when
+        # exec_start has none either.
         exec_ = self._get(f"jail_{jv}_exec")
         exec_start = self._get(f"jail_{jv}_exec_start")
         exec_stop = self._get(f"jail_{jv}_exec_stop")
@@ -1090,6 +1094,8 @@ class RcJail:
         return self.service("oneconfig" if one else "config", names)
 
     def _apply_options(self, word: str) -> JailOptions | None:
+        # parse_options resets _confwarn each time: jail_warn, after start, speaks
+        # for the last jail of the list only (rc.d/jail @c96d5c97).
         self._confwarn = False
         opts = self.options(jail_name(word), self._warn)
         if opts is None:
@@ -1164,11 +1170,13 @@ class RcJail:
             self._startmsg(f" {shown}", newline=False)
             self._write_id(opts.name, self._find(opts.name))
         else:
-            # echo " cannot start jail " "\"NAME\": " -- two words, so two spaces.
+            # echo " cannot start jail " "\"NAME\": " -- two words, so two spaces
+            # (rc.d/jail @c96d5c97; the spec's section F.1 shows one).
             self._startmsg(f' cannot start jail  "{shown}": ')
             self.out.write(output)
 
     def _jail_stop(self, jails: list[str]) -> None:
+        # Plain echo here, not startmsg: quiet and rc_startmsgs do not silence stop.
         self.out.write("Stopping jails:")
         reverse = self._yes("jail_reverse_stop")
         if jails[0] == "_ALL":
