@@ -15,9 +15,11 @@ import jailcore._confparse
 import jailcore.aio
 import jailcore.conf
 import jailcore.devfs
+import jailcore.lifecycle
 import jailcore.model
 import jailcore.params
 import jailcore.process
+import jailcore.rcconf
 import jailcore.testing
 
 MODULES = (
@@ -29,6 +31,8 @@ MODULES = (
     jailcore.devfs,
     jailcore._confparse,
     jailcore.conf,
+    jailcore.lifecycle,
+    jailcore.rcconf,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
