@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -641,6 +642,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with version: the release to follow")
     mo.set_defaults(func=cmd_model)
 
+    rc = sub.add_parser(
+        "rc", help="rc.d/jail: start, stop, restart jails at boot from rc.conf",
+        usage="jailcore rc [--root DIR] [--run-dir DIR] "
+              "[one|force|quiet]start|stop|restart|status [name ...]",
+        description="What `service jail start` does: rc.conf's jail_enable, jail_list, "
+        "jail_conf, jail_parallel_start, jail_reverse_stop, jail_flags and jail_<name>_* "
+        "variables read as rc.subr reads them (defaults, rc.conf, rc.conf.d), jail(8) run "
+        "as rc.d/jail runs it (here: jailcore jail), /var/run/jail_<name>.id written.")
+    rc.add_argument("--root", default="/", help="where etc/rc.conf and the rest are "
+                    "looked for (default /)")
+    rc.add_argument("--run-dir", dest="run_dir", default=None,
+                    help="where the .id files go (default ROOT/var/run)")
+    rc.add_argument("action")
+    rc.add_argument("names", nargs="*", metavar="name")
+    rc.set_defaults(func=cmd_rc)
+
     jl = sub.add_parser("jail", add_help=False,
                         help="jail(8): create, remove, restart, modify jails from jail.conf",
                         usage="jailcore jail [jail(8)'s options and arguments]")
@@ -654,6 +671,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mount_parser(sub)
     _add_devfs_parser(sub)
     return p
+
+
+def _run_jail(argv: list[str]) -> tuple[int, str]:
+    """jail(8) for rc.d/jail: this jailcore's ``jail`` command, as a program
+    (rc.d/jail runs jail(8) so, with its output captured and stdin /dev/null)."""
+    done = subprocess.run([sys.executable, "-m", "jailcore", "jail", *argv],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, check=False)
+    return done.returncode, done.stdout
+
+
+def cmd_rc(args: argparse.Namespace) -> int:
+    from jailcore.rcconf import RcConf, RcJail
+
+    conf = RcConf.load(args.root)
+    rc = RcJail(conf, run_jail=_run_jail, run_dir=args.run_dir)
+    base = args.action
+    for prefix in ("fast", "force", "one", "quiet"):
+        base = base.removeprefix(prefix)
+    if base not in ("start", "stop", "restart", "status"):
+        raise CommandError(f"{args.action}: not one of start, stop, restart, status "
+                           "(with rc.subr's one, force, fast or quiet before it)")
+    return rc.service(args.action, args.names)
 
 
 def cmd_tour(args: argparse.Namespace) -> int:

@@ -211,9 +211,11 @@ class Executor:
         raise NotImplementedError
 
     def start(self, op: HookOp, job: Job) -> Running | None:
+        """Start hook ``op``; None for a background command, not waited for."""
         raise NotImplementedError
 
     def processes(self, jid: int) -> list[int]:
+        """The pids of the processes in jail ``jid``."""
         return []
 
     def terminate(self, pids: list[int]) -> list[int]:
@@ -245,6 +247,7 @@ class DryRun(Executor):
         self.next_jid = 1
 
     def apply(self, op: Op, job: Job) -> int:
+        """Nothing, or the injected failure; a creation gives the next jid."""
         if self.fail(op):
             raise StepError(f"{op}: failed")
         if isinstance(op, CreateOp):
@@ -257,15 +260,18 @@ class DryRun(Executor):
         return 0
 
     def start(self, op: HookOp, job: Job) -> Running | None:
+        """A command that is done at once: status 0, or 1 when it is to fail."""
         return _Done(1 if self.fail(op) else 0)
 
     def running_jid(self, key: int | str, dying: bool = False) -> int:
+        """The jid of a jail this dry run made and did not remove."""
         for jid, name in self.jails.items():
             if key in (jid, name):
                 return jid
         return -1
 
     def running_jails(self) -> list[tuple[int, str]]:
+        """The jails this dry run made and did not remove."""
         return sorted(self.jails.items())
 
 
@@ -277,6 +283,8 @@ class HostExecutor(Executor):
     hooks as processes (inside the jail through jailcore's spawn helper)."""
 
     def apply(self, op: Op, job: Job) -> int:
+        """The step through jailcore's system calls; StepError with the
+        message ifconfig(8), mount(8) or the kernel would give."""
         from jailcore import mount, net
         from jailcore.errors import HostError, JailError
         from jailcore.jail import jail_remove, jail_set
@@ -319,6 +327,7 @@ class HostExecutor(Executor):
             raise StepError(f"{op}: failed", _tool_message(op, exc)) from None
 
     def start(self, op: HookOp, job: Job) -> Running | None:
+        """The command as jail(8) runs it (:mod:`jailcore._command`)."""
         from jailcore import _command
 
         ctx = job.command_context(op)
@@ -332,6 +341,7 @@ class HostExecutor(Executor):
         return _Started(started)
 
     def processes(self, jid: int) -> list[int]:
+        """The jail's processes (:meth:`jailcore.Jail.processes`)."""
         from jailcore.jail import Jail
 
         try:
@@ -340,6 +350,7 @@ class HostExecutor(Executor):
             return []
 
     def terminate(self, pids: list[int]) -> list[int]:
+        """SIGTERM to each of ``pids``; those it reached."""
         sent = []
         for pid in pids:
             try:
@@ -350,6 +361,7 @@ class HostExecutor(Executor):
         return sent
 
     def running_jid(self, key: int | str, dying: bool = False) -> int:
+        """The jid by jail_get(2), -1 when there is none."""
         from jailcore.errors import JailError
         from jailcore.flags import JailFlag
         from jailcore.jail import jail_get
@@ -360,11 +372,13 @@ class HostExecutor(Executor):
             return -1
 
     def running_jails(self) -> list[tuple[int, str]]:
+        """Every jail the caller can see."""
         from jailcore.jail import jails
 
         return [(j.jid, j.name) for j in jails(("name",))]
 
     def get_params(self, jid: int, names: Sequence[str]) -> dict[str, Any]:
+        """The values by jail_get(2)."""
         from jailcore.jail import jail_get
 
         return jail_get(jid, list(names))
