@@ -41,6 +41,7 @@ from jailcore.jail import (
     jail_set,
     jails,
 )
+from jailcore.lifecycle import JailConf, LifecycleError
 from jailcore.params import ParamSpec, describe
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "InterfaceError",
     "Jail",
     "JailCallError",
+    "JailConf",
     "JailDescriptor",
     "JailError",
     "JailExistsError",
@@ -61,6 +63,7 @@ __all__ = [
     "JailPathPermissionError",
     "JailPermissionError",
     "JailSys",
+    "LifecycleError",
     "ModelHostError",
     "MountError",
     "ParamSpec",

@@ -163,7 +163,7 @@ class ConfiguredJail:
     """A jail as jail(8) sees it after reading the configuration: its
     ``name`` (the block's), its :class:`Parameter` list in order, and the
     ``errors`` that make jail(8) skip it (each as jail(8) prints it after
-    ``jail: NAME: ``)."""
+    "jail: NAME: ")."""
 
     name: str
     params: list[Parameter] = field(default_factory=list)

@@ -85,7 +85,7 @@ def _do_stop(flags: int) -> bool:
 
 
 class StepError(Exception):
-    """A step failed; ``str()`` is jail(8)'s message after ``jail: NAME: ``
+    """A step failed; ``str()`` is jail(8)'s message after "jail: NAME: "
     (``exec.prestart: false: failed`` is shown as ``false: failed``)."""
 
 
