@@ -86,7 +86,12 @@ def _do_stop(flags: int) -> bool:
 
 class StepError(Exception):
     """A step failed; ``str()`` is jail(8)'s message after "jail: NAME: "
-    (``exec.prestart: false: failed`` is shown as ``false: failed``)."""
+    (``false: failed``); ``detail`` what the program jail(8) would have run
+    for the step (ifconfig(8), mount(8)) printed before it, if anything."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class LifecycleError(Exception):
@@ -296,11 +301,11 @@ class HostExecutor(Executor):
                 jail_remove(op.jid)
                 return 0
             if op.step in ("ip4.addr", "ip6.addr"):
-                iface, address = op.argv[1], _alias_address(op)
+                iface, address, broadcast = op.argv[1], _alias_address(op), _broadcast(op)
                 if op.down:
                     net.remove_address(iface, address)
                 else:
-                    net.add_address(iface, address)
+                    net.add_address(iface, address, broadcast)
                 return 0
             if op.step == "vnet.interface":
                 target = op.argv[3]
@@ -410,6 +415,22 @@ def _alias_address(op: Op) -> str:
     return addr
 
 
+def _broadcast(op: Op) -> str | None:
+    """The ``broadcast ADDR`` among an address's extra ifconfig words, the
+    one extra made by system call (SIOCAIFADDR's broadcast address); any
+    other word is refused rather than dropped."""
+    words = list(op.argv[4:-1])
+    if len(words) >= 2 and words[0] in ("netmask", "prefixlen"):
+        words = words[2:]
+    if not words:
+        return None
+    if len(words) == 2 and words[0] == "broadcast":
+        return words[1]
+    raise StepError(f"{op}: failed",
+                    f"jailcore: {' '.join(words)}: of ifconfig's address options only "
+                    "broadcast is made by system call")
+
+
 def _mount_args(argv: tuple[str, ...]) -> tuple[str, dict[str, object], str, str]:
     """``/sbin/mount -t TYPE [-o OPTS|-oOPTS] SPEC FILE`` → its parts."""
     fstype = argv[2]
@@ -428,11 +449,18 @@ def _mount_args(argv: tuple[str, ...]) -> tuple[str, dict[str, object], str, str
 
 
 def _tool_message(op: Op, exc: BaseException) -> str:
+    """What the program jail(8) runs for ``op`` would have printed: ifconfig(8)
+    names a missing interface, mount(8) the mount point and nmount's errmsg."""
     tool = os.path.basename(op.argv[0])
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{tool}: {exc.strerror}" if not exc.filename else \
-            f"{tool}: {exc.filename}: {exc.strerror}"
-    return f"{tool}: {exc}"
+    if not isinstance(exc, OSError):
+        return f"{tool}: {exc}"
+    err = exc.errno or 0
+    text = getattr(exc, "errmsg", None) or exc.strerror or os.strerror(err)
+    if tool == "ifconfig":
+        if err == errno.ENXIO:
+            return f"ifconfig: interface {op.argv[1]} does not exist"
+        return f"ifconfig: ioctl ({getattr(exc, 'operation', '') or 'SIOCAIFADDR'}): {text}"
+    return f"{tool}: {op.argv[-1]}: {text}"
 
 
 # ---- one jail's run -----------------------------------------------------------------
@@ -592,6 +620,7 @@ class JailConf:
         self.trace: list[str] = []
         self.separator = "\t"
         self.note_remove = False
+        self._running_commands = 0
         self.oldcl = oldcl
         self.allow_dying = allow_dying
         self._dying_warned = False
@@ -653,11 +682,13 @@ class JailConf:
         self._requeue(job, "ready", head=True)
 
     def run(self, ops: str, targets: Sequence[str] = (), *, docf: bool = True,
-            restart_running: bool = False, _log: list[str] | None = None) -> int:
+            _log: list[str] | None = None) -> int:
         """Run jail(8)'s operation ``ops`` (letters of ``c``, ``m``, ``r``,
         ``C``; ``R`` for ``-R``) on ``targets`` (jail names, a wildcard, or
         none: every configured jail); the exit status jail(8) would give."""
         self._log = _log if _log is not None else []
+        self._running_commands = 0
+        self.note_remove = False
         flags = 0
         rflag = "R" in ops
         for letter in ops:
@@ -669,17 +700,13 @@ class JailConf:
         # Each run starts from the configuration as read, as each jail(8)
         # does: what a run adds (the jid it found) stays with the run.
         config = copy.deepcopy(self.config)
-        if config is not None and docf:
-            for cj in config:
-                job = Job(cj, cj.name or None)
-                if cj.errors:
-                    for e in cj.errors:
-                        self._warn(job, e)
-                    job.flags |= _FAILED
-                self._add(job)
-        elif config is not None:
-            for cj in config:
-                self._add(Job(cj, cj.name or None))
+        for cj in config or ():
+            job = Job(cj, cj.name or None)
+            for e in cj.errors:
+                self._warn(job, e)
+            if cj.errors:
+                job.flags |= _FAILED
+            self._add(job)
         self._jobs_by_name = {j.name: j for j in self._jobs if j.name is not None}
         if flags & _OPS == _STOP:
             self.note_remove = docf or len(targets) > 1 or (
@@ -1277,8 +1304,6 @@ class JailConf:
             job.from_runq = True
             self._requeue(job, "ready")
 
-    _running_commands = 0
-
     def _next_command(self, job: Job) -> bool:
         """Run the jail's next steps; True when it must wait (a command
         running, or no slot for one)."""
@@ -1350,7 +1375,6 @@ class JailConf:
 
     def _run_command(self, job: Job, step: str, value: str) -> int:
         down = bool(job.flags & (_STOP | _FAILED))
-        c = job.conf
         if step == "stop.timeout":
             return self._term_procs(job)
         if step == "jail":
@@ -1394,11 +1418,10 @@ class JailConf:
         try:
             self.executor.apply(built, job)
         except StepError as exc:
-            if len(exc.args) > 1:
-                print(exc.args[1], file=self.err or sys.stderr, flush=True)
+            if exc.detail:
+                print(exc.detail, file=self.err or sys.stderr, flush=True)
             self._warn(job, str(exc))
             return -1
-        del c
         return 0
 
     def _build(self, job: Job, step: str, value: str, down: bool) -> Op | None:

@@ -544,3 +544,31 @@ def test_python_api_error_names_the_step() -> None:
         jc.start("nosuch")
     assert str(exc.value) == '"nosuch" not found'
 
+
+
+def test_address_extras_other_than_broadcast_refused(capfd: pytest.CaptureFixture[str]) -> None:
+    before = host_state()
+    r = run('foo { persist; ip4.addr = "em0|192.0.2.10/24 vhid 1 pass x", '
+            '"em0|192.0.2.11/24 broadcast 192.0.2.255"; }', "c", ["foo"])
+    assert r.status == 1
+    assert r.err == ("jailcore: vhid 1 pass x: of ifconfig's address options only broadcast is "
+                     "made by system call\n"
+                     "jail: foo: /sbin/ifconfig em0 inet 192.0.2.10/24 vhid 1 pass x alias: "
+                     "failed\n")
+    assert host_state() == before
+    r = run('foo { persist; ip4.addr = "em0|192.0.2.11/24 broadcast 192.0.2.255"; }', "c",
+            ["foo"])
+    assert r.status == 0
+    assert [str(a) for a in net.interfaces()[1].addresses] == ["192.0.2.11/24"]
+
+
+def test_what_ifconfig_and_mount_would_say(root: Path) -> None:
+    r = run('foo { persist; ip4.addr = "em9|192.0.2.10/24"; }', "c", ["foo"])
+    assert (r.status, r.err) == (1, "ifconfig: interface em9 does not exist\n"
+                                    "jail: foo: /sbin/ifconfig em9 inet 192.0.2.10/24 alias: "
+                                    "failed\n")
+    r = run(f'foo {{ path = "{root}"; persist; mount = "/nonexistent {root}/a nullfs ro"; }}',
+            "c", ["foo"])
+    assert (r.status, r.err) == (1, f"mount: {root}/a: No such file or directory\n"
+                                    f"jail: foo: /sbin/mount -t nullfs -o ro /nonexistent "
+                                    f"{root}/a: failed\n")
