@@ -572,3 +572,74 @@ def test_what_ifconfig_and_mount_would_say(root: Path) -> None:
     assert (r.status, r.err) == (1, f"mount: {root}/a: No such file or directory\n"
                                     f"jail: foo: /sbin/mount -t nullfs -o ro /nonexistent "
                                     f"{root}/a: failed\n")
+
+
+def test_cleanup_of_a_jail_already_gone() -> None:
+    text = ('foo { path = /j; ip4.addr = "em0|10.0.0.5"; mount.devfs; '
+            'exec.poststop = "echo poststop"; exec.release = "echo release"; '
+            'exec.prestop = "echo prestop"; }')
+    r = run(text, "rC", ["foo"], DryRun())
+    assert r.status == 0
+    assert r.trace == ["exec.poststop: echo poststop", "/sbin/umount /j/dev",
+                       "/sbin/ifconfig em0 inet 10.0.0.5 netmask 255.255.255.255 -alias",
+                       "exec.release: echo release"]
+    dry = DryRun()
+    run(text.replace("mount.devfs;", "mount.devfs; persist;"), "c", ["foo"], dry)
+    r = run(text, "rC", ["foo"], dry)  # running: the whole stop list
+    assert r.trace[:3] == ["exec.prestop: echo prestop",
+                           "stop.timeout: SIGTERM to jail 1, wait 10 s", "jail_remove(1)"]
+
+
+def test_stop_timeout_with_a_process_that_ignores_sigterm() -> None:
+    import subprocess
+    import sys
+
+    text = 'foo { path = "/"; persist; stop.timeout = 1; }'
+    assert run(text, "c", ["foo"]).status == 0
+    foo = Jail.get("foo")
+    stubborn = foo.spawn([sys.executable, "-c", "import signal, time; "
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                          "print('ready', flush=True); time.sleep(60)"],
+                         stdout=subprocess.PIPE, text=True)
+    polite = foo.spawn(["sleep", "60"])
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == "ready\n"
+    r = run(text, "r", ["foo"], verbose=1)
+    assert r.status == 0
+    pids = sorted([stubborn.pid, polite.pid])
+    assert r.out.splitlines() == [f"foo: sent SIGTERM to: {pids[0]} {pids[1]}",
+                                  "foo: timed out", "foo: removed"]
+    assert r.trace == ["stop.timeout: SIGTERM to jail 1, wait 1 s", "jail_remove(1)"]
+    assert polite.wait() == -15
+    assert stubborn.wait() == -9
+
+
+def test_zfs_dataset_interface_and_fstab(tmp_path: Path) -> None:
+    fstab = tmp_path / "fstab.foo"
+    fstab.write_text("# the jail's mounts\n/a /j/a nullfs ro 0 0\n\n"
+                     "/b\\040c /j/b nullfs rw # a comment\n")
+    text = (f'foo {{ path = /j; persist; interface = em1; ip4.addr = 10.0.0.5, "lo0|10.0.0.6"; '
+            f'mount.fstab = "{fstab}"; zfs.dataset = tank/foo; }}')
+    dry = DryRun()
+    r = run(text, "c", ["foo"], dry)
+    assert r.trace == [
+        "/sbin/ifconfig em1 inet 10.0.0.5 netmask 255.255.255.255 alias",
+        "/sbin/ifconfig lo0 inet 10.0.0.6 netmask 255.255.255.255 alias",
+        "/sbin/mount -t nullfs -o ro /a /j/a",
+        "/sbin/mount -t nullfs -o rw /b c /j/b",
+        "jail_set(JAIL_CREATE) name=foo path=/j persist ip4.addr=10.0.0.5,10.0.0.6",
+        "zfs.dataset: /bin/sh -c if [ $(/sbin/zfs get -H -o value jailed tank/foo) = on ]; "
+        "then /sbin/zfs jail 1 tank/foo || echo error, attaching tank/foo to jail 1 failed; "
+        "else echo error, you need to set jailed=on for dataset tank/foo; fi",
+    ]
+    r = run(text, "r", ["foo"], dry)
+    assert r.trace[2:4] == ["/sbin/umount -t nullfs /j/b", "/sbin/umount -t nullfs /j/a"]
+    r = run(f'foo {{ persist; mount.fstab = "{tmp_path}/none"; }}', "c", ["foo"], DryRun())
+    assert r.err == f"jail: foo: mount.fstab: {tmp_path}/none: No such file or directory\n"
+
+
+def test_ip_hostname_adds_the_resolved_addresses() -> None:
+    r = run("foo { persist; host.hostname = 192.0.2.77; ip_hostname; interface = em0; }", "c",
+            ["foo"], DryRun())
+    assert r.trace == [
+        "/sbin/ifconfig em0 inet 192.0.2.77 netmask 255.255.255.255 alias",
+        "jail_set(JAIL_CREATE) name=foo persist host.hostname=192.0.2.77 ip4.addr=192.0.2.77"]
