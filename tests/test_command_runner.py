@@ -180,12 +180,12 @@ def test_host_command_system_user(capfd: pytest.CaptureFixture[str],
 
 
 def test_host_command_no_such_user() -> None:
-    assert run("true", host_ctx(user="nosuchuser-jc")) == [
-        "nosuchuser-jc: no such user", "true: failed"]
+    assert run("sleep 0", host_ctx(user="nosuchuser-jc")) == [
+        "nosuchuser-jc: no such user", "sleep 0: failed"]
 
 
 def test_host_failures() -> None:
-    assert run("true", host_ctx()) == []
+    assert run("sleep 0", host_ctx()) == []
     assert run("false", host_ctx()) == ["false: failed"]
     assert run("sh -c 'exit 3'", host_ctx()) == ["/bin/sh -c sh -c 'exit 3': failed"]
     assert run("kill -TERM $$", host_ctx()) == ["/bin/sh -c kill -TERM $$: exited on signal 15"]
@@ -200,7 +200,7 @@ def test_host_exec_failure() -> None:
 
 def test_host_command_ignores_jail_only_settings(tmp_path: Path) -> None:
     log = tmp_path / "console"
-    assert run("true", host_ctx(fib=1, consolelog=str(log))) == []
+    assert run("sleep 0", host_ctx(fib=1, consolelog=str(log))) == []
     assert not log.exists()
 
 
@@ -217,7 +217,7 @@ def test_timeout_leaves_the_process_running() -> None:
 
 
 def test_timeout_not_reached() -> None:
-    started = start(["true"], host_ctx())
+    started = start(["sleep", "0"], host_ctx())
     assert started is not None
     assert finish_command(started, timeout=30) == []
     started = start(["false"], host_ctx())
@@ -314,12 +314,12 @@ def test_in_jail_user_without_clean(jail: jailcore.Jail, capfd: pytest.CaptureFi
 
 def test_in_jail_no_such_user(jail: jailcore.Jail) -> None:
     for system in (False, True):
-        assert run("true", jail_ctx(jail, user="nosuchuser-jc", system_jail_user=system)) == [
-            "nosuchuser-jc: no such user", "true: failed"]
+        assert run("sleep 0", jail_ctx(jail, user="nosuchuser-jc", system_jail_user=system)) == [
+            "nosuchuser-jc: no such user", "sleep 0: failed"]
 
 
 def test_in_jail_failures(jail: jailcore.Jail) -> None:
-    assert run("true", jail_ctx(jail)) == []
+    assert run("sleep 0", jail_ctx(jail)) == []
     assert run("false", jail_ctx(jail)) == ["false: failed"]
     assert run("kill -KILL $$", jail_ctx(jail)) == ["/bin/sh -c kill -KILL $$: exited on signal 9"]
 
@@ -336,22 +336,22 @@ def test_in_jail_exec_failure(jail: jailcore.Jail, monkeypatch: pytest.MonkeyPat
 def test_in_jail_attach_failure(jail: jailcore.Jail) -> None:
     ctx = jail_ctx(jail)
     jail.remove()
-    assert run("true", ctx) == ["jail_attach: Invalid argument", "true: failed"]
+    assert run("sleep 0", ctx) == ["jail_attach: Invalid argument", "sleep 0: failed"]
 
 
 def test_fib(jail: jailcore.Jail) -> None:
-    assert run("true", jail_ctx(jail, fib=0)) == []
-    assert run("true", jail_ctx(jail, fib=1)) == ["setfib: Invalid argument", "true: failed"]
-    assert run("true", jail_ctx(jail, fib=-1)) == ["setfib: Invalid argument", "true: failed"]
+    assert run("sleep 0", jail_ctx(jail, fib=0)) == []
+    assert run("sleep 0", jail_ctx(jail, fib=1)) == ["setfib: Invalid argument", "sleep 0: failed"]
+    assert run("sleep 0", jail_ctx(jail, fib=-1)) == ["setfib: Invalid argument", "sleep 0: failed"]
 
 
 def test_spawn_fib(jail: jailcore.Jail) -> None:
-    assert jail.spawn(["true"], fib=0).wait() == 0
+    assert jail.spawn(["sleep", "0"], fib=0).wait() == 0
     with pytest.raises(OSError) as info:
-        jail.spawn(["true"], fib=1)
+        jail.spawn(["sleep", "0"], fib=1)
     assert (info.value.errno, info.value.strerror) == (22, "setfib: Invalid argument")
     with pytest.raises(TypeError):
-        jail.spawn(["true"], fib="0")
+        jail.spawn(["sleep", "0"], fib="0")
 
 
 def test_background_in_jail(jail: jailcore.Jail, tmp_path: Path) -> None:
@@ -378,7 +378,7 @@ def test_consolelog_receives_and_appends(jail: jailcore.Jail, tmp_path: Path) ->
 
 def test_consolelog_open_failure(jail: jailcore.Jail, tmp_path: Path) -> None:
     with pytest.raises(CommandError) as info:
-        start(["true"], jail_ctx(jail, consolelog=str(tmp_path)))
+        start(["sleep", "0"], jail_ctx(jail, consolelog=str(tmp_path)))
     assert str(info.value) == f"open {tmp_path}: Is a directory"
 
 
@@ -389,7 +389,7 @@ def test_consolelog_symlink_case_37(jail: jailcore.Jail, tmp_path: Path) -> None
     ctx = CommandContext("t", True, jid=jail.jid, path=str(tmp_path),
                          consolelog=f"{tmp_path}/var/log/console")
     with pytest.raises(CommandError) as info:
-        start(["true"], ctx)
+        start(["sleep", "0"], ctx)
     assert str(info.value) == f"exec.consolelog: {tmp_path}/var is a symbolic link"
     assert not (tmp_path / "elsewhere" / "log" / "console").exists()
 

@@ -210,7 +210,7 @@ def test_case5_start_failure_removes_the_jail(root: Path, tmp_path: Path) -> Non
     before = host_state()
     marker = tmp_path / "released"
     text = (f'foo {{ path = "/"; ip4.addr = "em0|192.0.2.10/24"; mount.procfs; '
-            f'exec.start = "true", "false"; exec.release = "touch {marker}"; }}')
+            f'exec.start = "sleep 0", "false"; exec.release = "touch {marker}"; }}')
     r = run(text, "c", ["foo"])
     assert r.status == 1
     assert r.out == "foo: created\nfoo: removed\n"
@@ -501,12 +501,12 @@ def test_parallel_limit(tmp_path: Path) -> None:
 
 
 def test_verbose_notes(capfd: pytest.CaptureFixture[str]) -> None:
-    r = run('foo { path = "/"; persist; exec.prestart = "true"; exec.start = "true"; }', "c",
+    r = run('foo { path = "/"; persist; exec.prestart = "sleep 0"; exec.start = "sleep 0"; }', "c",
             ["foo"], verbose=1)
-    assert r.out == ("foo: run command: true\n"
+    assert r.out == ("foo: run command: sleep 0\n"
                      "foo: jail_set(JAIL_CREATE) name=foo path=/ persist\n"
                      "foo: created\n"
-                     "foo: run command in jail: true\n")
+                     "foo: run command in jail: sleep 0\n")
 
 
 def test_jid_file(tmp_path: Path) -> None:
