@@ -530,9 +530,12 @@ class Job:
         in_jail = op.in_jail
         clean = c.boolean("exec.clean")
         env: dict[str, str] = {}
-        if not in_jail and not clean and self.jid > 0:
-            # JID, JNAME and JPATH for host commands (jail(8), 2025).
-            env = {"JID": str(self.jid), "JNAME": self.name or c.string("name") or "",
+        jid = c.string("jid")
+        if not in_jail and not clean and jid is not None:
+            # JID, JNAME and JPATH for host commands (jail(8), 2025), from the
+            # jid jail(8) keeps as a parameter once it knows it: exec.poststop
+            # and exec.release still see it after the removal.
+            env = {"JID": jid, "JNAME": self.name or c.string("name") or "",
                    "JPATH": c.string("path") or ""}
         return _command.CommandContext(
             jail_name=self.name or "",

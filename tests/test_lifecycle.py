@@ -643,3 +643,20 @@ def test_ip_hostname_adds_the_resolved_addresses() -> None:
     assert r.trace == [
         "/sbin/ifconfig em0 inet 192.0.2.77 netmask 255.255.255.255 alias",
         "jail_set(JAIL_CREATE) name=foo persist host.hostname=192.0.2.77 ip4.addr=192.0.2.77"]
+
+
+def test_hooks_really_run_in_order(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    hooks = ("exec.prepare", "exec.prestart", "exec.created", "exec.start", "command",
+             "exec.poststart", "exec.prestop", "exec.stop", "exec.poststop", "exec.release")
+    # A backslash keeps jail.conf from substituting $JID (double quotes): sh gets it.
+    body = " ".join(f"""{h} = "sh -c 'echo {h} \\$JID >> {log}'";""" for h in hooks)
+    text = f'foo {{ path = "/"; persist; {body} }}'
+    assert run(text, "c", ["foo"]).status == 0
+    assert run(text, "r", ["foo"]).status == 0
+    # JID is set for host commands once jail(8) knows the jid (not for
+    # exec.prepare and exec.prestart, before the jail exists; not inside it).
+    assert log.read_text().splitlines() == [
+        "exec.prepare", "exec.prestart", "exec.created 1", "exec.start", "command",
+        "exec.poststart 1", "exec.prestop 1", "exec.stop", "exec.poststop 1",
+        "exec.release 1"]
