@@ -676,9 +676,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_jail(argv: list[str]) -> tuple[int, str]:
     """jail(8) for rc.d/jail: this jailcore's ``jail`` command, as a program
     (rc.d/jail runs jail(8) so, with its output captured and stdin /dev/null)."""
+    # This jailcore, whatever the directory holds: run from /, with its own
+    # location first on the path.
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
     done = subprocess.run([sys.executable, "-m", "jailcore", "jail", *argv],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, check=False)
+                          stderr=subprocess.STDOUT, text=True, check=False, cwd="/",
+                          env={**os.environ, "PYTHONPATH": path})
     return done.returncode, done.stdout
 
 

@@ -31,7 +31,9 @@ from jailcore._command import (
 )
 from jailcore.process import LOGIN_PATH
 
-ROOT = str(Path(__file__).resolve().parent.parent)
+# Where the jailcore being tested was imported from (a build in place, or the
+# installed package: never the source checkout, which lacks the extension).
+ROOT = str(Path(jailcore.__file__).resolve().parents[1])
 PY = sys.executable
 # A program that prints, as JSON, its environment, working directory, uid,
 # session leadership and (on the model) its jail.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import jailcore
 from jailcore import Jail, jails, mount, net
 from jailcore.jailcmd import USAGE, main
 
@@ -157,11 +158,14 @@ def test_the_issue_walkthrough_from_a_shell(tmp_path: Path) -> None:
     they were."""
     conf = tmp_path / "jail.conf"
     conf.write_text(WALKTHROUGH)
-    env = dict(os.environ, JAILCORE_MODEL_STATE=str(tmp_path / "host"))
+    # The jailcore under test (a build in place or the installed one), from a
+    # directory without a source checkout in it.
+    where = str(Path(jailcore.__file__).resolve().parents[1])
+    env = dict(os.environ, JAILCORE_MODEL_STATE=str(tmp_path / "host"), PYTHONPATH=where)
 
     def jc(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "jailcore", *argv], env=env, text=True,
-                              capture_output=True, timeout=120)
+                              capture_output=True, timeout=120, cwd=tmp_path)
 
     def host() -> str:
         return jc("net", "ls").stdout + jc("mount", "ls").stdout
