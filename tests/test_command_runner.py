@@ -39,6 +39,7 @@ PY = sys.executable
 # session leadership and (on the model) its jail.
 REPORT = (
     "import json, os, sys\n"
+    "sys.path[:] = [p for p in sys.path if p]  # not the working directory: PYTHONPATH's\n"
     "try:\n"
     "    import jailcore.model as m; jid = m.current_jid()\n"
     "except Exception:\n"
@@ -144,6 +145,7 @@ def test_run_note() -> None:
 def test_host_command_env_has_jid_jname_jpath(capfd: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JC_MARK", "kept")
+    monkeypatch.setenv("PYTHONPATH", ROOT)
     env = {"JID": "7", "JNAME": "t", "JPATH": "/j/t"}
     got = report(host_ctx(env=env, path="/j/t", jid=7), capfd)
     assert got["jid"] == 0
