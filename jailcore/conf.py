@@ -8,6 +8,7 @@ section, the matching wildcard blocks and its own block, in file order, with
 configuration that reads back to the same jails and parameters, and
 :meth:`Config.show` prints what ``jail -e SEP`` prints.
 
+>>> from jailcore.conf import dump, loads
 >>> cfg = loads('''
 ... $root = /jails;
 ... path = "$root/$name";
@@ -516,6 +517,7 @@ def dump(config: Config | Iterable[ConfiguredJail]) -> str:
     parameters (variables substituted, wildcards applied), so that reading it
     back gives the same jails with the same parameters in the same order.
 
+    >>> from jailcore.conf import dump, loads
     >>> print(dump(loads('path = "/j/$name"; a { persist; }')), end="")
     a {
         path = /j/a;

@@ -15,8 +15,10 @@ calls (on FreeBSD the kernel, elsewhere the kernel model), :class:`DryRun`
 to nothing, with failures injected where a test wants them.
 
 >>> from jailcore import conf
+>>> from jailcore.lifecycle import DryRun, JailConf
 >>> jc = JailConf(conf.loads('web { path = "/"; persist; }'), executor=DryRun())
 >>> jc.run("c", ["web"])
+web: created
 0
 >>> jc.trace
 ['jail_set(JAIL_CREATE) name=web path=/ persist']

@@ -12,6 +12,7 @@ messages (shared/spec/freebsd-jail-userland.md section 5,
 freebsd-jail-host.md section F; facts from libexec/rc/rc.d/jail,
 libexec/rc/rc.subr and libexec/rc/rc.conf of freebsd-src).
 
+>>> from jailcore.rcconf import RcConf, jail_name, jail_var
 >>> conf = RcConf.parse('jail_enable="YES"\\njail_list="www db.local"  # two jails')
 >>> conf["jail_list"], conf.yes("jail_enable")
 ('www db.local', True)
