@@ -167,8 +167,10 @@ def test_host_command_clean_env_exactly(capfd: pytest.CaptureFixture[str],
     assert sorted(lines) == sorted([
         f"PATH={LOGIN_PATH.format(home=me.pw_dir)}", "TERM=vt220", f"USER={me.pw_name}",
         f"HOME={me.pw_dir}", f"SHELL={me.pw_shell or '/bin/sh'}"])
-    got = report(host_ctx(clean=True), capfd)
-    assert got["cwd"] == me.pw_dir
+    # sh, not Python: under tools/sanitize.py a Python in an emptied
+    # environment loses the sanitizer's options.
+    assert run(["/bin/sh", "-c", "pwd"], host_ctx(clean=True)) == []
+    assert capfd.readouterr().out == f"{me.pw_dir}\n"
 
 
 def test_host_command_system_user(capfd: pytest.CaptureFixture[str],
