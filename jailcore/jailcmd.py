@@ -171,7 +171,7 @@ def _main(argv: list[str], out: IO[str], err: IO[str]) -> int:
                 value = _sysctl_int(name)
                 if value is not None:
                     cj.set(param, [] if bool(value) != reverse else ["false"], append=True)
-    elif stop_only or (kinds == {"r", "C"}):
+    elif stop_only:  # -r or -R alone (jail.c: op == JF_STOP; -rC reads the file below)
         if not docf or not args:
             raise _Usage()
         if not rflag and any("=" in a for a in args):

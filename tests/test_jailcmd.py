@@ -231,3 +231,13 @@ def test_rc_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err == ("jailcore rc: console: not one of start, stop, restart, "
                                        "status (with rc.subr's one, force, fast or quiet "
                                        "before it)\n")
+
+
+def test_cleanup_needs_the_file(tmp_path: Path) -> None:
+    # -rC is not -r alone: jail.c reads the configuration file for it.
+    assert jail("-f", str(tmp_path / "none"), "-rC", "web") == (
+        1, "", f"jail: {tmp_path}/none: No such file or directory\n")
+    conf = tmp_path / "jail.conf"
+    conf.write_text('web { path = "/"; persist; exec.release = "sleep 0"; }\n')
+    assert jail("-f", str(conf), "-rC", "web") == (0, "", "")  # gone: only clean-up
+    assert jail("-f", str(conf), "-rC", "web", "db") == (1, "", USAGE)
