@@ -1588,8 +1588,15 @@ class JailConf:
             return -1
         if self.verbose > 0:
             self._note(job, str(op))
-        if job.conf.string("jid") is None:
+        # The jid, for the steps that name the jail by it (vnet.interface,
+        # zfs.dataset, JID in the hooks' environment).  jail.c adds it only
+        # when the jail had none, so after the removal half of a restart its
+        # later steps would name the old jid; here it is always the new one.
+        found = job.conf.find("jid")
+        if found is None:
             job.conf.set("jid", [str(job.jid)], append=True)
+        else:
+            found.values[:] = [str(job.jid)]
         return job.jid
 
 

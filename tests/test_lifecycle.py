@@ -660,3 +660,13 @@ def test_hooks_really_run_in_order(tmp_path: Path) -> None:
         "exec.prepare", "exec.prestart", "exec.created 1", "exec.start", "command",
         "exec.poststart 1", "exec.prestop 1", "exec.stop", "exec.poststop 1",
         "exec.release 1"]
+
+
+def test_restart_names_the_new_jid() -> None:
+    text = 'foo { path = "/"; persist; vnet; vnet.interface = epair0b; zfs.dataset = t/f; }'
+    dry = DryRun()
+    run(text, "c", ["foo"], dry)
+    r = run(text, "rc", ["foo"], dry)
+    assert r.trace[-2].startswith("zfs.dataset: /bin/sh -c if [ $(/sbin/zfs get -H -o value "
+                                  "jailed t/f) = on ]; then /sbin/zfs jail 2 t/f")
+    assert r.trace[-1] == "/sbin/ifconfig epair0b vnet 2"
