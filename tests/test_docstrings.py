@@ -20,6 +20,7 @@ import jailcore.model
 import jailcore.params
 import jailcore.process
 import jailcore.rcconf
+import jailcore.rctl
 import jailcore.testing
 
 MODULES = (
@@ -33,6 +34,7 @@ MODULES = (
     jailcore.conf,
     jailcore.lifecycle,
     jailcore.rcconf,
+    jailcore.rctl,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
