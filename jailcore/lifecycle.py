@@ -33,6 +33,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import sys
 import time
 from collections import deque
@@ -91,9 +92,11 @@ class StepError(Exception):
     (``false: failed``); ``detail`` what the program jail(8) would have run
     for the step (ifconfig(8), mount(8)) printed before it, if anything."""
 
-    def __init__(self, message: str, detail: str | None = None) -> None:
+    def __init__(self, message: str, detail: str | None = None,
+                 strerror: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail
+        self.strerror = strerror
 
 
 class LifecycleError(Exception):
@@ -241,6 +244,18 @@ class Executor:
         """The current values of ``names`` (for ``-m``'s create-only check)."""
         return {}
 
+    def update(self, values: dict[str, Any]) -> None:
+        """``jail_set(JAIL_UPDATE)`` with ``values`` (``jid`` among them)."""
+
+    def check_path(self, param: str, jail_path: str, path: str, isfile: bool,
+                   umount_type: str | None) -> None:
+        """command.c's check_path of a mount point or of exec.consolelog;
+        StepError with its message."""
+
+    def check_root(self, path: str) -> str | None:
+        """jail.c create_jail's check of ``path``: its message, or None."""
+        return None
+
 
 class DryRun(Executor):
     """An executor that changes nothing: every step succeeds, except those
@@ -280,6 +295,11 @@ class DryRun(Executor):
     def running_jails(self) -> list[tuple[int, str]]:
         """The jails this dry run made and did not remove."""
         return sorted(self.jails.items())
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Nothing, or the injected failure."""
+        if self.fail(Op("jail", False, ("jail_set(JAIL_UPDATE)",))):
+            raise StepError("jail_set: failed")
 
 
 class HostExecutor(Executor):
@@ -389,6 +409,45 @@ class HostExecutor(Executor):
         from jailcore.jail import jail_get
 
         return jail_get(jid, list(names))
+
+    def update(self, values: dict[str, Any]) -> None:
+        """jail_set(2) with JAIL_UPDATE; StepError with libjail's message."""
+        from jailcore.errors import JailError
+        from jailcore.jail import jail_set
+
+        try:
+            jail_set(values, 2)
+        except JailError as exc:
+            raise StepError(exc.errmsg or f"jail_set: {exc.strerror}",
+                            strerror=exc.strerror) from None
+
+    def check_path(self, param: str, jail_path: str, path: str, isfile: bool,
+                   umount_type: str | None) -> None:
+        """The path's components below the jail's, by lstat (no link
+        followed); before an unmount, that a file system of that type is
+        mounted there, from the mount table."""
+        from jailcore import _command, mount
+
+        try:
+            _command.check_path(param, jail_path, path, may_be_missing=isfile)
+        except _command.CommandError as exc:
+            raise StepError(str(exc)) from None
+        if umount_type is not None:
+            found = [m for m in mount.mounts() if _canon(m.fspath) == _canon(path)]
+            if not found:
+                raise StepError(f"{param}: {path}: not a mount point")
+            if found[-1].fstype != umount_type:
+                raise StepError(f"{param}: {path}: not a {umount_type} mount")
+
+    def check_root(self, path: str) -> str | None:
+        """stat(2) of the jail's path: missing, or not a directory."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return f"path {path}: {exc.strerror}"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"path {path}: {os.strerror(errno.ENOTDIR)}"
+        return None
 
 
 class _Started(Running):
@@ -1220,8 +1279,6 @@ class JailConf:
         return 0
 
     def _update(self, job: Job) -> int:
-        from jailcore.errors import JailError
-        from jailcore.jail import jail_set
         from jailcore.params import spec
 
         values: dict[str, Any] = {"jid": job.jid}
@@ -1236,14 +1293,9 @@ class JailConf:
             return 0
         self.trace.append("jail_set(JAIL_UPDATE) " + " ".join(shown))
         try:
-            if isinstance(self.executor, DryRun):
-                if self.executor.fail(Op("jail", False, ("jail_set(JAIL_UPDATE)",))):
-                    raise StepError("jail_set: failed")
-            else:
-                jail_set(values, 2)
-        except (JailError, StepError) as exc:
-            text = exc.errmsg or f"jail_set: {exc.strerror}" if isinstance(exc, JailError) \
-                else str(exc)
+            self.executor.update(values)
+        except StepError as exc:
+            text = str(exc)
             if self.verbose > 0:
                 self._note(job, "jail_set(JAIL_UPDATE) " + " ".join(shown) + f": {text}")
             self._warn(job, text)
@@ -1259,14 +1311,10 @@ class JailConf:
         job.persist = False
         self.trace.append(f"jail_set(JAIL_UPDATE) jid={job.jid} nopersist")
         err = ""
-        if not isinstance(self.executor, DryRun):
-            from jailcore.errors import JailError
-            from jailcore.jail import jail_set
-
-            try:
-                jail_set({"jid": job.jid, "persist": False}, 2)
-            except JailError as exc:
-                err = f": {exc.strerror}"
+        try:
+            self.executor.update({"jid": job.jid, "persist": False})
+        except StepError as exc:
+            err = f": {exc.strerror or exc}"  # jail.c prints strerror(errno)
         if self.verbose > 0:
             self._note(job, f"jail_set(JAIL_UPDATE) jid={job.jid} nopersist{err}")
 
@@ -1491,23 +1539,8 @@ class JailConf:
 
     def _check_path(self, job: Job, param: str, path: str, isfile: bool,
                     umount_type: str | None) -> None:
-        from jailcore import _command
-
-        if isinstance(self.executor, DryRun):
-            return  # a dry run looks at no file system
-        try:
-            _command.check_path(param, job.conf.string("path") or "", path,
-                                may_be_missing=isfile)
-        except _command.CommandError as exc:
-            raise StepError(str(exc)) from None
-        if umount_type is not None:
-            from jailcore import mount
-
-            found = [m for m in mount.mounts() if _canon(m.fspath) == _canon(path)]
-            if not found:
-                raise StepError(f"{param}: {path}: not a mount point")
-            if found[-1].fstype != umount_type:
-                raise StepError(f"{param}: {path}: not a {umount_type} mount")
+        self.executor.check_path(param, job.conf.string("path") or "", path, isfile,
+                                 umount_type)
 
     def _start_hook(self, job: Job, op: HookOp) -> int:
         self.trace.append(f"{op.step}: {op}" + (" (in jail)" if op.in_jail else ""))
@@ -1556,17 +1589,10 @@ class JailConf:
             if job.name is not None and not path.startswith("/"):
                 self._warn(job, f"path {path}: not an absolute pathname")
                 return -1
-            if not isinstance(self.executor, DryRun):
-                try:
-                    st = os.stat(path)
-                except OSError as exc:
-                    self._warn(job, f"path {path}: {exc.strerror}")
-                    return -1
-                import stat as _stat
-
-                if not _stat.S_ISDIR(st.st_mode):
-                    self._warn(job, f"path {path}: {os.strerror(errno.ENOTDIR)}")
-                    return -1
+            problem = self.executor.check_root(path)
+            if problem is not None:
+                self._warn(job, problem)
+                return -1
         dopersist = not c.boolean("persist") and any(
             c.find(p) is not None for p in ("exec.start", "command", "exec.poststart"))
         job.persist = dopersist
