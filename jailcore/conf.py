@@ -52,6 +52,9 @@ __all__ = [
     "is_wildcard",
     "load",
     "loads",
+    "quoted_print",
+    "show_param",
+    "strtol",
     "wildcard_match",
 ]
 
@@ -173,7 +176,7 @@ class ConfiguredJail:
     line: int = 0
 
     def __repr__(self) -> str:
-        shown = " ".join(_show_param(p) for p in self.params[:6])
+        shown = " ".join(show_param(p) for p in self.params[:6])
         more = " ..." if len(self.params) > 6 else ""
         return f"<ConfiguredJail {self.name!r}: {shown}{more}>"
 
@@ -213,7 +216,7 @@ class ConfiguredJail:
         if p is None:
             return False
         last = p.name.rsplit(".", 1)[-1]
-        truth = not p.values or p.values[-1].lower() == "true" or _strtol(p.values[-1]) != 0
+        truth = not p.values or p.values[-1].lower() == "true" or strtol(p.values[-1]) != 0
         return truth != last.startswith("no")
 
     def integer(self, name: str) -> int | None:
@@ -221,7 +224,7 @@ class ConfiguredJail:
         p = self.find(name)
         if p is None or not p.values:
             return None
-        return _strtol(p.values[-1])
+        return strtol(p.values[-1])
 
     @property
     def kernel_params(self) -> list[Parameter]:
@@ -272,14 +275,14 @@ class ConfiguredJail:
 
     def show(self, sep: str = "\t") -> str:
         """This jail as one line of ``jail -e SEP``."""
-        return sep.join(_show_param(p) for p in self.params if p.name != "jid")
+        return sep.join(show_param(p) for p in self.params if p.name != "jid")
 
 
 _STRTOL = re.compile(r"\s*([+-]?)(\d+)")
 
 
-def _strtol(text: str) -> int:
-    """``strtol(text, NULL, 10)``: the leading number, 0 when there is none."""
+def strtol(text: str) -> int:
+    """strtol(3) in base 10: the leading number, 0 when there is none."""
     m = _STRTOL.match(text)
     if m is None:
         return 0
@@ -293,18 +296,19 @@ def _is_number(text: str) -> bool:
     return m is not None and m.end() == len(text)
 
 
-def _quoted(value: str) -> str:
-    """A value as jail(8)'s ``quoted_print`` writes it."""
+def quoted_print(value: str) -> str:
+    """A value as jail(8)'s ``quoted_print`` writes it (``-e``, ``-J``, ``-v``)."""
     qc = ('"' if not value or "'" in value else "'" if '"' in value
           else '"' if " " in value or "\t" in value else "")
     body = "".join("\\" + c if c == "\\" or (qc and c == qc) else c for c in value)
     return f"{qc}{body}{qc}"
 
 
-def _show_param(p: Parameter) -> str:
+def show_param(p: Parameter) -> str:
+    """``name=value,...`` (or ``name`` without a value), as jail(8)'s print_param."""
     if not p.values:
         return p.name
-    return p.name + "=" + ",".join(_quoted(v) for v in p.values)
+    return p.name + "=" + ",".join(quoted_print(v) for v in p.values)
 
 
 class Config:
@@ -365,7 +369,7 @@ def _merge(sections: list[Section]) -> Config:
             continue
         j = ConfiguredJail(sec.name, filename=sec.filename, line=sec.line)
         drafts: list[_Draft] = []
-        numeric = _is_number(sec.name) and _strtol(sec.name) != 0
+        numeric = _is_number(sec.name) and strtol(sec.name) != 0
         implied = "jid" if numeric else "name"
         drafts.append(_Draft(implied, [(sec.name, [])], implicit=True))
         did_self = False

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from jailcore.conf import Config, ConfigError, ConfiguredJail, load
+from jailcore.conf import Config, ConfigError, ConfiguredJail, load, strtol
 from jailcore.lifecycle import JailConf, command_line_config
 
 __all__ = ["USAGE", "main"]
@@ -122,7 +122,7 @@ def _main(argv: list[str], out: IO[str], err: IO[str]) -> int:
             early.append(("name", [val]))
             docf = False
         elif opt == "-p":
-            parallel = _strtol(val)
+            parallel = strtol(val)
         elif opt == "-q":
             verbose = -1
         elif opt == "-r":
@@ -209,19 +209,6 @@ def _is_ipv6(text: str) -> bool:
         return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
     except ValueError:
         return False
-
-
-def _strtol(text: str) -> int:
-    digits = ""
-    for c in text.strip():
-        if c.isdigit() or (not digits and c in "+-"):
-            digits += c
-        else:
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
 
 
 def _getopt_message(exc: getopt.GetoptError) -> str:

@@ -41,7 +41,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from jailcore.conf import Config, ConfiguredJail, equalopts, is_wildcard, wildcard_match
+from jailcore.conf import (
+    Config,
+    ConfiguredJail,
+    equalopts,
+    is_wildcard,
+    quoted_print,
+    show_param,
+    wildcard_match,
+)
 
 __all__ = [
     "CLEAN_STEPS",
@@ -73,6 +81,8 @@ _NOT_UNDONE = ("exec.prepare", "exec.prestart", "exec.created", "exec.start", "c
 _REVERSED = ("mount", "mount.fstab", "ip4.addr", "ip6.addr")
 _IN_JAIL = ("exec.start", "command", "exec.stop")
 _BOOL_STEPS = ("mount.devfs", "mount.fdescfs", "mount.procfs")
+# Steps run once, whatever their parameter's values (command.c's dummystring).
+_ONCE = ("jail", "stop.timeout", *_BOOL_STEPS)
 DEFAULT_STOP_TIMEOUT = 10
 # Parameters jail(8) splits on commas on its command line (jail.c listparams).
 LIST_PARAMS = ("ip4.addr", "ip6.addr", "vnet.interface", "zfs.dataset")
@@ -141,7 +151,7 @@ class CreateOp(Op):
 
     def __str__(self) -> str:
         return "jail_set(JAIL_CREATE)" + "".join(
-            f" {n}" if v is None else f" {n}={_quoted(v)}" for n, v in self.params)
+            f" {n}" if v is None else f" {n}={quoted_print(v)}" for n, v in self.params)
 
 
 @dataclass(frozen=True)
@@ -174,13 +184,6 @@ class HookOp(Op):
     in_jail: bool = False
     user: str | None = None
     background: bool = False
-
-
-def _quoted(value: str) -> str:
-    qc = ('"' if not value or "'" in value else "'" if '"' in value
-          else '"' if " " in value or "\t" in value else "")
-    body = "".join("\\" + c if c == "\\" or (qc and c == qc) else c for c in value)
-    return f"{qc}{body}{qc}"
 
 
 # ---- executors --------------------------------------------------------------------
@@ -560,7 +563,6 @@ class Job:
     waiting: list[Running] = field(default_factory=list)
     deadline: float = 0.0
     comline: str = ""
-    errors: list[str] = field(default_factory=list)
     failed_step: str | None = None
     queue: str = ""
     sleeping: bool = False  # waiting on its commands (JF_SLEEPQ)
@@ -568,9 +570,6 @@ class Job:
     status: int = 0  # the exit status of its last command
     child_error: str | None = None
     from_runq: bool = False  # JF_FROM_RUNQ
-
-    def param(self, name: str) -> str | None:
-        return self.conf.string(name)
 
     def kernel_values(self) -> dict[str, Any]:
         """The kernel parameters as jail_set(2) takes them, typed by their
@@ -736,8 +735,6 @@ class JailConf:
 
     def _warn(self, job: Job | None, text: str) -> None:
         line = f"{job.name}: {text}" if job is not None and job.name else text
-        if job is not None:
-            job.errors.append(line)
         self._log.append(line)
         print(f"{self.prog}: {line}", file=self.err or sys.stderr, flush=True)
 
@@ -1148,7 +1145,6 @@ class JailConf:
         text = f'"{shown}" {with_name}' if shown else (without or "")
         self._log.append(text)
         print(f"{self.prog}: {text}", file=self.err or sys.stderr, flush=True)
-        job.errors.append(text)
 
     def _jail_line(self, job: Job) -> str:
         """The ``-J`` line of a jail (jail.c print_jail)."""
@@ -1156,13 +1152,11 @@ class JailConf:
         if self.oldcl:
             addrs = ",".join(c.values("ip4.addr") + c.values("ip6.addr"))
             return self.separator.join([
-                str(job.jid), ",".join(_quoted(v) for v in c.values("path")),
-                ",".join(_quoted(v) for v in c.values("host.hostname")), addrs,
-                " ".join(_quoted(v) for v in c.values("command"))])
-        parts = [f"jid={job.jid}"] + [
-            p.name if not p.values else p.name + "=" + ",".join(_quoted(v) for v in p.values)
-            for p in job.conf.params if p.name != "jid"]
-        return self.separator.join(parts)
+                str(job.jid), ",".join(quoted_print(v) for v in c.values("path")),
+                ",".join(quoted_print(v) for v in c.values("host.hostname")), addrs,
+                " ".join(quoted_print(v) for v in c.values("command"))])
+        return self.separator.join(
+            [f"jid={job.jid}"] + [show_param(p) for p in c.params if p.name != "jid"])
 
     def _running_jid(self, job: Job) -> None:
         c = job.conf
@@ -1288,7 +1282,7 @@ class JailConf:
             if s.settable_at_create and not s.writable:
                 continue
             values.update(_import(name, vals))
-            shown.append(name if not vals else f"{name}={_quoted(','.join(vals))}")
+            shown.append(name if not vals else f"{name}={quoted_print(','.join(vals))}")
         if len(values) == 1:
             return 0
         self.trace.append("jail_set(JAIL_UPDATE) " + " ".join(shown))
@@ -1385,7 +1379,7 @@ class JailConf:
                     break
             step = job.steps[job.pos]
             value = job.values[job.vpos]
-            if value == "" and step not in ("jail", "stop.timeout", *_BOOL_STEPS):
+            if value == "" and step not in _ONCE:
                 continue
             if create_failed and step in _NOT_UNDONE:
                 continue
@@ -1399,7 +1393,7 @@ class JailConf:
 
     def _advance_value(self, job: Job, create_failed: bool, stopping: bool) -> bool:
         step = job.steps[job.pos]
-        if step in ("jail", "stop.timeout", *_BOOL_STEPS) or (
+        if step in _ONCE or (
                 step == "command" and job.name is None):
             job.vpos = -1
             return False
