@@ -55,13 +55,16 @@ __all__ = [
     "CLEAN_STEPS",
     "START_STEPS",
     "STOP_STEPS",
+    "AddressOp",
     "DryRun",
     "Executor",
     "HostExecutor",
     "JailConf",
     "LifecycleError",
+    "MountOp",
     "Op",
     "StepError",
+    "VnetOp",
 ]
 
 # jail.c's command tables.  "ip4.addr"/"ip6.addr"/"mount.fstab" stand for the
@@ -174,6 +177,37 @@ class TermOp(Op):
 
     def __str__(self) -> str:
         return f"stop.timeout: SIGTERM to jail {self.jid}, wait {self.timeout} s"
+
+
+@dataclass(frozen=True)
+class AddressOp(Op):
+    """An interface address: ``iface``, ``address`` as jail.conf gives it
+    (``192.0.2.10``, ``192.0.2.10/24``, ``192.0.2.10/255.255.255.0``) and the
+    extra ifconfig words after it."""
+
+    iface: str = ""
+    address: str = ""
+    extras: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VnetOp(Op):
+    """``vnet.interface``: move ``iface`` into jail ``target`` (a jid or a
+    name), or with ``down`` take it back."""
+
+    iface: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class MountOp(Op):
+    """A mount (``fstype``, ``source``, ``options`` as mount(8)'s ``-o``) on
+    ``path``, or with ``down`` the unmount of ``path``."""
+
+    fstype: str = ""
+    source: str = "."
+    path: str = ""
+    options: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,27 +359,26 @@ class HostExecutor(Executor):
             if isinstance(op, RemoveOp):
                 jail_remove(op.jid)
                 return 0
-            if op.step in ("ip4.addr", "ip6.addr"):
-                iface, address, broadcast = op.argv[1], _alias_address(op), _broadcast(op)
+            if isinstance(op, AddressOp):
                 if op.down:
-                    net.remove_address(iface, address)
+                    net.remove_address(op.iface, op.address)
                 else:
-                    net.add_address(iface, address, broadcast)
+                    net.add_address(op.iface, op.address, _broadcast(op))
                 return 0
-            if op.step == "vnet.interface":
-                target = op.argv[3]
-                key: int | str = int(target) if target.isdigit() else target
+            if isinstance(op, VnetOp):
+                key: int | str = int(op.target) if op.target.isdigit() else op.target
                 if op.down:
-                    net.reclaim(op.argv[1], key)
+                    net.reclaim(op.iface, key)
                 else:
-                    net.move_to(op.argv[1], key)
+                    net.move_to(op.iface, key)
                 return 0
-            if op.down:
-                mount.unmount(op.argv[-1])
+            if isinstance(op, MountOp):
+                if op.down:
+                    mount.unmount(op.path)
+                else:
+                    mount.mount(op.fstype, op.path, op.source, options=_mount_options(op))
                 return 0
-            fstype, options, source, path = _mount_args(op.argv)
-            mount.mount(fstype, path, source, options=options)
-            return 0
+            raise StepError(f"{op}: not a step of this executor")
         except JailError as exc:
             if isinstance(op, RemoveOp):
                 if exc.errno == errno.EPERM:
@@ -469,23 +502,11 @@ class _Started(Running):
             _command._forgotten.append(self.started.process)
 
 
-def _alias_address(op: Op) -> str:
-    # /sbin/ifconfig IF inet ADDR[/N] [netmask M] ...
-    addr = op.argv[3]
-    if len(op.argv) > 5 and op.argv[4] == "netmask":
-        addr = f"{addr}/{op.argv[5]}"
-    elif len(op.argv) > 5 and op.argv[4] == "prefixlen":
-        addr = f"{addr}/{op.argv[5]}"
-    return addr
-
-
-def _broadcast(op: Op) -> str | None:
+def _broadcast(op: AddressOp) -> str | None:
     """The ``broadcast ADDR`` among an address's extra ifconfig words, the
     one extra made by system call (SIOCAIFADDR's broadcast address); any
     other word is refused rather than dropped."""
-    words = list(op.argv[4:-1])
-    if len(words) >= 2 and words[0] in ("netmask", "prefixlen"):
-        words = words[2:]
+    words = list(op.extras)
     if not words:
         return None
     if len(words) == 2 and words[0] == "broadcast":
@@ -495,21 +516,14 @@ def _broadcast(op: Op) -> str | None:
                     "broadcast is made by system call")
 
 
-def _mount_args(argv: tuple[str, ...]) -> tuple[str, dict[str, object], str, str]:
-    """``/sbin/mount -t TYPE [-o OPTS|-oOPTS] SPEC FILE`` → its parts."""
-    fstype = argv[2]
-    rest = list(argv[3:])
+def _mount_options(op: MountOp) -> dict[str, object]:
+    """mount(8)'s ``-o`` list as nmount options (``rw`` is the default)."""
     options: dict[str, object] = {}
-    if rest and rest[0].startswith("-o"):
-        opts = rest.pop(0)[2:] or rest.pop(0)
-        for word in opts.split(","):
-            if not word:
-                continue
-            name, eq, value = word.partition("=")
-            if name in ("rw",):
-                continue
+    for word in op.options.split(","):
+        name, eq, value = word.partition("=")
+        if name and name != "rw":
             options[name] = value if eq else True
-    return fstype, options, rest[0], rest[1]
+    return options
 
 
 def _tool_message(op: Op, exc: BaseException) -> str:
@@ -1477,8 +1491,9 @@ class JailConf:
             return _alias_op(job, step, value, down)
         if step == "vnet.interface":
             target = c.string("jid") or c.string("name") or ""
-            return Op(step, down, ("/sbin/ifconfig", value, "-vnet" if down else "vnet", target),
-                      value)
+            return VnetOp(step, down,
+                          ("/sbin/ifconfig", value, "-vnet" if down else "vnet", target), value,
+                          iface=value, target=target)
         if step in ("mount", "mount.fstab"):
             fields = value.split()
             if not fields:
@@ -1493,10 +1508,13 @@ class JailConf:
                 raise StepError(f"{step}: {value}: missing information")
             self._check_path(job, step, fields[1], False, fields[2] if down else None)
             if down:
-                return Op(step, True, ("/sbin/umount", "-t", fields[2], fields[1]), value)
-            opts = ("-o", fields[3]) if len(fields) == 4 else ()
-            return Op(step, False, ("/sbin/mount", "-t", fields[2], *opts, fields[0], fields[1]),
-                      value)
+                return MountOp(step, True, ("/sbin/umount", "-t", fields[2], fields[1]), value,
+                               fstype=fields[2], path=fields[1])
+            opts = fields[3] if len(fields) == 4 else ""
+            return MountOp(step, False, ("/sbin/mount", "-t", fields[2],
+                                         *(("-o", opts) if opts else ()), fields[0], fields[1]),
+                           value, fstype=fields[2], source=fields[0], path=fields[1],
+                           options=opts)
         if step in _BOOL_STEPS:
             fstype = step.split(".")[1]
             path = c.string("path")
@@ -1506,12 +1524,14 @@ class JailConf:
                 f"{path}/dev/fd" if fstype == "fdescfs" else f"{path}/proc")
             self._check_path(job, step, where, False, fstype if down else None)
             if down:
-                return Op(step, True, ("/sbin/umount", where))
+                return MountOp(step, True, ("/sbin/umount", where), fstype=fstype, path=where)
             if fstype == "devfs":
-                ruleset = c.string("devfs_ruleset") or "4"
-                return Op(step, False, ("/sbin/mount", "-t", "devfs", f"-oruleset={ruleset}", ".",
-                                        where))
-            return Op(step, False, ("/sbin/mount", "-t", fstype, ".", where))
+                ruleset = c.string("devfs_ruleset") or "4"  # devfsrules_jail
+                return MountOp(step, False, ("/sbin/mount", "-t", "devfs",
+                                             f"-oruleset={ruleset}", ".", where),
+                               fstype=fstype, path=where, options=f"ruleset={ruleset}")
+            return MountOp(step, False, ("/sbin/mount", "-t", fstype, ".", where),
+                           fstype=fstype, path=where)
         if step == "zfs.dataset":
             jid = c.string("jid") or c.string("name") or ""
             snippet = (f"if [ $(/sbin/zfs get -H -o value jailed {value}) = on ]; then "
@@ -1655,7 +1675,7 @@ def _key(text: str) -> int | str:
     return n if n != 0 and str(n) == text.strip() else text
 
 
-def _alias_op(job: Job, step: str, value: str, down: bool) -> Op:
+def _alias_op(job: Job, step: str, value: str, down: bool) -> AddressOp:
     """command.c's ifconfig command for an address entry
     ``[iface|]addr[/mask][ extra...]``."""
     head, _, extra = value.partition(" ")
@@ -1678,7 +1698,8 @@ def _alias_op(job: Job, step: str, value: str, down: bool) -> Op:
         argv += extras
     argv.append("-alias" if down else "alias")
     _check_address(addr.split("/", 1)[0], step)
-    return Op(step, down, ("/sbin/ifconfig", *argv), value)
+    return AddressOp(step, down, ("/sbin/ifconfig", *argv), value, iface=iface, address=addr,
+                     extras=() if down else tuple(extras))
 
 
 def _check_address(addr: str, step: str) -> None:
