@@ -238,20 +238,8 @@ jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags)
 	struct jm_opts *o;
 	int err, jid = -1;
 
-	if (niov & 1) {
-		errno = EINVAL;
+	if ((o = jm_opts_new(iov, niov, 0)) == NULL)
 		return -1;
-	}
-	if ((err = jm_iov_copyin(iov, niov)) != 0) {
-		errno = err;
-		return -1;
-	}
-	o = malloc(sizeof(*o));
-	if (o == NULL)
-		return -1;
-	o->n = 0;
-	o->errmsg_idx = -1;
-	o->errmsg_set = 0;
 	if ((h = jm_lock()) == NULL) {
 		free(o);
 		return -1;

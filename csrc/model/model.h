@@ -426,6 +426,10 @@ struct jm_opts {
 
 /* copyinuio: the iovec array and its lengths (EFAULT, EINVAL); 0 if fine. */
 int jm_iov_copyin(const struct iovec *iov, unsigned int niov);
+/* The start of a call that takes name/value pairs: an even count of at
+ * least `min`, the array and its lengths readable (copyinuio), then an empty
+ * option list; NULL with errno otherwise. */
+struct jm_opts *jm_opts_new(const struct iovec *iov, unsigned int niov, unsigned int min);
 /* Copy in and de-duplicate; 0 or an errno. */
 int jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov);
 void jm_opts_free(struct jm_opts *o);

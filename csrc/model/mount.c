@@ -562,16 +562,7 @@ jailmodel_nmount(struct iovec *iov, unsigned int niov, int flags)
 	int err;
 
 	/* MNT_ROOTFS is the kernel's own; an even count of at least 4. */
-	if ((niov & 1) || niov < 4) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((err = jm_iov_copyin(iov, niov)) != 0) {
-		errno = err;
-		return -1;
-	}
-	o = malloc(sizeof(*o));
-	if (o == NULL)
+	if ((o = jm_opts_new(iov, niov, 4)) == NULL)
 		return -1;
 	if ((err = jm_opts_build(o, iov, niov)) != 0) {
 		jm_opts_free(o);

@@ -73,6 +73,29 @@ jm_iov_copyin(const struct iovec *iov, unsigned int niov)
 	return 0;
 }
 
+struct jm_opts *
+jm_opts_new(const struct iovec *iov, unsigned int niov, unsigned int min)
+{
+	struct jm_opts *o;
+	int err;
+
+	if ((niov & 1) || niov < min) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((err = jm_iov_copyin(iov, niov)) != 0) {
+		errno = err;
+		return NULL;
+	}
+	o = malloc(sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	o->n = 0;
+	o->errmsg_idx = -1;
+	o->errmsg_set = 0;
+	return o;
+}
+
 int
 jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov)
 {
