@@ -30,6 +30,15 @@ int jc_kldfind(int backend, const char *file);
  * left out.  The first n pids into pids; returns how many there are (call
  * again with room for them when it is more than n), or -errno. */
 int jc_jail_pids(int backend, int jid, int *pids, int n);
+/* rctl(2), the five calls of RACCT/RCTL (FreeBSD 9.0 and later, libc
+ * FBSD_1.2), chosen by op; the arguments are the calls' own. */
+#define JC_RCTL_GET_RACCT 0
+#define JC_RCTL_GET_RULES 1
+#define JC_RCTL_GET_LIMITS 2
+#define JC_RCTL_ADD_RULE 3
+#define JC_RCTL_REMOVE_RULE 4
+int jc_rctl(int backend, int op, const char *inbuf, size_t inbuflen, char *outbuf,
+            size_t outbuflen);
 
 /* Point n iovec entries at consecutive pieces of `blob`, of lengths lens[]
  * (a zero length gets a NULL base). */

@@ -33,6 +33,7 @@
 #include <sys/param.h>
 #include <sys/jail.h>
 #include <sys/linker.h>
+#include <sys/rctl.h>
 #include <sys/sysctl.h>
 #include <sys/user.h>
 #include <dlfcn.h>
@@ -360,6 +361,33 @@ jc_jail_pids(int backend, int jid, int *pids, int n)
 	return jc_kernel_jail_pids(jid, pids, n);
 #else
 	(void)jid, (void)pids, (void)n;
+	JC_ENOSYS();
+#endif
+}
+
+typedef int (*jc_rctl_fn)(const char *, size_t, char *, size_t);
+
+int
+jc_rctl(int backend, int op, const char *inbuf, size_t inbuflen, char *outbuf, size_t outbuflen)
+{
+	static const jc_rctl_fn model[] = {
+		jailmodel_rctl_get_racct, jailmodel_rctl_get_rules, jailmodel_rctl_get_limits,
+		jailmodel_rctl_add_rule, jailmodel_rctl_remove_rule,
+	};
+#if defined(__FreeBSD__)
+	static const jc_rctl_fn kernel[] = {
+		rctl_get_racct, rctl_get_rules, rctl_get_limits, rctl_add_rule, rctl_remove_rule,
+	};
+#endif
+
+	if (op < JC_RCTL_GET_RACCT || op > JC_RCTL_REMOVE_RULE)
+		return -EINVAL;
+	if (backend == JC_BACKEND_MODEL)
+		return jc_result(model[op](inbuf, inbuflen, outbuf, outbuflen));
+#if defined(__FreeBSD__)
+	return jc_result(kernel[op](inbuf, inbuflen, outbuf, outbuflen));
+#else
+	(void)inbuf, (void)inbuflen, (void)outbuf, (void)outbuflen;
 	JC_ENOSYS();
 #endif
 }

@@ -18,6 +18,7 @@ error in FreeBSD's words; the exit status is 1 on error, as jls and jexec do.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import json
 import os
@@ -180,11 +181,20 @@ def cmd_ls(args: argparse.Namespace) -> int:
     # jls -s skips X.y when X is a jailsys parameter that is not "new": it reads X too.
     parents = {n: n.split(".", 1)[0] for n in names
                if mode == "s" and "." in n and _is_jailsys(n.split(".", 1)[0])}
-    query = list(dict.fromkeys([*names, *parents.values()]))
+    use = _usage_names(args.usage)
+    query = list(dict.fromkeys([*names, *parents.values(), *(["jid", "name"] if use else [])]))
     if args.jail is not None:
         rows = [_get_one(_jail_key(args.jail), query, flags)[1]]
     else:
         rows = [j._values for j in jails(query, dying=args.dying)]
+
+    used = {r["jid"]: _jail_usage(r["name"]) for r in rows} if use else {}
+
+    def usage_words(r: dict[str, Any], width: bool) -> str:
+        if not use:
+            return ""
+        u = used[r["jid"]]
+        return "".join(f"{u.get(n, 0):>{max(len(n), 10) if width else 0}} " for n in use)
 
     def shown(r: dict[str, Any]) -> list[str]:
         if mode != "s":
@@ -194,18 +204,24 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     if args.json:
         objs = [_json_row(mode, specs, r, args.show_names, shown(r)) for r in rows]
+        for obj, r in zip(objs, rows, strict=True):
+            if use:
+                obj["usage"] = {n: used[r["jid"]].get(n, 0) for n in use}
         print(json.dumps({"__version": LIBXO_VERSION, "jail-information": {"jail": objs}}))
         return 0
     out = sys.stdout
     if mode == "default":
+        extra = "".join(f"{n:>{max(len(n), 10)}} " for n in use)
         if args.show_names:
-            out.write(" JID             IP Address      Hostname                      Path\n")
+            out.write(" JID             IP Address      Hostname                      "
+                      f"{extra}Path\n")
         else:
-            out.write("   JID  IP Address      Hostname                      Path\n")
+            out.write(f"   JID  IP Address      Hostname                      {extra}Path\n")
         for r in rows:
             ip = str(r["ip4.addr"][0]) if r["ip4.addr"] else ""
             lead = f" {r['name']:<15} " if args.show_names else f"{r['jid']:6d}  "
-            out.write(f"{lead}{ip:<15.15} {r['host.hostname']:<29.29} {r['path']:.74}\n")
+            out.write(f"{lead}{ip:<15.15} {r['host.hostname']:<29.29} "
+                      f"{usage_words(r, True)}{r['path']:.74}\n")
         return 0
     if mode == "v":
         out.write("   JID  Hostname                      Path\n"
@@ -221,12 +237,42 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 out.write(f"        {a}\n")
         return 0
     if mode == "h":
-        out.write(" ".join(names) + "\n")
+        out.write(" ".join([*names, *use]) + "\n")
     quote = args.quote or mode == "s"
     for r in rows:
         words = [_word(specs[n], r[n], mode in ("n", "s"), quote) for n in shown(r)]
+        if use:
+            u = used[r["jid"]]
+            words += [f"{n}={u.get(n, 0)}" if mode in ("n", "s") else str(u.get(n, 0))
+                      for n in use]
         out.write(" ".join(words) + "\n")
     return 0
+
+
+def _usage_names(text: str | None) -> list[str]:
+    """The resources of ``ls -u memoryuse,maxproc``, checked."""
+    if text is None:
+        return []
+    from jailcore.rctl import RESOURCES
+
+    names = [n for n in text.split(",") if n]
+    for n in names:
+        if n not in RESOURCES:
+            raise CommandError(f"-u: unknown resource '{n}' (one of {', '.join(RESOURCES)})")
+    if not names:
+        raise CommandError("-u: no resource named")
+    return names
+
+
+def _jail_usage(name: str) -> dict[str, int]:
+    from jailcore import rctl
+
+    try:
+        return {k: v for k, v in rctl.usage(f"jail:{name}").items() if isinstance(v, int)}
+    except rctl.RctlError as exc:
+        if exc.errno == errno.ENOSYS and exc.errmsg:
+            raise CommandError(f"-u: {exc.errmsg}") from None
+        raise
 
 
 def _get_one(key: int | str, names: list[str], flags: int) -> tuple[int, dict[str, Any]]:
@@ -574,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     ls = sub.add_parser("ls", add_help=False, help="list jails, as jls(8)",
-                        usage="jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]")
+                        usage="jailcore ls [-dhNnqsv] [-j jail] [-u resource,...] [--json] "
+                              "[param ...]")
     ls.add_argument("--help", action="help", help="show this help and exit")
     ls.add_argument("-d", "-a", dest="dying", action="store_true", help="include dying jails")
     ls.add_argument("-j", dest="jail", metavar="jail", help="only this jail (jid or name)")
@@ -589,6 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
         ls.add_argument(flag, dest="mode", action="store_const", const=mode, help=what)
     ls.add_argument("--json", action="store_true",
                     help="JSON shaped like `jls --libxo json`")
+    ls.add_argument("-u", dest="usage", metavar="resource,...",
+                    help="add columns of the jails' resource usage, as rctl -u "
+                         "jail:NAME reports it (memoryuse,maxproc,...)")
     ls.add_argument("params", nargs="*", metavar="param", help="parameters to show, or all")
     ls.set_defaults(mode="default", func=cmd_ls)
 
@@ -663,6 +713,11 @@ def build_parser() -> argparse.ArgumentParser:
                         usage="jailcore jail [jail(8)'s options and arguments]")
     jl.add_argument("args", nargs=argparse.REMAINDER)
 
+    sub.add_parser("rctl", add_help=False,
+                   help="rctl(8): add, remove and show resource limits and usage",
+                   usage="jailcore rctl [-h] [-n] [--json] [-a rule | -l filter | "
+                         "-r filter | -u filter | filter ...]")
+
     tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")
     tour.add_argument("--real", action="store_true",
                       help="on FreeBSD, use the real kernel (it refuses without)")
@@ -714,6 +769,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jailcore.jailcmd import main as jail_main
 
         return jail_main(words[1:])
+    if words[:1] == ["rctl"]:
+        # rctl(8)'s, likewise.
+        from jailcore.rctlcmd import main as rctl_main
+
+        return rctl_main(words[1:])
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

@@ -6,7 +6,7 @@ import errno
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from jailcore.aio import AsyncJailProcess
     from jailcore.process import JailProcess
+    from jailcore.rctl import Rule, Usage
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -306,10 +307,20 @@ class Jail:
     # -- finding and making jails
 
     @classmethod
-    def create(cls, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
+    def create(cls, params: Mapping[str, Any] | None = None, /, *,
+               limits: Iterable[Rule | str] = (), **kwargs: Any) -> Jail:
         """Create a jail.  ``params`` has dotted names; as keywords, ``__`` is the dot
         (``host__hostname="web"``).  ``persist`` defaults to True: the kernel
-        refuses a new jail that neither persists nor has a process attached."""
+        refuses a new jail that neither persists nor has a process attached.
+
+        ``limits`` are rctl rules for the new jail, added once it exists:
+        rctl(8) texts with or without the ``jail:NAME:`` subject
+        (``"maxproc:deny=5"``, ``"memoryuse:deny=1g"``) or
+        :class:`~jailcore.rctl.Rule` objects.  When one is refused, the rules
+        added so far and the jail are removed and the error
+        (:class:`~jailcore.rctl.RctlError`) raised."""
+        if limits:
+            return cls._create_limited(params, list(limits), kwargs)
         try:
             if params is None:
                 jid = _iov.create_from_keywords(kwargs)
@@ -321,6 +332,23 @@ class Jail:
             return cls(_iov.jail_set(p, _CREATE))
         except UnknownParameterError as exc:
             raise exc.as_keyword(kwargs) from None
+
+    @classmethod
+    def _create_limited(cls, params: Mapping[str, Any] | None, limits: list[Rule | str],
+                        kwargs: dict[str, Any]) -> Jail:
+        from jailcore import rctl as _rctl
+
+        jail = cls.create(params, **kwargs)
+        added: list[Rule] = []
+        try:
+            for rule in _rctl.jail_rules(jail.name, limits):
+                added.append(_rctl.add(rule))
+        except BaseException:
+            for rule in added:
+                _rctl.remove(rule, missing_ok=True)
+            _remove_quietly(jail)
+            raise
+        return jail
 
     @classmethod
     def _lookup(cls, name_or_jid: int | str) -> Jail:
@@ -517,6 +545,33 @@ class Jail:
         if err:
             raise jail_error(err, None, "kern.proc.proc")
         return sorted(pids)
+
+    @property
+    def limits(self) -> list[Rule]:
+        """The resource limit rules of this jail (``rctl jail:NAME``), in
+        the kernel's order: rules name a jail by its name, so they include
+        rules added before the jail existed."""
+        from jailcore import rctl as _rctl
+
+        return _rctl.rules(f"jail:{self.name}:")
+
+    def limit(self, resource: str, action: str, amount: int | str,
+              per: str | None = None) -> Rule:
+        """Add a rule for this jail (``rctl -a jail:NAME:RESOURCE:ACTION=AMOUNT[/PER]``):
+        ``jail.limit("memoryuse", "deny", "1g")``.  ``amount`` takes
+        expand_number(3)'s suffixes; the rule as the kernel keeps it."""
+        from jailcore import rctl as _rctl
+
+        text = f"jail:{self.name}:{resource}:{action}={amount}"
+        return _rctl.add(text if per is None else f"{text}/{per}")
+
+    def usage(self) -> Usage:
+        """The jail's resource usage (``rctl -u jail:NAME``), its child
+        jails' included: resource name to amount, in the kernel's units
+        (``jail.usage()["maxproc"]`` counts its processes)."""
+        from jailcore import rctl as _rctl
+
+        return _rctl.usage(f"jail:{self.name}")
 
     def stop(self, timeout: float = 10) -> list[int]:
         """Stop the jail as ``jail -r`` does, then remove it.

@@ -22,8 +22,9 @@ jailcore's pytest plugin gives every test a fresh host of its own.  A host that
 cannot be used raises :class:`~jailcore.errors.ModelHostError` naming the file.
 
 The functions here have no FreeBSD counterpart: they reset the host, choose
-the FreeBSD release whose semantics it follows, load and unload its modules,
-and hold references that keep a removed jail dying.
+the FreeBSD release whose semantics it follows and whether its kernel has
+RACCT/RCTL (:func:`set_racct`), load and unload its modules, and hold
+references that keep a removed jail dying.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ __all__ = [
     "kldunload",
     "library_path",
     "loaded_modules",
+    "racct",
     "release",
     "reset",
+    "set_racct",
     "set_version",
     "state_path",
     "use_state_file",
@@ -89,7 +92,8 @@ def library_path() -> str:
 
 
 def reset() -> None:
-    """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no module loaded.
+    """Return the host to a fresh one: no jails, FreeBSD 15 semantics, no
+    module loaded, no rctl rule, RACCT as ``JAILCORE_MODEL_RACCT`` says.
 
     This empties the host this process uses, which other processes may share
     (the user's default host, or the state file of ``JAILCORE_MODEL_STATE``).
@@ -113,6 +117,30 @@ def version() -> int:
     v = int(lib.jailmodel_version())
     check_model_host()
     return v
+
+
+def set_racct(enable: bool | None) -> None:
+    """Boot the host's kernel with resource accounting and limits (RACCT and
+    RCTL) on (True), present but off (False: GENERIC's default,
+    ``kern.racct.enable=0``), or built without them (None: no kern.racct
+    sysctls).  Either way but True, every rctl(2) call fails with ENOSYS.
+
+    ``kern.racct.enable`` is a loader tunable, read-only once the kernel runs,
+    so this is a reboot: the host must have no jail (OSError EBUSY), the
+    rules go, and only the host's superuser outside any jail may
+    (PermissionError).  A host starts as ``JAILCORE_MODEL_RACCT`` says
+    (``1``, ``0`` or ``absent``; off when unset) when it is created or reset.
+    """
+    mode = {True: 1, False: 0, None: -1}[enable]
+    _check(lib.jailmodel_set_racct(mode), "set_racct")
+
+
+def racct() -> bool | None:
+    """Whether the host's kernel has RACCT/RCTL enabled (True), present but
+    disabled (False), or not built in (None): see :func:`set_racct`."""
+    mode = ffi.new("int *")
+    _check(lib.jailmodel_racct(mode), "racct")
+    return {1: True, 0: False}.get(int(mode[0]))
 
 
 def kldload(name: str) -> int:

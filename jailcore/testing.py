@@ -47,7 +47,7 @@ class JailHost:
         self.state_file = state_file
 
     def reset(self) -> None:
-        """No jails, FreeBSD 15 semantics, no module loaded."""
+        """No jails, FreeBSD 15 semantics, no module loaded, no rctl rule."""
         from jailcore import model
 
         model.reset()
@@ -57,6 +57,13 @@ class JailHost:
         from jailcore import model
 
         model.set_version(major)
+
+    def set_racct(self, enable: bool | None) -> None:
+        """Boot with RACCT/RCTL on, off (the default) or absent, as
+        :func:`jailcore.model.set_racct` (only while the host has no jail)."""
+        from jailcore import model
+
+        model.set_racct(enable)
 
     def kldload(self, name: str) -> int:
         """Load one of the model's modules, as :func:`jailcore.model.kldload`."""

@@ -38,9 +38,9 @@ def test_ids_are_not_resolved_with_n() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("web", "malformed rule 'web': missing subject"),
     ("u:nosuchuser-jc:maxproc:deny=1",
-     "malformed rule 'u:nosuchuser-jc:maxproc:deny=1': uknown user 'nosuchuser-jc'"),
+     "malformed rule 'u:nosuchuser-jc:maxproc:deny=1': unknown user 'nosuchuser-jc'"),
     ("g:nosuchgroup-jc:maxproc:deny=1",
-     "malformed rule 'g:nosuchgroup-jc:maxproc:deny=1': uknown group 'nosuchgroup-jc'"),
+     "malformed rule 'g:nosuchgroup-jc:maxproc:deny=1': unknown group 'nosuchgroup-jc'"),
     ("u:12x:maxproc:deny=1", "malformed rule 'u:12x:maxproc:deny=1': trailing characters "
                              "after numerical id"),
     ("j:w:memoryuse:deny=1x", "malformed rule 'j:w:memoryuse:deny=1x': invalid numeric "

@@ -133,6 +133,11 @@ LIBC_SYMBOLS = {
     "kldfind": "FBSD_1.0",
 }
 JAILDESC_SYMBOLS = {"jail_attach_jd": "FBSD_1.8", "jail_remove_jd": "FBSD_1.8"}
+# rctl(2) (csrc/kernel.c jc_rctl): the five calls of RACCT/RCTL, in libc since
+# FreeBSD 9.0 (FBSD_1.2).
+RCTL_SYMBOLS = {"rctl_get_racct": "FBSD_1.2", "rctl_get_rules": "FBSD_1.2",
+                "rctl_get_limits": "FBSD_1.2", "rctl_add_rule": "FBSD_1.2",
+                "rctl_remove_rule": "FBSD_1.2"}
 # The host side's calls (csrc/net.c, csrc/mount.c, csrc/devfs.c): what
 # ifconfig(8), mount(8), umount(8) and devfs(8) call.  getfsstat took a new
 # version with the 64-bit inode ABI of FreeBSD 12 (FBSD_1.5).
@@ -541,6 +546,13 @@ def inspect(b: Build, plan: Plan) -> None:
     ]
     b.check("host-side calls (nmount, unmount, getfsstat, ioctl, getifaddrs, ...) at "
             "FBSD_* versions", not bad, ", ".join(bad))
+    bad = [
+        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
+        for n, v in RCTL_SYMBOLS.items()
+        if undefined.get(n) != f"{v} in libc.so.7"
+    ]
+    b.check("rctl_add_rule, rctl_get_racct and the other rctl(2) calls at FBSD_1.2",
+            not bad, ", ".join(bad))
     if b.release == "15.0":
         bad = [
             f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"

@@ -469,6 +469,9 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 	}
 	if (err == 0)
 		err = jm_refuse_vdir_fds((pid_t)pid, NULL, 0);
+	/* The child is the jail's new process: fork(2)'s racct check. */
+	if (err == 0)
+		err = jm_racct_fork_check(h, s);
 	if (err == 0) {
 		strcpy(root, rel);
 		err = jm_proc_attach(h, (pid_t)pid, s);

@@ -264,6 +264,33 @@ JAILMODEL_API int jailmodel_reset(void);
  * otherwise).  Only allowed while the host has no jail (EBUSY). */
 JAILMODEL_API int jailmodel_set_version(int major);
 JAILMODEL_API int jailmodel_version(void);
+/* The kernel's resource limits, as booted: JAILMODEL_RACCT_ABSENT (a kernel
+ * built without options RACCT and RCTL: no kern.racct sysctls, and every
+ * rctl call ENOSYS), JAILMODEL_RACCT_DISABLED (GENERIC's default:
+ * kern.racct.enable=0, every rctl call ENOSYS) or JAILMODEL_RACCT_ENABLED
+ * (kern.racct.enable=1 set in loader.conf).  A host starts (is created or
+ * reset) with the value of the environment variable JAILCORE_MODEL_RACCT
+ * ("1" enabled, "0" disabled, "absent"), disabled when it is unset; the
+ * tunable is read-only at run time, so changing it is a reboot: only while
+ * the host has no jail (EBUSY), by its superuser outside any jail (EPERM),
+ * and the rules go. */
+#define JAILMODEL_RACCT_ABSENT (-1)
+#define JAILMODEL_RACCT_DISABLED 0
+#define JAILMODEL_RACCT_ENABLED 1
+JAILMODEL_API int jailmodel_set_racct(int mode);
+JAILMODEL_API int jailmodel_racct(int *mode);
+/* rctl(2): rctl_get_racct, rctl_get_rules, rctl_get_limits, rctl_add_rule
+ * and rctl_remove_rule, with FreeBSD's arguments, checks and results. */
+JAILMODEL_API int jailmodel_rctl_get_racct(const char *inbufp, size_t inbuflen, char *outbufp,
+                                           size_t outbuflen);
+JAILMODEL_API int jailmodel_rctl_get_rules(const char *inbufp, size_t inbuflen, char *outbufp,
+                                           size_t outbuflen);
+JAILMODEL_API int jailmodel_rctl_get_limits(const char *inbufp, size_t inbuflen, char *outbufp,
+                                            size_t outbuflen);
+JAILMODEL_API int jailmodel_rctl_add_rule(const char *inbufp, size_t inbuflen, char *outbufp,
+                                          size_t outbuflen);
+JAILMODEL_API int jailmodel_rctl_remove_rule(const char *inbufp, size_t inbuflen, char *outbufp,
+                                             size_t outbuflen);
 /* Hold or release a lingering kernel reference on the jail with this jid
  * (alive or dying), as an open socket or file of the jail would: a jail
  * that loses its last user reference stays dying while one is held.

@@ -189,6 +189,44 @@ struct jm_prison {
 	uint32_t store_len[JM_NSTORE];
 };
 
+/* ---- rctl(2) (rctl.c) ----------------------------------------------------- */
+
+#define JM_MAXRULES 1024
+#define JM_RCTL_MAX_INBUFSIZE 4096          /* RCTL_MAX_INBUFSIZE */
+#define JM_RCTL_MAX_OUTBUFSIZE (16u << 20)  /* default kern.racct.rctl.maxbufsize */
+#define JM_MAXLOGNAME 33
+
+/* A rule as the kernel keeps it (struct rctl_rule): subject, per, resource
+ * and action are indexes into rctl.c's name tables (0: undefined), amount in
+ * the kernel's units (-1: undefined). */
+struct jm_rule {
+	uint32_t serial;   /* order of addition; 0: a free entry */
+	int8_t subject;
+	int8_t per;
+	int8_t resource;
+	int8_t action;
+	uint8_t idset;     /* the subject's id was given (a filter may leave it out) */
+	uint8_t pad[3];
+	int64_t amount;
+	int64_t id;        /* process: pid; user: uid */
+	char name[JM_MAXHOSTNAMELEN]; /* loginclass or jail name */
+};
+
+struct jm_rctl {
+	uint32_t next_serial;
+	int32_t nrules_hint; /* highest entry in use + 1 */
+	struct jm_rule rules[JM_MAXRULES];
+};
+
+/* The fork(2) check of racct for a new process of prison `slot` (the spawn
+ * helper's child): 0, or EAGAIN when a deny rule on maxproc would be
+ * exceeded (rctl.c). */
+int jm_racct_fork_check(struct jm_host *h, int slot);
+/* Forget every rule (a reset). */
+void jm_rctl_init(struct jm_host *h);
+/* The RACCT mode a host boots with (JAILCORE_MODEL_RACCT). */
+int jm_racct_boot_mode(void);
+
 struct jm_proc {
 	int32_t pid;    /* 0: free entry */
 	int32_t prison; /* slot */
@@ -213,6 +251,8 @@ struct jm_globals {
 	int32_t nowned;         /* prisons with owning descriptors */
 	int32_t nbyjid;         /* entries of byjid[] */
 	int32_t npending;       /* entries of pending[] */
+	int32_t racct;          /* JAILMODEL_RACCT_*: the kernel's RACCT/RCTL, set at boot */
+	uint32_t rctl_maxbufsize; /* kern.racct.rctl.maxbufsize */
 };
 
 /* The heap's bookkeeping (saved word by word in the undo log). */
@@ -244,7 +284,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 6
+#define JM_LAYOUT 7
 
 struct jm_host {
 	uint64_t magic;
@@ -265,6 +305,7 @@ struct jm_host {
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
 	struct jm_net net;  /* interfaces and addresses, per vnet (net.c) */
 	struct jm_mnt mnt;  /* mounts and devfs rulesets (mount.c) */
+	struct jm_rctl rctl; /* resource limit rules (rctl.c) */
 	struct jm_heapctl hc;
 	unsigned char heap[JM_HEAP_SIZE];  /* before the undo log, which covers it */
 	struct jm_undo undo;

@@ -1718,6 +1718,9 @@ jm_host_init(struct jm_host *h)
 	h->g.max_af_ips = JM_MAX_AF_IPS;
 	h->g.next_fileid = 2; /* 1 is the kernel */
 	h->g.nprisons_hint = 1;
+	h->g.racct = jm_racct_boot_mode();
+	h->g.rctl_maxbufsize = JM_RCTL_MAX_OUTBUFSIZE;
+	jm_rctl_init(h);
 	jm_prison0_init(h);
 	jm_net_init(h);
 	jm_mnt_init(h);

@@ -48,6 +48,7 @@
 #define CTLTYPE_STRUCT 5u
 #define CTLTYPE_UINT 6u
 #define CTLTYPE_ULONG 8u
+#define CTLTYPE_U8 0xau
 #define CTLTYPE_U32 0xfu
 
 #define CTLFLAG_RD 0x80000000u
@@ -106,6 +107,8 @@ enum jm_handler {
 	H_KERN_SECURELEVEL,
 	H_KERN_HOSTNAME,
 	H_KERN_OSRELDATE,
+	H_RACCT_ENABLE,
+	H_RCTL_MAXBUFSIZE,
 };
 
 struct jm_oid {
@@ -118,6 +121,7 @@ struct jm_oid {
 	uint8_t handler;   /* enum jm_handler */
 	uint8_t since;     /* 0: every release; 15: FreeBSD 15 only */
 	uint8_t module;    /* 0: built in; JM_MOD_* + 1: exists while loaded */
+	uint8_t racct;     /* exists in a kernel built with RACCT only */
 	uint64_t arg;      /* handler argument (string size, element size, bit) */
 };
 
@@ -225,6 +229,10 @@ enum {
 	J_META_MAXBUFSIZE,
 	J_ENV,
 	J_MOUNT_DEVFS_ALLOWED,
+	K_RACCT,
+	K_RACCT_ENABLE,
+	K_RACCT_RCTL,
+	K_RACCT_RCTL_MAXBUFSIZE,
 	/* module-provided, numbered after every built-in oid */
 	M_MOUNT_FDESCFS,
 	M_MOUNT_FDESCFS_ALLOWED,
@@ -425,6 +433,14 @@ static const struct jm_oid jm_oids[JM_NOIDS] = {
 	    ALLOWED_KIND | CTLFLAG_DYN, "I", H_DEFAULT_ALLOW,
 	    JM_PR_ALLOW_MOUNT_DEVFS,
 	    "Default for jail(2): jails may mount devfs (deprecated)"),
+	/* kern_racct.c and kern_rctl.c: present in a kernel with RACCT. */
+	[K_RACCT] = NODE(F_KERN, "racct", RW, "Resource Accounting", .racct = 1),
+	[K_RACCT_ENABLE] = LEAF(K_RACCT, "enable", CTLTYPE_U8 | RDTUN, "CU",
+	    H_RACCT_ENABLE, 0, "Enable RACCT/RCTL", .racct = 1),
+	[K_RACCT_RCTL] = NODE(K_RACCT, "rctl", RW, "Resource Limits", .racct = 1),
+	[K_RACCT_RCTL_MAXBUFSIZE] = LEAF(K_RACCT_RCTL, "maxbufsize",
+	    CTLTYPE_UINT | RW | CTLFLAG_TUN, "IU", H_RCTL_MAXBUFSIZE, 0,
+	    "Maximum output buffer size", .racct = 1),
 
 	[M_MOUNT_FDESCFS] = MOUNT_FS(fdescfs, JM_MOD_FDESCFS),
 	[M_MOUNT_FDESCFS_ALLOWED] = MOUNT_FS_ALLOWED(fdescfs, JM_MOD_FDESCFS),
@@ -511,6 +527,8 @@ oid_present(const struct jm_host *h, int i)
 		if (o->since > h->g.version)
 			return false;
 		if (o->module != 0 && h->g.module_fileid[o->module - 1] == 0)
+			return false;
+		if (o->racct && h->g.racct == JAILMODEL_RACCT_ABSENT)
 			return false;
 	}
 	return true;
@@ -1150,6 +1168,19 @@ handle_leaf(const struct jm_sctx *c, int i, const int *args, unsigned int nargs,
 		return out_int(r, pr->children_max);
 	case H_CHILDREN_CUR:
 		return out_int(r, jm_children_cur(h, c->slot));
+	case H_RACCT_ENABLE: {
+		unsigned char v = h->g.racct == JAILMODEL_RACCT_ENABLED;
+		return req_out(r, &v, sizeof(v));
+	}
+	case H_RCTL_MAXBUFSIZE: {
+		uint32_t v = h->g.rctl_maxbufsize;
+		error = handle_int(r, &v);
+		if (error != 0 || r->newp == NULL)
+			return error;
+		g = h->g;
+		g.rctl_maxbufsize = v;
+		return set_globals(h, &g);
+	}
 	case H_META_MAXBUFSIZE: {
 		uint32_t v = h->g.meta_maxbufsize;
 		error = handle_int(r, &v);
