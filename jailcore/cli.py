@@ -1,12 +1,13 @@
 """The ``jailcore`` command: jls, jexec and jail(8)-style commands over jailcore.
 
-    jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]
+    jailcore ls [-dhNnqsv] [-j jail] [-u resource,...] [--json] [param ...]
     jailcore create [-iq] [name] param=value ...
     jailcore set JAIL param=value ...
     jailcore rm JAIL ...
     jailcore exec [-l] [-u user | -U user] [-d dir] JAIL [command ...]
     jailcore params [name ...]
-    jailcore model reset | path | version [14|15]
+    jailcore model reset | path | version [14|15] | racct [on|off|absent]
+    jailcore rctl [-hn] [--json] [-a rule | -l filter | -r filter | -u filter | filter ...]
     jailcore tour [--real]
 
 Values are written as jail(8) takes them: ``persist`` or ``nopersist`` for a
@@ -464,8 +465,19 @@ def cmd_model(args: argparse.Namespace) -> int:
         model.reset()
     elif args.action == "path":
         print(model.state_path() or "(a private host, in memory)")
-    elif args.version is not None:
-        model.set_version(args.version)
+    elif args.action == "racct":
+        states = {"on": True, "off": False, "absent": None}
+        if args.value is None:
+            now = model.racct()
+            print(next(k for k, v in states.items() if v is now))
+        elif args.value not in states:
+            raise CommandError(f"racct: {args.value!r} is not one of on, off, absent")
+        else:
+            model.set_racct(states[args.value])
+    elif args.value is not None:
+        if args.value not in ("14", "15"):
+            raise CommandError(f"version: {args.value!r} is not one of 14, 15")
+        model.set_version(int(args.value))
     else:
         print(model.version())
     return 0
@@ -681,15 +693,18 @@ def build_parser() -> argparse.ArgumentParser:
     pa.set_defaults(func=cmd_params)
 
     mo = sub.add_parser("model", help="the kernel model's host: reset it, name its file",
-                        usage="jailcore model reset | path | version [14|15]",
+                        usage="jailcore model reset | path | version [14|15] | "
+                              "racct [on|off|absent]",
                         description=HOST_NOTE,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    mo.add_argument("action", choices=("reset", "path", "version"),
+    mo.add_argument("action", choices=("reset", "path", "version", "racct"),
                     help="reset: remove every jail (the host starts afresh); path: the "
                     "host's state file; version: the FreeBSD release the model follows, "
-                    "or switch it (only while the host has no jail)")
-    mo.add_argument("version", nargs="?", type=int, choices=(14, 15),
-                    help="with version: the release to follow")
+                    "or switch it; racct: whether its kernel boots with RACCT/RCTL on "
+                    "(kern.racct.enable=1), off (GENERIC's default) or without them, or "
+                    "reboot it so (both switches only while the host has no jail)")
+    mo.add_argument("value", nargs="?",
+                    help="with version: 14 or 15; with racct: on, off or absent")
     mo.set_defaults(func=cmd_model)
 
     rc = sub.add_parser(
@@ -715,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("rctl", add_help=False,
                    help="rctl(8): add, remove and show resource limits and usage",
-                   usage="jailcore rctl [-h] [-n] [--json] [-a rule | -l filter | "
+                   usage="jailcore rctl [-hn] [--json] [-a rule | -l filter | "
                          "-r filter | -u filter | filter ...]")
 
     tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")

@@ -494,9 +494,11 @@ def test_create_unnamed_prints_nothing_and_i_prints_the_jid(
 
 
 @pytest.mark.parametrize(("argv", "usage"), [
-    (["ls", "-x"], "usage: jailcore ls [-dhNnqsv] [-j jail] [--json] [param ...]\n"),
+    (["ls", "-x"],
+     "usage: jailcore ls [-dhNnqsv] [-j jail] [-u resource,...] [--json] [param ...]\n"),
     (["create", "--bogus", "web"], "usage: jailcore create [-iq] [name] param=value ...\n"),
-    (["model", "reset", "-f"], "usage: jailcore model reset | path | version [14|15]\n"),
+    (["model", "reset", "-f"],
+     "usage: jailcore model reset | path | version [14|15] | racct [on|off|absent]\n"),
 ])
 def test_an_unknown_option_prints_its_subcommands_usage(
         capsys: pytest.CaptureFixture[str], argv: list[str], usage: str) -> None:
