@@ -18,9 +18,9 @@ from jailcore.params import Access, Kind, all_params, spec
 if TYPE_CHECKING:
     import subprocess
 
+    import jailcore.rctl
     from jailcore.aio import AsyncJailProcess
     from jailcore.process import JailProcess
-    from jailcore.rctl import Rule, Usage
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -308,7 +308,7 @@ class Jail:
 
     @classmethod
     def create(cls, params: Mapping[str, Any] | None = None, /, *,
-               limits: Iterable[Rule | str] = (), **kwargs: Any) -> Jail:
+               limits: Iterable[jailcore.rctl.Rule | str] = (), **kwargs: Any) -> Jail:
         """Create a jail.  ``params`` has dotted names; as keywords, ``__`` is the dot
         (``host__hostname="web"``).  ``persist`` defaults to True: the kernel
         refuses a new jail that neither persists nor has a process attached.
@@ -334,12 +334,13 @@ class Jail:
             raise exc.as_keyword(kwargs) from None
 
     @classmethod
-    def _create_limited(cls, params: Mapping[str, Any] | None, limits: list[Rule | str],
+    def _create_limited(cls, params: Mapping[str, Any] | None,
+                        limits: list[jailcore.rctl.Rule | str],
                         kwargs: dict[str, Any]) -> Jail:
         from jailcore import rctl as _rctl
 
         jail = cls.create(params, **kwargs)
-        added: list[Rule] = []
+        added: list[jailcore.rctl.Rule] = []
         try:
             for rule in _rctl.jail_rules(jail.name, limits):
                 added.append(_rctl.add(rule))
@@ -547,7 +548,7 @@ class Jail:
         return sorted(pids)
 
     @property
-    def limits(self) -> list[Rule]:
+    def limits(self) -> list[jailcore.rctl.Rule]:
         """The resource limit rules of this jail (``rctl jail:NAME``), in
         the kernel's order: rules name a jail by its name, so they include
         rules added before the jail existed."""
@@ -556,7 +557,7 @@ class Jail:
         return _rctl.rules(f"jail:{self.name}:")
 
     def limit(self, resource: str, action: str, amount: int | str,
-              per: str | None = None) -> Rule:
+              per: str | None = None) -> jailcore.rctl.Rule:
         """Add a rule for this jail (``rctl -a jail:NAME:RESOURCE:ACTION=AMOUNT[/PER]``):
         ``jail.limit("memoryuse", "deny", "1g")``.  ``amount`` takes
         expand_number(3)'s suffixes; the rule as the kernel keeps it."""
@@ -565,7 +566,7 @@ class Jail:
         text = f"jail:{self.name}:{resource}:{action}={amount}"
         return _rctl.add(text if per is None else f"{text}/{per}")
 
-    def usage(self) -> Usage:
+    def usage(self) -> jailcore.rctl.Usage:
         """The jail's resource usage (``rctl -u jail:NAME``), its child
         jails' included: resource name to amount, in the kernel's units
         (``jail.usage()["maxproc"]`` counts its processes)."""

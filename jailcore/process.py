@@ -282,6 +282,11 @@ class JailProcess(subprocess.Popen[Any]):
                     f"{shown} {where}: {os.strerror(err)}")
             return jail_error(err, text, "getpwnam")
         if name == "jail_attach":
+            if err == errno.EAGAIN:
+                # The model refused the jail a new process, as fork(2) does
+                # when a maxproc rule (racct) or the process table is full.
+                return jail_error(err, "no new process: the jail's maxproc limit (rctl) or "
+                                  "the process table is reached", "fork")
             return jail_error(err, None, "jail_attach")
         if step == _STEP_HELPER:
             return OSError(err, f"{os.path.basename(JEXEC)}: {os.strerror(err)}", JEXEC)
