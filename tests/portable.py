@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import sys
 from collections.abc import Iterable
+
+import pytest
 
 
 def program(name: str) -> str | None:
@@ -65,3 +68,14 @@ def open_fds() -> list[int]:
     limit that is open (``/proc/self/fd`` is Linux's only; this counts exactly
     what the process holds)."""
     return open_among(range(fd_limit()))
+
+
+def _process_table_readable() -> bool:
+    """Whether the model can measure processes: Linux's /proc with this
+    process in it (FreeBSD's kern.proc.proc is always there)."""
+    return not sys.platform.startswith("linux") or os.path.exists(f"/proc/{os.getpid()}/stat")
+
+
+#: Skips a test of usage figures the model measures from the process table.
+needs_ptable = pytest.mark.skipif(not _process_table_readable(),
+                                  reason="the model measures usage from /proc, which is hidden")

@@ -7,6 +7,7 @@ import errno
 import os
 
 import pytest
+from portable import needs_ptable
 
 import jailcore.model
 from jailcore import Jail, JailError, rctl
@@ -57,6 +58,7 @@ def test_create_with_limits_when_racct_is_off() -> None:
         Jail.get("web")
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_limit_and_usage() -> None:
     jail = Jail.create(name="web", path="/")
@@ -72,6 +74,7 @@ def test_limit_and_usage() -> None:
         proc.kill()
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_module_calls() -> None:
     assert rctl.add("u:0:maxproc:log=1k") == Rule("user", "0", "maxproc", "log", 1024)

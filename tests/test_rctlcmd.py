@@ -9,6 +9,7 @@ import os
 import pwd
 
 import pytest
+from portable import needs_ptable
 
 import jailcore.model
 from jailcore import Jail, cli
@@ -82,6 +83,7 @@ def test_usage_errors() -> None:
     assert rctl("-x") == (1, "", "rctl: illegal option -- x\n" + usage)
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_usage_of_a_jail() -> None:
     jail = Jail.create(name="web", path="/")
@@ -105,6 +107,7 @@ def test_usage_of_a_jail() -> None:
             p.wait()
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_limits_and_json() -> None:
     uid = os.getuid()
@@ -126,6 +129,7 @@ def test_through_jailcore_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == "jail:web:memoryuse:deny=1073741824\n"
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_ls_usage_columns(capsys: pytest.CaptureFixture[str]) -> None:
     jail = Jail.create(name="web", path="/", host__hostname="web.example")

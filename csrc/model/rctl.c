@@ -569,6 +569,8 @@ cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static struct pinfo *ptable_find(const struct ptable *t, pid_t pid);
+
 static int
 ptable_read(struct ptable *t)
 {
@@ -688,6 +690,13 @@ ptable_read(struct ptable *t)
 	return -1;
 #endif
 	qsort(t->p, t->n, sizeof(*t->p), cmp_pid);
+	/* A table without the caller in it was not read (an empty /proc). */
+	if (ptable_find(t, getpid()) == NULL) {
+		free(t->p);
+		t->p = NULL;
+		t->n = 0;
+		return -1;
+	}
 	return 0;
 }
 
@@ -756,17 +765,25 @@ ptable_fallback(const struct jm_host *h, struct ptable *t)
 
 	if (n < 0 || n > JM_MAXPROCS || (t->p = calloc((size_t)n + 1, sizeof(*t->p))) == NULL)
 		return;
+	/* The caller, wherever it is. */
+	t->p[0].pid = getpid();
+	t->p[0].ruid = (uint32_t)getuid();
+	t->p[0].slot = attached_slot(h, getpid()) >= 0 ? attached_slot(h, getpid()) : 0;
+	t->p[0].r[R_NPROC] = 1;
+	t->n = 1;
 	for (int i = 0; i < n; i++) {
 		const struct jm_proc *p = &h->procs[i];
 
-		if (p->pid <= 0 || !jm_slot_ok(h, p->prison) || h->prisons[p->prison].gen != p->gen ||
-		    !proc_exists(p->pid))
+		if (p->pid <= 0 || p->pid == getpid() || !jm_slot_ok(h, p->prison) ||
+		    h->prisons[p->prison].gen != p->gen || !proc_exists(p->pid))
 			continue;
 		t->p[t->n].pid = p->pid;
+		t->p[t->n].ruid = UINT32_MAX; /* unknown without the process table */
 		t->p[t->n].slot = p->prison;
 		t->p[t->n].r[R_NPROC] = 1;
 		t->n++;
 	}
+	qsort(t->p, t->n, sizeof(*t->p), cmp_pid);
 }
 
 static void
@@ -963,8 +980,12 @@ limits_to_sbuf(struct jm_host *h, pid_t pid, struct sbuf *sb)
 	if ((p = ptable_find(&t, pid)) != NULL) {
 		ruid = p->ruid;
 		slot = p->slot >= 0 ? p->slot : 0;
-	} else if (attached_slot(h, pid) >= 0)
-		slot = attached_slot(h, pid);
+	} else {
+		if (attached_slot(h, pid) >= 0)
+			slot = attached_slot(h, pid);
+		if (pid == getpid())
+			ruid = (uint32_t)getuid();
+	}
 	free(t.p);
 	for (;;) {
 		int best = -1;

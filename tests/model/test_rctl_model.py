@@ -16,6 +16,7 @@ import time
 import pytest
 from forked import in_child, need_root
 from modelabi import LIB
+from portable import needs_ptable
 
 import jailcore
 import jailcore.model
@@ -317,6 +318,7 @@ def test_get_racct_needs_a_subject_and_id() -> None:
     assert len(call("get_racct", "user:0")[1].split(",")) == 25
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_get_limits() -> None:
     assert call("get_limits", "::") == (-1, "EINVAL")
@@ -367,6 +369,7 @@ def test_reset_forgets_rules() -> None:
 # ---- usage and enforcement -----------------------------------------------------------
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_usage_counts_the_jails_processes() -> None:
     jail = Jail.create(name="web", path="/")
@@ -389,6 +392,7 @@ def test_usage_counts_the_jails_processes() -> None:
     assert jail.usage()["maxproc"] == 0
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_forks_inside_the_jail_count() -> None:
     # The children of an attached process are the jail's (fork keeps the
@@ -406,6 +410,7 @@ def test_forks_inside_the_jail_count() -> None:
         proc.wait()
 
 
+@needs_ptable
 @pytest.mark.usefixtures("racct")
 def test_memory_of_a_child_that_allocates() -> None:
     jail = Jail.create(name="web", path="/")
