@@ -50,7 +50,8 @@ SUPPRESSIONS = Path(__file__).resolve().parent / "valgrind-python.supp"
 #: bad-input table, a few spawn tests (fork, the child's steps before exec,
 #: descriptors, failures), and the host side's seam and model (interfaces,
 #: getifaddrs, mounts, getfsstat, devfs nodes) through jailcore.net and
-#: jailcore.mount.
+#: jailcore.mount, and rctl(2) on the model (the rule store, its parser and
+#: output, usage read from the process table).
 DEFAULT_TESTS = [
     "model/test_conformance_get.py",
     "model/test_conformance_set.py",
@@ -61,6 +62,7 @@ DEFAULT_TESTS = [
     "test_spawn.py",
     "test_net.py",
     "test_mount.py",
+    "model/test_rctl_model.py",
 ]
 SPAWN_TESTS = (
     "test_arguments_as_given",
