@@ -474,6 +474,7 @@ struct pinfo {
 	pid_t ppid;
 	uint32_t ruid;
 	int slot;         /* the prison it belongs to; -1 until known */
+	int detailed;     /* status and descriptors read (ptable_details) */
 	int64_t r[NRES + 1];
 };
 
@@ -482,6 +483,7 @@ struct pinfo {
 struct ptable {
 	struct pinfo *p;
 	size_t n;
+	int procdir;      /* /proc, open while details may be read; -1 */
 };
 
 #if defined(__linux__)
@@ -510,16 +512,14 @@ status_kb(const char *status, const char *key)
 	return l != NULL ? (int64_t)strtoll(l + strlen(key), NULL, 10) * 1024 : 0;
 }
 
+/* What /proc/PID/stat says (read for every process: it is cheap). */
 static void
-linux_usage(int procdir, struct pinfo *pi, const char *stat_tail, int64_t now_ticks, long hz)
+linux_stat(struct pinfo *pi, const char *stat_tail, int64_t now_ticks, long hz)
 {
-	char path[64], status[4096];
 	unsigned long utime = 0, stime = 0, vsize = 0;
 	long nthr = 0, rss = 0;
 	unsigned long long start = 0;
 	int64_t cpu_us, wall_us;
-	DIR *d;
-	int dfd;
 
 	/* Fields 14 (utime) to 24 (rss) of stat, counted after "S ". */
 	if (sscanf(stat_tail, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld "
@@ -535,6 +535,17 @@ linux_usage(int procdir, struct pinfo *pi, const char *stat_tail, int64_t now_ti
 	pi->r[R_WALLCLOCK] = wall_us;
 	/* racct_getpcpu's estimate for young processes: run time over age. */
 	pi->r[R_PCTCPU] = wall_us > 0 ? cpu_us * 100 * 1000000 / wall_us : 0;
+}
+
+/* What /proc/PID/status and /proc/PID/fd say: read only for the processes
+ * a call measures. */
+static void
+linux_details(int procdir, struct pinfo *pi)
+{
+	char path[64], status[4096];
+	DIR *d;
+	int dfd;
+
 	snprintf(path, sizeof(path), "%ld/status", (long)pi->pid);
 	if (read_file_at(procdir, path, status, sizeof(status)) > 0) {
 		pi->r[R_DATA] = status_kb(status, "\nVmData:");
@@ -571,11 +582,23 @@ cmp_pid(const void *a, const void *b)
 
 static struct pinfo *ptable_find(const struct ptable *t, pid_t pid);
 
+static void
+ptable_free(struct ptable *t)
+{
+	free(t->p);
+	t->p = NULL;
+	t->n = 0;
+	if (t->procdir >= 0)
+		close(t->procdir);
+	t->procdir = -1;
+}
+
 static int
 ptable_read(struct ptable *t)
 {
 	t->p = NULL;
 	t->n = 0;
+	t->procdir = -1;
 #if defined(__linux__)
 	{
 		int rr = jm_realroot_fd();
@@ -632,10 +655,10 @@ ptable_read(struct ptable *t)
 			pi->pid = (pid_t)pid;
 			pi->slot = -1;
 			pi->ppid = (pid_t)strtol(close_paren + 4, NULL, 10);
-			linux_usage(procdir, pi, close_paren + 2, now_ticks, hz);
+			linux_stat(pi, close_paren + 2, now_ticks, hz);
 		}
 		closedir(d);
-		close(procdir);
+		t->procdir = procdir;
 	}
 #elif defined(__FreeBSD__)
 	{
@@ -674,6 +697,7 @@ ptable_read(struct ptable *t)
 			pi->ppid = kp[i].ki_ppid;
 			pi->ruid = kp[i].ki_ruid;
 			pi->slot = -1;
+			pi->detailed = 1;
 			pi->r[R_NPROC] = 1;
 			pi->r[R_NTHR] = kp[i].ki_numthreads;
 			pi->r[R_RSS] = (int64_t)kp[i].ki_rssize * pagesize;
@@ -692,9 +716,7 @@ ptable_read(struct ptable *t)
 	qsort(t->p, t->n, sizeof(*t->p), cmp_pid);
 	/* A table without the caller in it was not read (an empty /proc). */
 	if (ptable_find(t, getpid()) == NULL) {
-		free(t->p);
-		t->p = NULL;
-		t->n = 0;
+		ptable_free(t);
 		return -1;
 	}
 	return 0;
@@ -763,13 +785,15 @@ ptable_fallback(const struct jm_host *h, struct ptable *t)
 {
 	int n = h->g.nprocs_hint;
 
+	t->procdir = -1;
 	if (n < 0 || n > JM_MAXPROCS || (t->p = calloc((size_t)n + 1, sizeof(*t->p))) == NULL)
 		return;
-	/* The caller, wherever it is. */
+	/* The caller, wherever it is (nothing more to read: detailed). */
 	t->p[0].pid = getpid();
 	t->p[0].ruid = (uint32_t)getuid();
 	t->p[0].slot = attached_slot(h, getpid()) >= 0 ? attached_slot(h, getpid()) : 0;
 	t->p[0].r[R_NPROC] = 1;
+	t->p[0].detailed = 1;
 	t->n = 1;
 	for (int i = 0; i < n; i++) {
 		const struct jm_proc *p = &h->procs[i];
@@ -781,6 +805,7 @@ ptable_fallback(const struct jm_host *h, struct ptable *t)
 		t->p[t->n].ruid = UINT32_MAX; /* unknown without the process table */
 		t->p[t->n].slot = p->prison;
 		t->p[t->n].r[R_NPROC] = 1;
+		t->p[t->n].detailed = 1;
 		t->n++;
 	}
 	qsort(t->p, t->n, sizeof(*t->p), cmp_pid);
@@ -795,9 +820,25 @@ ptable_load(const struct jm_host *h, struct ptable *t)
 		ptable_fallback(h, t);
 }
 
+/* The figures that need more than the first pass read. */
 static void
-add_usage(int64_t *sum, const struct pinfo *p)
+ptable_details(struct ptable *t, struct pinfo *p)
 {
+	if (p->detailed)
+		return;
+	p->detailed = 1;
+#if defined(__linux__)
+	if (t->procdir >= 0)
+		linux_details(t->procdir, p);
+#else
+	(void)t;
+#endif
+}
+
+static void
+add_usage(struct ptable *t, int64_t *sum, struct pinfo *p)
+{
+	ptable_details(t, p);
 	for (int i = 1; i <= NRES; i++)
 		if (INT64_MAX - sum[i] > p->r[i])
 			sum[i] += p->r[i];
@@ -817,18 +858,30 @@ in_named(const struct jm_host *h, int s, const char *name)
 /* The usage of a jail's prison_racct: the processes of every prison by that
  * name and of its descendants. */
 static void
-jail_usage(const struct jm_host *h, const struct ptable *t, const char *name, int64_t *sum)
+jail_usage(const struct jm_host *h, struct ptable *t, const char *name, int64_t *sum)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (in_named(h, t->p[i].slot, name))
-			add_usage(sum, &t->p[i]);
+			add_usage(t, sum, &t->p[i]);
+}
+
+/* The processes of a jail's prison_racct (maxproc), nothing measured. */
+static int64_t
+jail_nproc(const struct jm_host *h, const struct ptable *t, const char *name)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (in_named(h, t->p[i].slot, name))
+			n += t->p[i].r[R_NPROC];
+	return n;
 }
 
 int
 jm_racct_fork_check(struct jm_host *h, int slot)
 {
 	struct ptable t;
-	int64_t sum[NRES + 1];
+	int64_t nproc = 0;
 	int err = 0, checked = 0;
 
 	if (h->g.racct != JAILMODEL_RACCT_ENABLED)
@@ -843,12 +896,11 @@ jm_racct_fork_check(struct jm_host *h, int slot)
 			/* rctl_available_resource: per jail, the new process's
 			 * own prison's racct. */
 			ptable_load(h, &t);
-			memset(sum, 0, sizeof(sum));
-			jail_usage(h, &t, h->prisons[slot].name, sum);
-			free(t.p);
+			nproc = jail_nproc(h, &t, h->prisons[slot].name);
+			ptable_free(&t);
 			checked = 1;
 		}
-		if (r->amount - sum[R_NPROC] < 1)
+		if (r->amount - nproc < 1)
 			err = EAGAIN;
 	}
 	return err;
@@ -903,28 +955,29 @@ get_racct(struct jm_host *h, const struct jm_rule *f, struct sbuf *sb)
 	memset(sum, 0, sizeof(sum));
 	ptable_load(h, &t);
 	for (size_t i = 0; i < t.n; i++) {
-		const struct pinfo *p = &t.p[i];
+		struct pinfo *p = &t.p[i];
 
 		switch (f->subject) {
 		case S_PROCESS:
 			if (p->pid == f->id)
-				add_usage(sum, p);
+				add_usage(&t, sum, p);
 			break;
 		case S_USER:
+			ptable_details(&t, p); /* the real uid */
 			if (p->ruid == (uint32_t)f->id)
-				add_usage(sum, p);
+				add_usage(&t, sum, p);
 			break;
 		case S_LOGINCLASS:
 			/* Every process of the model is of login class
 			 * "default" (no setloginclass(2) here). */
 			if (strcmp(f->name, "default") == 0)
-				add_usage(sum, p);
+				add_usage(&t, sum, p);
 			break;
 		}
 	}
 	if (f->subject == S_JAIL)
 		jail_usage(h, &t, f->name, sum);
-	free(t.p);
+	ptable_free(&t);
 	racct_to_sbuf(sb, sum, f->subject != S_PROCESS);
 	return 0;
 }
@@ -971,13 +1024,14 @@ static void
 limits_to_sbuf(struct jm_host *h, pid_t pid, struct sbuf *sb)
 {
 	struct ptable t;
-	const struct pinfo *p;
+	struct pinfo *p;
 	uint32_t ruid = (uint32_t)-1;
 	int slot = 0, n = nrules(h);
 	uint32_t last = UINT32_MAX;
 
 	ptable_load(h, &t);
 	if ((p = ptable_find(&t, pid)) != NULL) {
+		ptable_details(&t, p);
 		ruid = p->ruid;
 		slot = p->slot >= 0 ? p->slot : 0;
 	} else {
@@ -986,7 +1040,7 @@ limits_to_sbuf(struct jm_host *h, pid_t pid, struct sbuf *sb)
 		if (pid == getpid())
 			ruid = (uint32_t)getuid();
 	}
-	free(t.p);
+	ptable_free(&t);
 	for (;;) {
 		int best = -1;
 
