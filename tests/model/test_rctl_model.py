@@ -148,6 +148,11 @@ def test_jailed_root_eperm() -> None:
     assert in_child(lambda: call("get_rules", "::"), attach=jid) == (-1, "EPERM")
 
 
+def test_enosys_before_privilege() -> None:
+    need_root()
+    assert in_child(lambda: call("get_rules", "::"), uid=65534) == (-1, "ENOSYS")
+
+
 @pytest.mark.usefixtures("racct")
 def test_unprivileged_eperm_after_enosys_rule() -> None:
     need_root()
@@ -424,6 +429,28 @@ def test_memory_of_a_child_that_allocates() -> None:
         assert used["memoryuse"] >= 64 << 20
         assert used["vmemoryuse"] >= used["memoryuse"]
         assert used["datasize"] >= 64 << 20
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@needs_ptable
+@pytest.mark.usefixtures("racct")
+def test_time_of_a_busy_child() -> None:
+    jail = Jail.create(name="web", path="/")
+    script = ("import time, sys\n"
+              "t = time.process_time()\n"
+              "while time.process_time() - t < 1.2: pass\n"
+              "print('ok', flush=True); sys.stdin.read()\n")
+    proc = jail.spawn([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                      stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ok\n"
+        used = jail.usage()
+        # Whole seconds (the kernel keeps microseconds, prints seconds).
+        assert used["cputime"] >= 1 and used["wallclock"] >= 1
+        # CPU time over age: busy for most of its life.
+        assert 50 <= used["pcpu"] <= 100
     finally:
         proc.kill()
         proc.wait()
