@@ -389,6 +389,9 @@ void jm_host_init(struct jm_host *h);
 int jm_caller_prison(struct jm_host *h); /* slot; registers inherited attaches */
 int jm_caller_is_root(void);
 int jm_control_allowed(struct jm_host *h);
+/* What a "reboot" of the host (set_version, set_racct) needs: 0, EPERM
+ * unless the caller may use control calls, EBUSY while a jail exists. */
+int jm_reboot_check(struct jm_host *h);
 /* Process table. */
 int jm_proc_attach(struct jm_host *h, pid_t pid, int slot);
 int jm_prison_nprocs(struct jm_host *h, int slot);

@@ -1193,12 +1193,7 @@ jailmodel_set_racct(int mode)
 	}
 	if ((h = jm_lock()) == NULL)
 		return -1;
-	if (!jm_control_allowed(h))
-		err = EPERM;
-	for (int s = 1; err == 0 && s < h->g.nprisons_hint; s++)
-		if (h->prisons[s].used)
-			err = EBUSY;
-	if (err == 0) {
+	if ((err = jm_reboot_check(h)) == 0) {
 		jm_change_begin(h);
 		jm_save_globals(h);
 		jm_save(h, &h->rctl, offsetof(struct jm_rctl, rules));

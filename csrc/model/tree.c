@@ -117,6 +117,19 @@ jm_host_release_strings(const struct jm_host *h, struct jm_prison *p0)
 }
 
 int
+jm_reboot_check(struct jm_host *h)
+{
+	int n = h->g.nprisons_hint;
+
+	if (!jm_control_allowed(h))
+		return EPERM;
+	for (int s = 1; s < n && s < JM_MAXPRISONS; s++)
+		if (h->prisons[s].used)
+			return EBUSY;
+	return 0;
+}
+
+int
 jailmodel_set_version(int major)
 {
 	struct jm_host *h;
@@ -128,12 +141,7 @@ jailmodel_set_version(int major)
 	}
 	if ((h = jm_lock()) == NULL)
 		return -1;
-	if (!jm_control_allowed(h))
-		err = EPERM;
-	for (int s = 1; err == 0 && s < h->g.nprisons_hint; s++)
-		if (h->prisons[s].used)
-			err = EBUSY;
-	if (err == 0) {
+	if ((err = jm_reboot_check(h)) == 0) {
 		jm_save_globals(h);
 		jm_save_prison(h, 0);
 		h->g.version = major;
