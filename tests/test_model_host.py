@@ -126,7 +126,7 @@ def test_model_version_command(tmp_path: Path) -> None:
     ("missing-dir/host", "No such file or directory", errno.ENOENT),
     ("", "Is a directory", errno.EISDIR),
     ("foreign", "not a state file of this jailcore model (foreign, of another version, or "
-                "corrupted)", errno.EINVAL),
+                "corrupted); it is left as it is: remove it for a new host", errno.EINVAL),
 ])
 def test_an_unusable_host_is_named_with_the_reason(tmp_path: Path, where: str, why: str,
                                                     code: int) -> None:

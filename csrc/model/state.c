@@ -662,7 +662,7 @@ jm_map_fd(int fd, const char *path)
 		goto fail;
 	} else if (st.st_size != 0 && st.st_size != (off_t)sizeof(*h)) {
 		jm_set_error(path, "not a state file of this jailcore model (foreign, of another "
-		    "version, or corrupted)");
+		    "version, or corrupted); it is left as it is: remove it for a new host");
 		errno = EINVAL;
 		goto fail;
 	}
@@ -680,7 +680,7 @@ jm_map_fd(int fd, const char *path)
 		}
 	} else if (!jm_host_valid(h)) {
 		jm_set_error(path, "not a state file of this jailcore model (foreign, of another "
-		    "version, or corrupted)");
+		    "version, or corrupted); it is left as it is: remove it for a new host");
 		errno = EINVAL;
 		goto fail;
 	}
