@@ -14,3 +14,5 @@ static const int JC_HAS_KERNEL;
 struct jailmodel_statfs;
 struct jailmodel_ifaddrs;
 struct jailmodel_devfs_node;
+struct jailmodel_kevent;
+struct timespec;

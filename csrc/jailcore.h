@@ -6,6 +6,7 @@
 #define JAILCORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 

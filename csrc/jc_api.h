@@ -3,7 +3,7 @@
  * Plain declarations and integer constants only, with no include guard or
  * other preprocessor lines: csrc/jailcore.h includes it for the compiler, and
  * csrc/build.py hands the same text to cffi's cdef, so the two cannot drift.
- * It needs struct iovec and size_t declared before it. */
+ * It needs struct iovec, size_t and the <stdint.h> types declared before it. */
 
 #define JC_BACKEND_KERNEL 0
 #define JC_BACKEND_MODEL 1
@@ -39,6 +39,28 @@ int jc_jail_pids(int backend, int jid, int *pids, int n);
 #define JC_RCTL_REMOVE_RULE 4
 int jc_rctl(int backend, int op, const char *inbuf, size_t inbuflen, char *outbuf,
             size_t outbuflen);
+
+/* kqueue(2) and kevent(2) for the jail filters (FreeBSD 15): one kevent as
+ * jailcore passes it, whatever the platform's struct kevent. */
+#define JC_EVFILT_JAIL -14
+#define JC_EVFILT_JAILDESC -15
+struct jc_kevent {
+    uint64_t ident;
+    int32_t filter;
+    uint32_t flags;
+    uint32_t fflags;
+    uint32_t pad;
+    int64_t data;
+    uint64_t udata;
+};
+/* A new kqueue (close-on-exec): its descriptor, or -errno. */
+int jc_kqueue(int backend);
+/* kevent(2) with timeout_ns nanoseconds (< 0: wait as long as it takes): the
+ * number of events, or -errno. */
+int jc_kevent(int backend, int kq, const struct jc_kevent *changes, int nchanges,
+              struct jc_kevent *events, int nevents, int64_t timeout_ns);
+/* Close a kqueue of jc_kqueue: 0 or -errno. */
+int jc_kqueue_close(int backend, int kq);
 
 /* Point n iovec entries at consecutive pieces of `blob`, of lengths lens[]
  * (a zero length gets a NULL base). */

@@ -64,6 +64,7 @@
 #include <login_cap.h>
 #endif
 
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "jc_api.h"

@@ -365,6 +365,114 @@ jc_jail_pids(int backend, int jid, int *pids, int n)
 #endif
 }
 
+/* ---- kqueue ------------------------------------------------------------- */
+
+#if defined(__FreeBSD__)
+#include <sys/event.h>
+#include <time.h>
+#endif
+
+int
+jc_kqueue(int backend)
+{
+	int fd;
+
+	if (backend == JC_BACKEND_MODEL) {
+		fd = jailmodel_kqueue();
+		if (fd >= 0)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return jc_result(fd);
+	}
+#if defined(__FreeBSD__)
+	fd = kqueue();
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return jc_result(fd);
+#else
+	(void)fd;
+	JC_ENOSYS();
+#endif
+}
+
+int
+jc_kqueue_close(int backend, int kq)
+{
+	if (backend == JC_BACKEND_MODEL)
+		return jc_result(jailmodel_kqueue_close(kq));
+#if defined(__FreeBSD__)
+	return jc_result(close(kq));
+#else
+	(void)kq;
+	JC_ENOSYS();
+#endif
+}
+
+#define JC_KEVENT_BATCH 64
+
+int
+jc_kevent(int backend, int kq, const struct jc_kevent *changes, int nchanges,
+          struct jc_kevent *events, int nevents, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	int n;
+
+	if (nchanges < 0 || nevents < 0 || nchanges > JC_KEVENT_BATCH || nevents > JC_KEVENT_BATCH)
+		return -EINVAL;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+		ts.tv_nsec = (long)(timeout_ns % 1000000000);
+		tsp = &ts;
+	}
+	if (backend == JC_BACKEND_MODEL) {
+		struct jailmodel_kevent in[JC_KEVENT_BATCH], out[JC_KEVENT_BATCH];
+
+		for (int i = 0; i < nchanges; i++) {
+			memset(&in[i], 0, sizeof(in[i]));
+			in[i].ident = (uintptr_t)changes[i].ident;
+			in[i].filter = (short)changes[i].filter;
+			in[i].flags = (unsigned short)changes[i].flags;
+			in[i].fflags = changes[i].fflags;
+			in[i].data = changes[i].data;
+			in[i].udata = (void *)(uintptr_t)changes[i].udata;
+		}
+		n = jailmodel_kevent(kq, in, nchanges, out, nevents, tsp);
+		for (int i = 0; i < n; i++) {
+			memset(&events[i], 0, sizeof(events[i]));
+			events[i].ident = out[i].ident;
+			events[i].filter = out[i].filter;
+			events[i].flags = out[i].flags;
+			events[i].fflags = out[i].fflags;
+			events[i].data = out[i].data;
+			events[i].udata = (uint64_t)(uintptr_t)out[i].udata;
+		}
+		return jc_result(n);
+	}
+#if defined(__FreeBSD__)
+	{
+		struct kevent in[JC_KEVENT_BATCH], out[JC_KEVENT_BATCH];
+
+		for (int i = 0; i < nchanges; i++)
+			EV_SET(&in[i], (uintptr_t)changes[i].ident, (short)changes[i].filter,
+			    (unsigned short)changes[i].flags, changes[i].fflags, changes[i].data,
+			    (void *)(uintptr_t)changes[i].udata);
+		n = kevent(kq, in, nchanges, out, nevents, tsp);
+		for (int i = 0; i < n; i++) {
+			memset(&events[i], 0, sizeof(events[i]));
+			events[i].ident = out[i].ident;
+			events[i].filter = out[i].filter;
+			events[i].flags = out[i].flags;
+			events[i].fflags = out[i].fflags;
+			events[i].data = out[i].data;
+			events[i].udata = (uint64_t)(uintptr_t)out[i].udata;
+		}
+		return jc_result(n);
+	}
+#else
+	(void)kq, (void)changes, (void)events, (void)tsp, (void)n;
+	JC_ENOSYS();
+#endif
+}
+
 typedef int (*jc_rctl_fn)(const char *, size_t, char *, size_t);
 
 int

@@ -28,6 +28,7 @@ from jailcore.errors import (
     MountError,
     UnknownParameterError,
 )
+from jailcore.events import watch
 from jailcore.flags import JailFlag, JailSys
 from jailcore.jail import (
     Features,
@@ -77,4 +78,5 @@ __all__ = [
     "jail_remove",
     "jail_set",
     "jails",
+    "watch",
 ]

@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 from jailcore.process import process_repr, run_pipes
 
 if TYPE_CHECKING:
-    from jailcore.jail import Jail
+    from jailcore.events import JailEvent, PollingWatcher, Watcher
+    from jailcore.jail import Jail, JailDescriptor
     from jailcore.process import JailProcess
 
-__all__ = ["AsyncJailProcess", "run", "spawn"]
+__all__ = ["AsyncJailProcess", "AsyncWatcher", "run", "spawn", "watch"]
 
 #: The longest pause of the polling fallback between two looks at the child.
 POLL_MAX_INTERVAL = 0.05
@@ -357,3 +358,88 @@ async def run(
     if check and code:
         raise subprocess.CalledProcessError(code, proc.args, output=o, stderr=e)
     return subprocess.CompletedProcess(proc.args, code, o, e)
+
+
+# ---- jail events ------------------------------------------------------------------
+
+
+class AsyncWatcher:
+    """A jail :class:`~jailcore.events.Watcher` for asyncio: ``async for event
+    in watcher`` waits on the kqueue's descriptor with the event loop's
+    :meth:`~asyncio.AbstractEventLoop.add_reader`, so it never blocks the
+    loop.  Made by :func:`watch`; ``async with`` closes it."""
+
+    def __init__(self, watcher: Watcher | PollingWatcher) -> None:
+        self.watcher = watcher
+        self._pending: list[JailEvent] = []
+
+    async def _readable(self) -> None:
+        from jailcore.events import PollingWatcher
+
+        if isinstance(self.watcher, PollingWatcher):
+            await asyncio.sleep(self.watcher.interval)
+            return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        fd = self.watcher.fileno()
+
+        def ready() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        loop.add_reader(fd, ready)
+        try:
+            await fut
+        finally:
+            loop.remove_reader(fd)
+
+    async def read(self, timeout: float | None = None) -> list[JailEvent]:
+        """The events pending, waiting up to ``timeout`` seconds for one
+        (None: as long as it takes); [] when none came."""
+        if self._pending:
+            out, self._pending = self._pending, []
+            return out
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        while True:
+            events = self.watcher.read(0)
+            if events:
+                return events
+            if deadline is None:
+                await self._readable()
+                continue
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return []
+            try:
+                await asyncio.wait_for(self._readable(), left)
+            except asyncio.TimeoutError:
+                return []
+
+    def __aiter__(self) -> AsyncWatcher:
+        return self
+
+    async def __anext__(self) -> JailEvent:
+        while not self._pending:
+            self._pending = await self.read()
+        return self._pending.pop(0)
+
+    def close(self) -> None:
+        """Close the watcher's kqueue."""
+        self.watcher.close()
+
+    async def __aenter__(self) -> AsyncWatcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def watch(jail: Jail | JailDescriptor | int | None = None, events: int = 0xF0000000, *,
+                children: bool | None = None, fallback: str = "error",
+                interval: float = 1.0) -> AsyncWatcher:
+    """:func:`jailcore.watch` for asyncio: ``async with await
+    jailcore.aio.watch() as w: async for event in w: ...``."""
+    from jailcore.events import watch as sync_watch
+
+    return AsyncWatcher(sync_watch(jail, events, children=children, fallback=fallback,
+                                   interval=interval))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     import jailcore.rctl
     from jailcore.aio import AsyncJailProcess
+    from jailcore.events import Watcher
     from jailcore.process import JailProcess
 
 _P = ParamSpec("_P")
@@ -574,6 +575,20 @@ class Jail:
 
         return _rctl.usage(f"jail:{self.name}")
 
+    def watch(self, events: int = 0xF0000000, *, children: bool = False) -> Watcher:
+        """A :class:`~jailcore.events.Watcher` of this jail's events
+        (``EVFILT_JAIL``; FreeBSD 15): created children, changes, attaches,
+        its removal; with ``children`` the jails below it too."""
+        from jailcore.events import Watcher
+
+        w = Watcher()
+        try:
+            w.add(self, events, children=children)
+        except BaseException:
+            w.close()
+            raise
+        return w
+
     def stop(self, timeout: float = 10) -> list[int]:
         """Stop the jail as ``jail -r`` does, then remove it.
 
@@ -1061,6 +1076,22 @@ class JailDescriptor:
         b.add("desc", self._desc())
         jid, _, _ = b.call("jail_set", JailFlag.CREATE | JailFlag.AT_DESC)
         return Jail(jid)
+
+    def watch(self, events: int = 0xF0000000) -> Watcher:
+        """A :class:`~jailcore.events.Watcher` of the jail this descriptor
+        names (``EVFILT_JAILDESC``; FreeBSD 15).  A descriptor of a jail that
+        is gone reports its removal at once.  Stop watching
+        (:meth:`~jailcore.events.Watcher.close`) before closing the
+        descriptor."""
+        from jailcore.events import Watcher
+
+        w = Watcher()
+        try:
+            w.add(self, events)
+        except BaseException:
+            w.close()
+            raise
+        return w
 
     def attach(self) -> None:
         """jail_attach_jd(2): move this process into the jail.  One way: a process

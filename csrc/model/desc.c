@@ -117,7 +117,7 @@ jm_dd_open(const char *dir)
 
 /* The descriptor directory of host h, made if needed: its fd in *dfd (the
  * caller closes it), or the errno. */
-static int
+int
 jm_desc_dir(struct jm_host *h, int *dfd)
 {
 	char dir[JM_MAXPATHLEN];
@@ -419,4 +419,23 @@ jm_desc_cred_privileged(int fd)
 	struct jm_desc_rec rec;
 
 	return pread(fd, &rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) && rec.priv != 0;
+}
+
+int
+jm_desc_target(struct jm_host *h, int fd, int *slot, uint32_t *gen)
+{
+	const char *msg;
+	int s, err = jm_desc_lookup(h, fd, &s, &msg);
+
+	if (err == 0) {
+		*slot = s;
+		*gen = h->prisons[s].gen;
+		return 0;
+	}
+	if (err == ENOENT) { /* a descriptor of a jail that is gone */
+		*slot = -1;
+		*gen = 0;
+		return 0;
+	}
+	return err;
 }

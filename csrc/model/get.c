@@ -435,6 +435,7 @@ jm_do_attach(struct jm_host *h, int mypr, int slot)
 		return err;
 	if ((err = jm_proc_attach(h, getpid(), slot)) != 0)
 		return err;
+	jm_knote(h, slot, JM_NOTE_JAIL_ATTACH, getpid());
 	jm_settle(h);
 	return 0;
 }
@@ -476,6 +477,8 @@ jailmodel_attach_pid(int pid, int jid, char *root, size_t rootsize)
 		strcpy(root, rel);
 		err = jm_proc_attach(h, (pid_t)pid, s);
 	}
+	if (err == 0)
+		jm_knote(h, s, JM_NOTE_JAIL_ATTACH, pid);
 	if (err == 0)
 		jm_settle(h);
 	return jm_unlock_ret(h, err);

@@ -18,7 +18,9 @@
 #define JAILMODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,6 +281,30 @@ JAILMODEL_API int jailmodel_version(void);
 #define JAILMODEL_RACCT_ENABLED 1
 JAILMODEL_API int jailmodel_set_racct(int mode);
 JAILMODEL_API int jailmodel_racct(int *mode);
+/* kqueue(2) and kevent(2) for the jail filters of FreeBSD 15, EVFILT_JAIL
+ * (ident: a jid, 0 for the caller's own jail) and EVFILT_JAILDESC (ident: a
+ * jail descriptor), with FreeBSD's struct kevent (LP64 layout).  The
+ * kqueue is a real descriptor, readable while events are pending, so
+ * poll(2), select(2) and event loops work on it; close it with
+ * jailmodel_kqueue_close().  Like a FreeBSD kqueue it is not inherited
+ * across fork (EBADF in the child).  In the 14.x mode both filters are
+ * EINVAL.  Events caused by other processes sharing the host wake it too. */
+#define JAILMODEL_EVFILT_JAIL (-14)
+#define JAILMODEL_EVFILT_JAILDESC (-15)
+struct jailmodel_kevent {
+	uintptr_t ident;
+	short filter;
+	unsigned short flags;
+	unsigned int fflags;
+	int64_t data;
+	void *udata;
+	uint64_t ext[4];
+};
+JAILMODEL_API int jailmodel_kqueue(void);
+JAILMODEL_API int jailmodel_kevent(int kq, const struct jailmodel_kevent *changelist, int nchanges,
+                                   struct jailmodel_kevent *eventlist, int nevents,
+                                   const struct timespec *timeout);
+JAILMODEL_API int jailmodel_kqueue_close(int kq);
 /* rctl(2): rctl_get_racct, rctl_get_rules, rctl_get_limits, rctl_add_rule
  * and rctl_remove_rule, with FreeBSD's arguments, checks and results. */
 JAILMODEL_API int jailmodel_rctl_get_racct(const char *inbufp, size_t inbuflen, char *outbufp,

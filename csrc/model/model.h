@@ -227,6 +227,60 @@ void jm_rctl_init(struct jm_host *h);
 /* The RACCT mode a host boots with (JAILCORE_MODEL_RACCT). */
 int jm_racct_boot_mode(void);
 
+/* ---- kqueue(2) jail events (kevent.c) -------------------------------------- */
+
+#define JM_MAXKQ 256
+#define JM_MAXKNOTES 4096
+
+/* A kqueue: its owner (a kqueue is not inherited across fork) and its
+ * wake-up FIFO, kq-PID-SERIAL in the descriptor directory. */
+struct jm_kq {
+	int32_t pid;     /* 0: a free entry */
+	uint32_t serial;
+};
+
+/* A knote of EVFILT_JAIL or EVFILT_JAILDESC, and what it has gathered since
+ * it was last read. */
+struct jm_knote {
+	int32_t kq;        /* index into kqs; -1: a free entry */
+	uint32_t kq_serial;
+	int32_t slot;      /* the prison it watches */
+	uint32_t gen;
+	int16_t filter;
+	uint16_t flags;    /* EV_* to report: EV_EOF, EV_ONESHOT once removed */
+	uint32_t sfflags;  /* the NOTE_JAIL_* asked for */
+	uint32_t fflags;   /* gathered */
+	uint32_t active;   /* something to report */
+	int64_t data;
+	uint64_t ident;
+	uint64_t udata;
+};
+
+struct jm_kev {
+	uint32_t next_serial;
+	int32_t nkq_hint;     /* highest kq entry in use + 1 */
+	int32_t nknotes_hint; /* highest knote entry in use + 1 */
+	int32_t nknotes;      /* knotes in use: 0 makes posting free */
+	struct jm_kq kqs[JM_MAXKQ];
+	struct jm_knote knotes[JM_MAXKNOTES];
+};
+
+/* NOTE_JAIL_* (sys/event.h) */
+#define JM_NOTE_JAIL_CHILD 0x80000000u
+#define JM_NOTE_JAIL_SET 0x40000000u
+#define JM_NOTE_JAIL_ATTACH 0x20000000u
+#define JM_NOTE_JAIL_REMOVE 0x10000000u
+#define JM_NOTE_JAIL_MULTI 0x08000000u
+#define JM_NOTE_JAIL_CTRLMASK 0xf0000000u
+
+/* Post an event to the knotes of prison `slot`: NOTE_JAIL_SET, _ATTACH
+ * (data: the pid), _CHILD (data: the new jid) or _REMOVE. */
+void jm_knote(struct jm_host *h, int slot, uint32_t hint, int64_t data);
+/* Forget every kqueue and knote (a reset). */
+void jm_kev_init(struct jm_host *h);
+/* Drop the kqueues of processes that are gone. */
+void jm_kev_sweep(struct jm_host *h);
+
 struct jm_proc {
 	int32_t pid;    /* 0: free entry */
 	int32_t prison; /* slot */
@@ -284,7 +338,7 @@ struct jm_undo {
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 7
+#define JM_LAYOUT 8
 
 struct jm_host {
 	uint64_t magic;
@@ -306,6 +360,7 @@ struct jm_host {
 	struct jm_net net;  /* interfaces and addresses, per vnet (net.c) */
 	struct jm_mnt mnt;  /* mounts and devfs rulesets (mount.c) */
 	struct jm_rctl rctl; /* resource limit rules (rctl.c) */
+	struct jm_kev kev;   /* kqueues and their jail knotes (kevent.c) */
 	struct jm_heapctl hc;
 	unsigned char heap[JM_HEAP_SIZE];  /* before the undo log, which covers it */
 	struct jm_undo undo;

@@ -1292,6 +1292,11 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		}
 	}
 	*jidp = h->prisons[pr].jid;
+	/* kqueue: a new jail is its parent's CHILD, a changed one SET. */
+	if (created)
+		jm_knote(h, h->prisons[pr].parent, JM_NOTE_JAIL_CHILD, h->prisons[pr].jid);
+	else
+		jm_knote(h, pr, JM_NOTE_JAIL_SET, 0);
 	if (flags & (JM_JAIL_GET_DESC | JM_JAIL_OWN_DESC)) {
 		int fd = jm_desc_new(h, pr, (flags & JM_JAIL_OWN_DESC) != 0);
 

@@ -1562,6 +1562,8 @@ jm_sweep(struct jm_host *h)
 			}
 		}
 	}
+	if (h->kev.nkq_hint > 0)
+		jm_kev_sweep(h);
 	if (changed)
 		jm_settle(h);
 }
@@ -1721,6 +1723,7 @@ jm_host_init(struct jm_host *h)
 	h->g.racct = jm_racct_boot_mode();
 	h->g.rctl_maxbufsize = JM_RCTL_MAX_OUTBUFSIZE;
 	jm_rctl_init(h);
+	jm_kev_init(h);
 	jm_prison0_init(h);
 	jm_net_init(h);
 	jm_mnt_init(h);

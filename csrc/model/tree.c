@@ -461,6 +461,7 @@ jm_prison_die(struct jm_host *h, int slot)
 	jm_save_prison(h, slot);
 	pr->state = JM_PRISON_STATE_DYING;
 	pr->flags &= ~JM_PR_PERSIST;
+	jm_knote(h, slot, JM_NOTE_JAIL_REMOVE, 0);
 	jm_pend(h, slot);
 }
 

@@ -34,6 +34,12 @@ void jm_desc_forget(struct jm_host *h, int slot);
 /* Resolve a descriptor: 0 and *slot, or an errno with the kernel's message
  * in *msg ("not a jail descriptor", "descriptor to dead jail"). */
 int jm_desc_lookup(struct jm_host *h, int fd, int *slot, const char **msg);
+/* The host's descriptor directory, made if needed and opened safely (desc.c):
+ * 0 and its fd in *dfd, which the caller closes, or the errno. */
+int jm_desc_dir(struct jm_host *h, int *dfd);
+/* The jail a descriptor names, alive or not: 0 with its slot and gen, or
+ * EBADF when fd is no jail descriptor of this host (desc.c). */
+int jm_desc_target(struct jm_host *h, int fd, int *slot, uint32_t *gen);
 /* A new descriptor for the prison: fd >= 0, or -1 with errno. */
 int jm_desc_new(struct jm_host *h, int slot, int owning);
 
