@@ -8,6 +8,7 @@
     jailcore params [name ...]
     jailcore model reset | path | version [14|15] | racct [on|off|absent]
     jailcore rctl [-hn] [--json] [-a rule | -l filter | -r filter | -u filter | filter ...]
+    jailcore watch [-j jail] [--json]
     jailcore tour [--real]
 
 Values are written as jail(8) takes them: ``persist`` or ``nopersist`` for a
@@ -733,6 +734,18 @@ def build_parser() -> argparse.ArgumentParser:
                    usage="jailcore rctl [-hn] [--json] [-a rule | -l filter | "
                          "-r filter | -u filter | filter ...]")
 
+    wa = sub.add_parser("watch", help="print jail events as they happen (kqueue, FreeBSD 15)",
+                        usage="jailcore watch [-j jail] [--json]",
+                        description="Print, one line each as they happen, the jails created, "
+                        "changed, attached to and removed: below this process's own jail "
+                        "(the host), or with -j a jail and the jails below it.  Lines read "
+                        "`created jail=0 child=3`, `changed jail=3`, `attached jail=3 "
+                        "pid=1234`, `removed jail=3` (`child=- multiple` when several came "
+                        "together); --json prints JSON lines.  Stop it with Ctrl-C.")
+    wa.add_argument("-j", dest="jail", metavar="jail", help="watch this jail (jid or name)")
+    wa.add_argument("--json", action="store_true", help="JSON lines")
+    wa.set_defaults(func=cmd_watch)
+
     tour = sub.add_parser("tour", help="walk the jail lifecycle, call by call")
     tour.add_argument("--real", action="store_true",
                       help="on FreeBSD, use the real kernel (it refuses without)")
@@ -769,6 +782,39 @@ def cmd_rc(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.action}: not one of start, stop, restart, status "
                            "(with rc.subr's one, force, fast or quiet before it)")
     return rc.service(args.action, args.names)
+
+
+def _event_line(event: Any, as_json: bool) -> str:
+    """One event as ``jailcore watch`` prints it."""
+    from jailcore.events import JailAttached, JailChanged, JailCreated
+
+    kind = ("created" if isinstance(event, JailCreated) else
+            "changed" if isinstance(event, JailChanged) else
+            "attached" if isinstance(event, JailAttached) else "removed")
+    fields: dict[str, Any] = {"event": kind, "jail": event.jid}
+    if isinstance(event, JailCreated):
+        fields.update(child=event.child, multiple=event.multiple)
+    elif isinstance(event, JailAttached):
+        fields.update(pid=event.pid, multiple=event.multiple)
+    if as_json:
+        return json.dumps(fields)
+    words = [kind, f"jail={event.jid}"]
+    for key in ("child", "pid"):
+        if key in fields:
+            words.append(f"{key}={'-' if fields[key] is None else fields[key]}")
+    if fields.get("multiple"):
+        words.append("multiple")
+    return " ".join(words)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from jailcore.events import watch
+
+    jail = None if args.jail is None else _find(args.jail)
+    with watch(jail, children=True) as w:
+        for event in w:
+            print(_event_line(event, args.json), flush=True)
+    return 0
 
 
 def cmd_tour(args: argparse.Namespace) -> int:
