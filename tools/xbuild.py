@@ -133,6 +133,9 @@ LIBC_SYMBOLS = {
     "kldfind": "FBSD_1.0",
 }
 JAILDESC_SYMBOLS = {"jail_attach_jd": "FBSD_1.8", "jail_remove_jd": "FBSD_1.8"}
+# kqueue(2) and kevent(2) (csrc/kernel.c jc_kqueue, jc_kevent): kevent took
+# a new version with the 64-bit struct kevent of FreeBSD 12 (FBSD_1.5).
+KQUEUE_SYMBOLS = {"kqueue": "FBSD_1.0", "kevent": "FBSD_1.5"}
 # rctl(2) (csrc/kernel.c jc_rctl): the five calls of RACCT/RCTL, in libc since
 # FreeBSD 9.0 (FBSD_1.2).
 RCTL_SYMBOLS = {"rctl_get_racct": "FBSD_1.2", "rctl_get_rules": "FBSD_1.2",
@@ -552,6 +555,13 @@ def inspect(b: Build, plan: Plan) -> None:
         if undefined.get(n) != f"{v} in libc.so.7"
     ]
     b.check("rctl_add_rule, rctl_get_racct and the other rctl(2) calls at FBSD_1.2",
+            not bad, ", ".join(bad))
+    bad = [
+        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
+        for n, v in KQUEUE_SYMBOLS.items()
+        if undefined.get(n) != f"{v} in libc.so.7"
+    ]
+    b.check("kqueue at FBSD_1.0, kevent at FBSD_1.5 (FreeBSD 12's struct kevent)",
             not bad, ", ".join(bad))
     if b.release == "15.0":
         bad = [

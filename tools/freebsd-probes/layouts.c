@@ -10,6 +10,7 @@
  * compared the same way.
  */
 #include <sys/param.h>
+#include <sys/event.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -164,3 +165,18 @@ SAME_VALUE(JAILMODEL_DEVFSIO_SGETNEXT, DEVFSIO_SGETNEXT);
 /* A translation unit needs a declaration besides assertions. */
 int jailcore_layouts_checked(void);
 int jailcore_layouts_checked(void) { return 1; }
+
+/* kqueue(2) (csrc/model/kevent.c): FreeBSD 12's struct kevent; the jail
+ * filters and notes exist in FreeBSD 15's header only. */
+SAME_SIZE(jailmodel_kevent, kevent);
+SAME_MEMBER(jailmodel_kevent, kevent, ident, ident);
+SAME_MEMBER(jailmodel_kevent, kevent, filter, filter);
+SAME_MEMBER(jailmodel_kevent, kevent, flags, flags);
+SAME_MEMBER(jailmodel_kevent, kevent, fflags, fflags);
+SAME_MEMBER(jailmodel_kevent, kevent, data, data);
+SAME_MEMBER(jailmodel_kevent, kevent, udata, udata);
+SAME_MEMBER(jailmodel_kevent, kevent, ext, ext);
+#ifdef EVFILT_JAIL
+SAME_VALUE(JAILMODEL_EVFILT_JAIL, EVFILT_JAIL);
+SAME_VALUE(JAILMODEL_EVFILT_JAILDESC, EVFILT_JAILDESC);
+#endif
