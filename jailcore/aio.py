@@ -428,9 +428,11 @@ class AsyncWatcher:
         self.watcher.close()
 
     async def __aenter__(self) -> AsyncWatcher:
+        """The watcher itself."""
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        """Close the watcher's kqueue."""
         self.close()
 
 

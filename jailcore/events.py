@@ -350,12 +350,15 @@ class Watcher:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._kq < 0
 
     def __enter__(self) -> Watcher:
+        """The watcher itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the watcher's kqueue."""
         self.close()
 
     def __del__(self) -> None:
@@ -413,6 +416,7 @@ class PollingWatcher:
             time.sleep(max(0.0, pause))
 
     def __iter__(self) -> Iterator[JailEvent]:
+        """Poll and yield the events, for ever."""
         while True:
             yield from self.read()
 
@@ -420,9 +424,11 @@ class PollingWatcher:
         """Nothing to close."""
 
     def __enter__(self) -> PollingWatcher:
+        """The watcher itself."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Nothing to close."""
         self.close()
 
 

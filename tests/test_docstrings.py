@@ -15,6 +15,7 @@ import jailcore._confparse
 import jailcore.aio
 import jailcore.conf
 import jailcore.devfs
+import jailcore.events
 import jailcore.lifecycle
 import jailcore.model
 import jailcore.params
@@ -35,6 +36,7 @@ MODULES = (
     jailcore.lifecycle,
     jailcore.rcconf,
     jailcore.rctl,
+    jailcore.events,
 )
 DUNDERS = ("__getitem__", "__enter__", "__exit__", "__iter__", "__aenter__", "__aexit__")
 
