@@ -51,7 +51,7 @@ SUPPRESSIONS = Path(__file__).resolve().parent / "valgrind-python.supp"
 #: descriptors, failures), and the host side's seam and model (interfaces,
 #: getifaddrs, mounts, getfsstat, devfs nodes) through jailcore.net and
 #: jailcore.mount, and rctl(2) on the model (the rule store, its parser and
-#: output, usage read from the process table).
+#: output, usage read from the process table) and its kqueue jail events.
 DEFAULT_TESTS = [
     "model/test_conformance_get.py",
     "model/test_conformance_set.py",
@@ -63,6 +63,7 @@ DEFAULT_TESTS = [
     "test_net.py",
     "test_mount.py",
     "model/test_rctl_model.py",
+    "model/test_kevent_model.py",
 ]
 SPAWN_TESTS = (
     "test_arguments_as_given",
