@@ -734,6 +734,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	int v15 = h->g.version >= 15;
 	int setmask = v15 ? JM_JAIL_SET_MASK_15 : JM_JAIL_SET_MASK_14;
 	int err, pr = -1, ppr, usepr = -1, deadpr = -1, created, slot;
+	int maybe_changed = 0; /* kern_jail_set's: every check passed */
 	const char *namelc = NULL;
 	char fullname[JM_MAXHOSTNAMELEN];
 	struct jm_prison *np;
@@ -1166,6 +1167,9 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			jm_net_vnet_created(h, slot); /* its own lo0 (net.c) */
 		pr = slot;
 	}
+	/* Past every check: an update changes the jail from here on, and
+	 * kqueue hears of it even when a later step fails. */
+	maybe_changed = !created;
 	np = &h->prisons[pr];
 	jm_save_prison(h, pr);
 	if (r->got_ip4) {
@@ -1284,6 +1288,10 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	jm_crash_point(2);
 	jm_sysv_apply(h, pr, r->sysv, created);
 
+	/* kqueue: a new jail is ready to be seen, its parent's CHILD (before
+	 * the attach, which may still fail and take it away). */
+	if (created)
+		jm_knote(h, h->prisons[pr].parent, JM_NOTE_JAIL_CHILD, h->prisons[pr].jid);
 	if (flags & JM_JAIL_ATTACH) {
 		if ((err = jm_do_attach(h, mypr, pr)) != 0) {
 			jm_opt_error(o, "attach failed");
@@ -1292,11 +1300,6 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		}
 	}
 	*jidp = h->prisons[pr].jid;
-	/* kqueue: a new jail is its parent's CHILD, a changed one SET. */
-	if (created)
-		jm_knote(h, h->prisons[pr].parent, JM_NOTE_JAIL_CHILD, h->prisons[pr].jid);
-	else
-		jm_knote(h, pr, JM_NOTE_JAIL_SET, 0);
 	if (flags & (JM_JAIL_GET_DESC | JM_JAIL_OWN_DESC)) {
 		int fd = jm_desc_new(h, pr, (flags & JM_JAIL_OWN_DESC) != 0);
 
@@ -1306,7 +1309,11 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		}
 		memcpy(iov[2 * r->desc_pos + 1].iov_base, &fd, sizeof(fd));
 	}
-	/* A jail that lost its last reference (nopersist) dies now. */
+	/* The change is reported before a jail that lost its last reference
+	 * (nopersist) dies, as done_deref comes before prison_deref. */
+	if (maybe_changed)
+		jm_knote(h, pr, JM_NOTE_JAIL_SET, 0);
+	maybe_changed = 0;
 	jm_pend(h, pr);
 	jm_settle(h);
 	err = 0;
@@ -1317,6 +1324,10 @@ nomem:
 	jm_change_abort(h);
 	err = ENOMEM;
 out:
+	/* kern_jail_set's done_deref: changes are reported even if the call
+	 * failed after it began to make them. */
+	if (maybe_changed && jm_slot_ok(h, pr))
+		jm_knote(h, pr, JM_NOTE_JAIL_SET, 0);
 	free(r->ip4);
 	free(r->ip6);
 	free(r);

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 from forked import in_child, need_root
-from modelabi import LIB
+from modelabi import JAIL_ATTACH, JAIL_CREATE, JAIL_UPDATE, LIB, I, jail_set
 
 import jailcore
 import jailcore.model
@@ -257,3 +257,52 @@ def test_reset_ends_kqueues(kq: KQ) -> None:
     out = (Kevent * 1)()
     assert LIB.jailmodel_kevent(kq.fd, None, 0, out, 1, None) == -1
     assert ctypes.get_errno() == errno.EBADF
+
+
+def test_set_is_reported_when_an_update_fails_late(kq: KQ) -> None:
+    """kern_jail_set reports SET once every check passed, even when a later
+    step (here the attach, refused for an open directory) fails."""
+    need_root()
+    jail = Jail.create(name="a", path="/")
+    kq.change(jail.jid, fflags=SET)
+
+    def child() -> tuple[int, str]:
+        fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            r = jail_set([("jid", I(jail.jid)), ("host.hostname", "late.example")],
+                         JAIL_UPDATE | JAIL_ATTACH)
+            return r.errno, r.errmsg
+        finally:
+            os.close(fd)
+
+    assert in_child(child) == (errno.EPERM, "attach failed")
+    assert jail["host.hostname"] == "late.example"          # the update stays
+    assert kq.read() == [(jail.jid, EVFILT_JAIL, EV_ADD | EV_CLEAR, SET, 0)]
+    # An update refused by a check changes nothing and is not reported.
+    r = jail_set([("jid", I(jail.jid)), ("securelevel", I(-5))], JAIL_UPDATE)
+    assert r.ret == -1
+    assert kq.read() == []
+
+
+def test_set_comes_before_the_removal_it_causes(kq: KQ) -> None:
+    jail = Jail.create(name="a", path="/")
+    kq.change(jail.jid, fflags=SET)        # REMOVE not asked for
+    jail.update(nopersist=True)            # no process: the jail dies
+    assert kq.read() == [(jail.jid, EVFILT_JAIL, EV_ADD | EV_CLEAR | EV_ONESHOT | EV_EOF,
+                          SET, 0)]
+
+
+def test_a_child_that_fails_to_attach_comes_and_goes(kq: KQ) -> None:
+    need_root()
+    kq.change(0, fflags=CHILD)
+
+    def child() -> int:
+        fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            return jail_set([("name", "b"), ("path", "/")], JAIL_CREATE | JAIL_ATTACH).errno
+        finally:
+            os.close(fd)
+
+    assert in_child(child) == errno.EPERM
+    got = kq.read()
+    assert [(e[0], e[3]) for e in got] == [(0, CHILD)] and got[0][4] > 0
