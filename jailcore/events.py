@@ -57,6 +57,7 @@ __all__ = [
     "PollingWatcher",
     "Watcher",
     "watch",
+    "watcher",
 ]
 
 #: sys/event.h
@@ -450,15 +451,22 @@ def watch(jail: Jail | JailDescriptor | int | None = None,
         events = mask
     if fallback not in ("error", "poll"):
         raise ValueError(f"fallback must be 'error' or 'poll', not {fallback!r}")
-    w = Watcher()
     try:
-        w.add(jail, events, children=children)
+        return watcher(jail, events, children=children)
     except EventsNotSupportedError:
-        w.close()
         if fallback == "poll":
             jid = 0 if jail is None else int(jail) if isinstance(jail, int) else jail.jid
             return PollingWatcher(jid, int(events), interval)
         raise
+
+
+def watcher(jail: Jail | JailDescriptor | int | None, events: Events | int, *,
+            children: bool | None = None) -> Watcher:
+    """A :class:`Watcher` with one registration (:meth:`Watcher.add`), its
+    kqueue closed again when the registration fails."""
+    w = Watcher()
+    try:
+        w.add(jail, events, children=children)
     except BaseException:
         w.close()
         raise

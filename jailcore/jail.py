@@ -579,15 +579,9 @@ class Jail:
         """A :class:`~jailcore.events.Watcher` of this jail's events
         (``EVFILT_JAIL``; FreeBSD 15): created children, changes, attaches,
         its removal; with ``children`` the jails below it too."""
-        from jailcore.events import Watcher
+        from jailcore.events import watcher
 
-        w = Watcher()
-        try:
-            w.add(self, events, children=children)
-        except BaseException:
-            w.close()
-            raise
-        return w
+        return watcher(self, events, children=children)
 
     def stop(self, timeout: float = 10) -> list[int]:
         """Stop the jail as ``jail -r`` does, then remove it.
@@ -1083,15 +1077,9 @@ class JailDescriptor:
         is gone reports its removal at once.  Stop watching
         (:meth:`~jailcore.events.Watcher.close`) before closing the
         descriptor."""
-        from jailcore.events import Watcher
+        from jailcore.events import watcher
 
-        w = Watcher()
-        try:
-            w.add(self, events)
-        except BaseException:
-            w.close()
-            raise
-        return w
+        return watcher(self, events)
 
     def attach(self) -> None:
         """jail_attach_jd(2): move this process into the jail.  One way: a process
