@@ -9,6 +9,8 @@ C implementation of FreeBSD's jail subsystem (see :mod:`jailcore.model`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
 from jailcore.call import JailCallError
@@ -28,7 +30,6 @@ from jailcore.errors import (
     MountError,
     UnknownParameterError,
 )
-from jailcore.events import watch
 from jailcore.flags import JailFlag, JailSys
 from jailcore.jail import (
     Features,
@@ -44,6 +45,18 @@ from jailcore.jail import (
 )
 from jailcore.lifecycle import JailConf, LifecycleError
 from jailcore.params import ParamSpec, describe
+
+if TYPE_CHECKING:
+    from jailcore.events import watch
+
+
+def __getattr__(name: str) -> Any:
+    # jailcore.watch: jail events are imported the first time they are used.
+    if name == "watch":
+        from jailcore.events import watch
+
+        return watch
+    raise AttributeError(f"module 'jailcore' has no attribute {name!r}")
 
 __all__ = [
     "DevfsError",
