@@ -222,16 +222,19 @@ class Watcher:
             seen += 1
         return False
 
-    def _add_followed(self, jid: int, fflags: int) -> None:
+    def _add_followed(self, jid: int, fflags: int) -> bool:
+        """Watch jail ``jid`` found below a followed one: False when it is
+        gone already (removed before the watcher could register)."""
         reg = _Registration(EVFILT_JAIL, jid, jid, fflags)
         try:
             self._register(reg._replace(fflags=fflags | NOTE_JAIL_CHILD))
         except JailError as exc:
             if exc.errno == errno.ENOENT:
-                return  # gone already
+                return False
             raise
         self._regs[(EVFILT_JAIL, jid)] = reg
         self._follow[jid] = fflags
+        return True
 
     def remove(self, jail: Jail | JailDescriptor | int | None = None) -> None:
         """Stop watching ``jail`` (as given to :meth:`add`)."""
@@ -321,8 +324,12 @@ class Watcher:
                 self._regs.pop((reg.filter, reg.ident), None)
                 self._follow.pop(reg.jid, None)
         for ident, jid in created:
-            if (EVFILT_JAIL, jid) not in self._regs:
-                self._add_followed(jid, self._follow.get(ident, int(Events.ALL)))
+            fflags = self._follow.get(ident, int(Events.ALL))
+            if (EVFILT_JAIL, jid) not in self._regs and not self._add_followed(jid, fflags):
+                # Created and removed before this read: its removal went to
+                # no knote, so it is told here.
+                if fflags & NOTE_JAIL_REMOVE:
+                    out.append(JailRemoved(jid))
         if rescan:
             for top, fflags in list(self._follow.items()):
                 self._follow_below(top, fflags)

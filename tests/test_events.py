@@ -193,3 +193,15 @@ def test_asyncio_never_blocks_the_loop() -> None:
     ticks, events = asyncio.run(main())
     assert ticks >= 10
     assert events == [JailCreated(0, Jail.get("web").jid)]
+
+
+def test_a_jail_created_and_removed_between_two_reads() -> None:
+    # Its knote could not be registered before it went: the watcher says so.
+    with jailcore.watch() as w:
+        jail = Jail.create(name="brief", path="/")
+        jail.remove()
+        assert w.read(0) == [JailCreated(0, jail.jid), JailRemoved(jail.jid)]
+    with jailcore.watch(events=Events.CREATED) as w:
+        jail = Jail.create(name="brief2", path="/")
+        jail.remove()
+        assert w.read(0) == [JailCreated(0, jail.jid)]
