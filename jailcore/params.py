@@ -21,7 +21,6 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jailcore import _backend
@@ -94,7 +93,6 @@ _INT_FORMATS = {
 }
 
 
-@dataclass(frozen=True)
 class ParamSpec:
     """What one jail parameter is, as discovered from the kernel.
 
@@ -102,16 +100,53 @@ class ParamSpec:
     bytes: a string's maximum length including its NUL, or one element of an
     address array.  ``nobool`` marks the ``no`` form of a boolean
     (``nopersist``), ``key`` the key of a ``meta.KEY``/``env.KEY`` name.
+
+    Immutable and compared by value.  (A plain class rather than a dataclass:
+    importing dataclasses costs more than the rest of jailcore's core.)
     """
+
+    __slots__ = ("access", "description", "fmt", "key", "kind", "name", "nobool", "size")
+    #: The fields in the order of the constructor's arguments.
+    FIELDS = ("name", "kind", "fmt", "size", "access", "description", "nobool", "key")
 
     name: str
     kind: Kind
     fmt: str
     size: int
     access: Access
-    description: str = ""
-    nobool: bool = False
-    key: str | None = None
+    description: str
+    nobool: bool
+    key: str | None
+
+    def __init__(self, name: str, kind: Kind, fmt: str, size: int, access: Access,
+                 description: str = "", nobool: bool = False, key: str | None = None) -> None:
+        for field, value in zip(self.FIELDS, (name, kind, fmt, size, access, description,
+                                              nobool, key), strict=True):
+            object.__setattr__(self, field, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self.FIELDS)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParamSpec):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.FIELDS)
+        return f"ParamSpec({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ParamSpec, self._values())
 
     @property
     def is_array(self) -> bool:
@@ -686,4 +721,4 @@ def describe(name: str) -> ParamSpec:
     s = spec(name)
     doc = s.describe()
     cls = type(f"ParamSpec[{name}]", (ParamSpec,), {"__doc__": doc, "__slots__": ()})
-    return cls(**{f: getattr(s, f) for f in s.__dataclass_fields__})  # type: ignore[no-any-return]
+    return cls(*s._values())  # type: ignore[no-any-return]
