@@ -167,7 +167,6 @@ class Watcher:
         self._pid = os.getpid()
         self._regs: dict[tuple[int, int], _Registration] = {}
         self._follow: dict[int, int] = {}  # jid -> fflags for jails found below
-        self._pending: list[JailEvent] = []
         ffi = _backend.ffi
         self._changes = ffi.new("struct jc_kevent[]", BATCH)
         self._events = ffi.new("struct jc_kevent[]", BATCH)
@@ -282,9 +281,6 @@ class Watcher:
         """The events pending, waiting up to ``timeout`` seconds for one
         (None: as long as it takes; 0: not at all).  [] when none came."""
         self._check_owner()
-        if self._pending:
-            out, self._pending = self._pending, []
-            return out
         ns = -1 if timeout is None else max(0, int(timeout * 1e9))
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
