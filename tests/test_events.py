@@ -205,3 +205,28 @@ def test_a_jail_created_and_removed_between_two_reads() -> None:
         jail = Jail.create(name="brief2", path="/")
         jail.remove()
         assert w.read(0) == [JailCreated(0, jail.jid)]
+
+
+def test_watchers_made_by_threads_at_once() -> None:
+    import threading
+
+    watchers: list[Watcher] = []
+    lock = threading.Lock()
+
+    def make() -> None:
+        w = jailcore.watch(children=False)
+        with lock:
+            watchers.append(w)
+
+    threads = [threading.Thread(target=make) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert len({w.fileno() for w in watchers}) == 16
+        jail = Jail.create(name="web", path="/")
+        assert all(w.read(5) == [JailCreated(0, jail.jid)] for w in watchers)
+    finally:
+        for w in watchers:
+            w.close()

@@ -247,17 +247,17 @@ jailmodel_kqueue(void)
 	char name[64];
 	int k = -1, li = -1, dfd = -1, fd = -1, err = 0;
 
+	if ((h = jm_lock()) == NULL)
+		return -1;
+	/* This process's table is looked at with the host locked, which
+	 * serialises its threads too. */
 	for (int i = 0; i < JM_LOCAL_KQ; i++)
 		if (jm_local[i].pid != getpid()) {
 			li = i;
 			break;
 		}
-	if (li < 0) {
-		errno = EMFILE;
-		return -1;
-	}
-	if ((h = jm_lock()) == NULL)
-		return -1;
+	if (li < 0)
+		return jm_unlock_ret(h, EMFILE);
 	jm_change_begin(h);
 	for (int i = 0; i < JM_MAXKQ; i++)
 		if (h->kev.kqs[i].pid == 0) {
@@ -284,8 +284,10 @@ jailmodel_kqueue(void)
 			/* O_RDWR: the FIFO never reads as ended while no writer
 			 * has it open. */
 			else if ((fd = openat(dfd, name, O_RDWR | O_NONBLOCK | O_NOFOLLOW |
-			                                      O_CLOEXEC)) < 0)
+			                                      O_CLOEXEC)) < 0) {
 				err = errno;
+				(void)unlinkat(dfd, name, 0);
+			}
 		}
 		close(dfd);
 	}
@@ -310,16 +312,20 @@ int
 jailmodel_kqueue_close(int fd)
 {
 	struct jm_host *h;
-	int li = local_find(fd);
+	int li;
 
-	if (li < 0) {
-		errno = EBADF;
+	if ((h = jm_lock()) == NULL) {
+		/* No host to tell: the descriptor is closed all the same. */
+		if ((li = local_find(fd)) >= 0) {
+			jm_local[li].pid = 0;
+			close(fd);
+		}
 		return -1;
 	}
+	if ((li = local_find(fd)) < 0)
+		return jm_unlock_ret(h, EBADF);
 	jm_local[li].pid = 0;
 	close(fd);
-	if ((h = jm_lock()) == NULL)
-		return -1;
 	jm_change_begin(h);
 	if (jm_local[li].kq < nkq(h) && h->kev.kqs[jm_local[li].kq].pid == getpid() &&
 	    h->kev.kqs[jm_local[li].kq].serial == jm_local[li].serial)
