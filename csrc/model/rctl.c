@@ -1213,9 +1213,13 @@ jailmodel_set_racct(int mode)
 int
 jailmodel_racct(int *mode)
 {
-	struct jm_host *h = jm_lock();
+	struct jm_host *h;
 
-	if (h == NULL)
+	if (mode == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	if ((h = jm_lock()) == NULL)
 		return -1;
 	*mode = h->g.racct;
 	return jm_unlock(h);
