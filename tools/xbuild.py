@@ -360,11 +360,7 @@ def inspect_jexec(b: Build, plan: Plan) -> None:
     elf = read_elf(b.jexec)
     prefix = f"{plan.jexec_program}: "
     check_elf(b, elf, prefix, set(JEXEC_LIBUTIL) if b.freebsd14 else set())
-    bad = [
-        f"{n}: {elf.undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-        for n, v in {**JEXEC_LIBC, **JEXEC_LIBC_BY_RELEASE.get(b.release, {})}.items()
-        if elf.undefined.get(n) != f"{v} in libc.so.7"
-    ]
+    bad = _unversioned(elf.undefined, {**JEXEC_LIBC, **JEXEC_LIBC_BY_RELEASE.get(b.release, {})})
     b.check(f"{prefix}libc calls (jail_attach, getpwnam, ...) at FBSD_* versions", not bad,
             ", ".join(bad))
     libutil = JEXEC_LIBUTIL_SO.get(b.release, "libutil.so")
@@ -536,45 +532,35 @@ def inspect(b: Build, plan: Plan) -> None:
         check_shim14(b)
     b.check("exports PyInit__native", "PyInit__native" in ext.defined)
     undefined = ext.undefined
-    bad = [
-        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-        for n, v in LIBC_SYMBOLS.items()
-        if undefined.get(n) != f"{v} in libc.so.7"
-    ]
+    bad = _unversioned(undefined, LIBC_SYMBOLS)
     b.check("libc jail/sysctl/kld calls at FBSD_* versions", not bad, ", ".join(bad))
-    bad = [
-        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-        for n, v in HOST_SYMBOLS.items()
-        if undefined.get(n) != f"{v} in libc.so.7"
-    ]
+    bad = _unversioned(undefined, HOST_SYMBOLS)
     b.check("host-side calls (nmount, unmount, getfsstat, ioctl, getifaddrs, ...) at "
             "FBSD_* versions", not bad, ", ".join(bad))
-    bad = [
-        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-        for n, v in RCTL_SYMBOLS.items()
-        if undefined.get(n) != f"{v} in libc.so.7"
-    ]
+    bad = _unversioned(undefined, RCTL_SYMBOLS)
     b.check("rctl_add_rule, rctl_get_racct and the other rctl(2) calls at FBSD_1.2",
             not bad, ", ".join(bad))
-    bad = [
-        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-        for n, v in KQUEUE_SYMBOLS.items()
-        if undefined.get(n) != f"{v} in libc.so.7"
-    ]
+    bad = _unversioned(undefined, KQUEUE_SYMBOLS)
     b.check("kqueue at FBSD_1.0, kevent at FBSD_1.5 (FreeBSD 12's struct kevent)",
             not bad, ", ".join(bad))
     if b.release == "15.0":
-        bad = [
-            f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
-            for n, v in JAILDESC_SYMBOLS.items()
-            if undefined.get(n) != f"{v} in libc.so.7"
-        ]
+        bad = _unversioned(undefined, JAILDESC_SYMBOLS)
         b.check(JAILDESC_CHECK, not bad, ", ".join(bad) or "referenced")
     else:
         bad = [f"{n}: {undefined[n] or 'unversioned'}" for n in JAILDESC_SYMBOLS if n in undefined]
         b.check(JAILDESC_CHECK, not bad, ", ".join(bad) or "not referenced")
     check_elf(b, ext, "", model_exports)
     inspect_jexec(b, plan)
+
+
+def _unversioned(undefined: dict[str, str], symbols: dict[str, str]) -> list[str]:
+    """The symbols of ``symbols`` (name: FBSD_* version) that the object does not
+    reference at that version of libc.so.7, each with what it references instead."""
+    return [
+        f"{n}: {undefined.get(n, 'absent') or 'unversioned'} (want {v} in libc.so.7)"
+        for n, v in symbols.items()
+        if undefined.get(n) != f"{v} in libc.so.7"
+    ]
 
 
 def check_shim14(b: Build) -> None:
