@@ -66,25 +66,13 @@ kq_name(const struct jm_kq *k, char *out, size_t size)
 static int
 nkq(const struct jm_host *h)
 {
-	int n = h->kev.nkq_hint;
-
-	if (n < 0 || n > JM_MAXKQ) {
-		jm_broken();
-		return 0;
-	}
-	return n;
+	return jm_bounded(h->kev.nkq_hint, JM_MAXKQ);
 }
 
 static int
 nknotes(const struct jm_host *h)
 {
-	int n = h->kev.nknotes_hint;
-
-	if (n < 0 || n > JM_MAXKNOTES) {
-		jm_broken();
-		return 0;
-	}
-	return n;
+	return jm_bounded(h->kev.nknotes_hint, JM_MAXKNOTES);
 }
 
 /* Wake kqueue `k`: a byte to its FIFO, if its reader is there. */

@@ -383,6 +383,17 @@ jm_slot_ok(const struct jm_host *h, int s)
 /* The call in progress found the host invalid: it goes on with harmless
  * values and fails at jm_unlock() with EINVAL. */
 void jm_broken(void);
+/* A table's high-water mark read from the host (nprocs_hint, nrules_hint,
+ * ...): n when it is within [0, max], else jm_broken() and 0. */
+static inline int
+jm_bounded(int n, int max)
+{
+	if (n < 0 || n > max) {
+		jm_broken();
+		return 0;
+	}
+	return n;
+}
 /* Whether `s` is a prison in use and well formed (parent, state, heap
  * blocks, every string ended within its field); else jm_broken() and 0.
  * Done when a call first resolves a prison, before it reads its strings. */

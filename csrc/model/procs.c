@@ -134,11 +134,7 @@ jailmodel_jail_pids(int jid, int *pids, int n)
 	mypr = jm_caller_prison(h);
 	/* The table is the file's: its bound is checked again here, each entry's
 	 * prison before it indexes anything. */
-	nprocs = h->g.nprocs_hint;
-	if (nprocs < 0 || nprocs > JM_MAXPROCS) {
-		jm_broken();
-		nprocs = 0;
-	}
+	nprocs = jm_bounded(h->g.nprocs_hint, JM_MAXPROCS);
 	for (int i = 0; i < nprocs; i++) {
 		const struct jm_proc *p = &h->procs[i];
 		const struct jm_prison *pr;

@@ -373,13 +373,7 @@ rule_live(const struct jm_rule *r)
 static int
 nrules(const struct jm_host *h)
 {
-	int n = h->rctl.nrules_hint;
-
-	if (n < 0 || n > JM_MAXRULES) {
-		jm_broken();
-		return 0;
-	}
-	return n;
+	return jm_bounded(h->rctl.nrules_hint, JM_MAXRULES);
 }
 
 /* A rule read from the host: its indexes within the tables and its name
@@ -736,12 +730,8 @@ ptable_find(const struct ptable *t, pid_t pid)
 static int
 attached_slot(const struct jm_host *h, pid_t pid)
 {
-	int n = h->g.nprocs_hint;
+	int n = jm_bounded(h->g.nprocs_hint, JM_MAXPROCS);
 
-	if (n < 0 || n > JM_MAXPROCS) {
-		jm_broken();
-		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		const struct jm_proc *p = &h->procs[i];
 
@@ -783,10 +773,10 @@ ptable_assign(const struct jm_host *h, struct ptable *t)
 static void
 ptable_fallback(const struct jm_host *h, struct ptable *t)
 {
-	int n = h->g.nprocs_hint;
+	int n = jm_bounded(h->g.nprocs_hint, JM_MAXPROCS);
 
 	t->procdir = -1;
-	if (n < 0 || n > JM_MAXPROCS || (t->p = calloc((size_t)n + 1, sizeof(*t->p))) == NULL)
+	if ((t->p = calloc((size_t)n + 1, sizeof(*t->p))) == NULL)
 		return;
 	/* The caller, wherever it is (nothing more to read: detailed). */
 	t->p[0].pid = getpid();
