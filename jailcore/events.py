@@ -121,6 +121,20 @@ class JailRemoved(NamedTuple):
 JailEvent = JailCreated | JailChanged | JailAttached | JailRemoved
 
 
+def _below(parents: dict[int, int], jid: int, top: int) -> bool:
+    """Whether jail ``jid`` is below jail ``top`` (0: the caller's own jail),
+    from one listing's jid -> parent (0 for the caller's own jail)."""
+    if top == 0:
+        return True
+    for _ in range(len(parents)):
+        jid = parents.get(jid, 0)
+        if jid == top:
+            return True
+        if jid == 0:
+            return False
+    return False
+
+
 class EventsNotSupportedError(JailError):
     """The kernel has no jail events: FreeBSD before 15.0 refuses
     EVFILT_JAIL with EINVAL.  ``watch(..., fallback="poll")`` polls
@@ -200,26 +214,10 @@ class Watcher:
         """Watch the jails below ``top`` not watched yet."""
         from jailcore.jail import jails
 
-        for j in jails(["jid"]):
-            if (EVFILT_JAIL, j.jid) in self._regs:
-                continue
-            if top == 0 or self._is_below(j.jid, top):
-                self._add_followed(j.jid, fflags)
-
-    @staticmethod
-    def _is_below(jid: int, top: int) -> bool:
-        from jailcore.jail import Jail
-
-        seen = 0
-        while jid > 0 and seen < 1000:
-            try:
-                jid = Jail(jid).parent
-            except JailError:
-                return False
-            if jid == top:
-                return True
-            seen += 1
-        return False
+        parents = {j.jid: j.parent for j in jails(["jid", "parent"])}
+        for jid in parents:
+            if (EVFILT_JAIL, jid) not in self._regs and _below(parents, jid, top):
+                self._add_followed(jid, fflags)
 
     def _add_followed(self, jid: int, fflags: int) -> bool:
         """Watch jail ``jid`` found below a followed one: False when it is
@@ -394,8 +392,10 @@ class PollingWatcher:
     def _snapshot(self) -> dict[int, tuple[Any, ...]]:
         from jailcore.jail import jails
 
-        return {j.jid: tuple(j[p] for p in self.PARAMS) for j in jails(list(self.PARAMS))
-                if self._top == 0 or j.jid == self._top or Watcher._is_below(j.jid, self._top)}
+        rows = {j.jid: tuple(j[p] for p in self.PARAMS) for j in jails(list(self.PARAMS))}
+        parents = {jid: row[1] for jid, row in rows.items()}  # PARAMS[1] is "parent"
+        return {jid: row for jid, row in rows.items()
+                if jid == self._top or _below(parents, jid, self._top)}
 
     def read(self, timeout: float | None = None) -> list[JailEvent]:
         """Poll until something changed or ``timeout`` passed."""

@@ -230,3 +230,24 @@ def test_watchers_made_by_threads_at_once() -> None:
     finally:
         for w in watchers:
             w.close()
+
+
+def test_a_jail_and_the_jails_below_it() -> None:
+    web = Jail.create(name="web", path="/")
+    db = Jail.create(name="web.db", path="/")
+    cache = Jail.create(name="web.db.cache", path="/")
+    other = Jail.create(name="other", path="/")
+    with web.watch(Events.CHANGED, children=True) as w:
+        for jail in (web, db, cache, other):
+            jail.update(host__hostname="x")
+        assert sorted(w.read(0)) == sorted([JailChanged(web.jid), JailChanged(db.jid),
+                                            JailChanged(cache.jid)])
+
+
+def test_polling_one_jail_and_those_below_it() -> None:
+    web = Jail.create(name="web", path="/")
+    Jail.create(name="other", path="/")
+    w = PollingWatcher(web.jid, int(Events.ALL), 0.01)
+    db = Jail.create(name="web.db", path="/")
+    Jail.create(name="other.x", path="/")
+    assert w.read(1) == [JailCreated(web.jid, db.jid)]
