@@ -126,7 +126,7 @@ class Binding:
     def jails(self, names: Iterable[str]) -> list[dict[str, Any]]:
         """Every jail, one jail_get(2) each, in the lastjid walk."""
         names = ["jid", *[n for n in names if n != "jid"]]
-        out = []
+        out: list[dict[str, Any]] = []
         last = 0
         while True:
             try:

@@ -1,7 +1,8 @@
 """The two C programs of the suite, built at run time against the model.
 
 ``floor`` is the C floor (prepared iovecs, a timed loop); ``jtool`` is the
-one-shot tool of the subprocess baseline.  Both link to a copy, taken at the
+one-shot tool of the subprocess baseline; ``scale`` times the model alone as
+its host fills.  Both link to a copy, taken at the
 start of the run, of the ``libjailmodel.so`` that jailcore uses
 (``jailcore.model.library_path()``), and find their host through
 ``JAILCORE_MODEL_STATE``.
@@ -28,7 +29,7 @@ def _header_dir() -> Path:
 
 
 def build(library: str, out_dir: str) -> dict[str, str]:
-    """Compile floor.c and jtool.c into ``out_dir``; returns {name: executable}."""
+    """Compile floor.c, jtool.c and scale.c into ``out_dir``; returns {name: executable}."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("no C compiler (cc) found: the C and subprocess baselines need one")
@@ -39,7 +40,7 @@ def build(library: str, out_dir: str) -> dict[str, str]:
     libname = os.path.basename(library)
     shutil.copy2(library, os.path.join(libdir, libname))
     out = {}
-    for prog in ("floor", "jtool"):
+    for prog in ("floor", "jtool", "scale"):
         exe = os.path.join(out_dir, prog)
         cmd = [
             cc, "-O2", "-std=gnu11", "-Wall", "-Wextra", "-D_GNU_SOURCE",
@@ -63,3 +64,19 @@ def run_floor(exe: str, args: list[str], iters: int) -> tuple[float, int]:
         raise RuntimeError(f"floor {' '.join(args[:2])}: {res.stderr.strip()}")
     fields = dict(f.split("=", 1) for f in res.stdout.split())
     return int(fields["ns"]) / int(fields["iters"]), int(fields["jails"])
+
+
+MODEL_OPS = ("create", "getjid", "getname", "update")
+
+
+def run_scale(exe: str, sizes: list[int], iters: int) -> dict[int, dict[str, int]]:
+    """The model's cost per operation (ns, medians) and its resident size
+    (bytes) at each of ``sizes`` jails, from one run of ``scale``."""
+    res = subprocess.run([exe, str(iters), *map(str, sizes)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"scale: {res.stderr.strip()}")
+    out: dict[int, dict[str, int]] = {}
+    for line in res.stdout.splitlines():
+        fields = {k: int(v) for k, v in (f.split("=", 1) for f in line.split())}
+        out[fields.pop("n")] = fields
+    return out

@@ -331,6 +331,26 @@ class Bench:
         if listed != n:
             raise RuntimeError(f"{key}: the floor listed {listed} jails, not {n}")
 
+    # -- M: the model alone as its host fills
+
+    def model_scale(self) -> None:
+        """The kernel model's own cost (C, no Python) at 100, 1,000 and 10,000
+        jails, on a private host of its own, and the memory each jail takes."""
+        t0 = time.perf_counter()
+        sizes = list(MODEL_SIZES)
+        got = native.run_scale(self.exe["scale"], sizes, 500 if self.args.quick else 3000)
+        small, big = sizes[1], sizes[-1]
+        per_jail = (got[big]["rss"] - got[small]["rss"]) / (big - small)
+        self.results["M"] = {
+            "label": "the model alone (C), per operation as the host fills",
+            "ns": {str(n): {op: got[n][op] for op in native.MODEL_OPS} for n in sizes},
+            "growth": {op: got[big][op] / got[sizes[0]][op] for op in native.MODEL_OPS},
+            "bytes_per_jail": per_jail,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        self.say(f"  {'M':<9} {'the model alone, 100 to 10,000 jails':<46} "
+                 f"{self.results['M']['seconds']:5.1f} s")
+
     # -- B6: import
 
     def b6(self) -> None:
@@ -467,6 +487,8 @@ TARGETS = (
 )
 
 SCALING_LIMIT = 1.5  # per-jail cost at 10x the jails, relative; above it is not linear
+MODEL_SIZES = (100, 1000, 10000)  # jails on the model's host for M
+MODEL_LIMIT = 2.0  # an operation of the model at 10,000 jails against at 100
 
 
 def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -494,6 +516,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             miss = value / t.threshold if t.at_most else t.threshold / value
             entry.update(status="PASS" if ok else "MISS", miss_factor=None if ok else miss)
         out.append(entry)
+    if "M" in results:
+        lo, hi = MODEL_SIZES[0], MODEL_SIZES[-1]
+        for op, value in results["M"]["growth"].items():
+            ok = value <= MODEL_LIMIT
+            out.append({
+                "id": f"M-{op}", "operation": "M",
+                "target": f"the model's {op} at {hi:,} jails within {MODEL_LIMIT:g}x "
+                          f"of at {lo:,}",
+                "measure": f"{op} {hi}/{lo}", "threshold": MODEL_LIMIT, "at_most": True,
+                "value": value, "status": "PASS" if ok else "MISS",
+                "miss_factor": None if ok else value / MODEL_LIMIT,
+            })
     # Scaling (issue item 3): per-jail cost flat from one size to the next, 10x larger.
     sizes = sorted(int(k.split("@")[1]) for k, v in results.items()
                    if k.startswith("B3@") and v.get("measurable"))
@@ -532,7 +566,7 @@ def render(results: dict[str, Any], targets: list[dict[str, Any]], meta: dict[st
     lines.append(head)
     lines.append("-" * len(head))
     for key, r in results.items():
-        if key == "B6":
+        if key in ("B6", "M"):
             continue
         name = f"{key} {r['label']}"[:44]
         if r.get("measurable") is False:
@@ -568,6 +602,13 @@ def render(results: dict[str, Any], targets: list[dict[str, Any]], meta: dict[st
                 f"   its names load on first use: from jailcore import Jail "
                 f"{b6['first_use']['import_ms']:.1f} ms, {mib(b6['first_use']['rss_kib'])} RSS"
             )
+    if "M" in results:
+        m = results["M"]
+        lines.append("M the model alone (C, ns per operation): " + "; ".join(
+            f"{int(n):,} jails: " + ", ".join(f"{op} {v:,}" for op, v in ops.items())
+            for n, ops in m["ns"].items()))
+        lines.append(f"   memory per jail: {m['bytes_per_jail'] / 1024:.1f} KiB "
+                     f"(resident size from {MODEL_SIZES[1]:,} to {MODEL_SIZES[-1]:,} jails)")
     lines.append("")
     lines.append("targets (ratios from this run):")
     for t in targets:
@@ -620,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     now = datetime.datetime.now(datetime.timezone.utc)
-    meta = {
+    meta: dict[str, Any] = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "jailcore": jailcore.__version__,
         "backend": jailcore.features.backend,
@@ -641,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.b4()
         for n in sizes:
             bench.b3(n)
+        bench.model_scale()
         bench.b6()
         if args.profile:
             profiles = bench.profile()

@@ -60,8 +60,17 @@ def test_quick_run_reports_every_operation_and_baseline(tmp_path: Path) -> None:
     else:  # not measured without /proc (benchmarks/suite.py, B6)
         assert ops["B6"]["jailcore"]["rss_kib"] is None
 
+    # The model alone, in C, at 100, 1,000 and 10,000 jails.
+    model = ops["M"]
+    assert set(model["ns"]) == {"100", "1000", "10000"}
+    for n, per_op in model["ns"].items():
+        assert set(per_op) == {"create", "getjid", "getname", "update"}, n
+        assert all(v > 0 for v in per_op.values()), n
+    assert model["bytes_per_jail"] > 0
+
     ids = {t["id"] for t in doc["targets"]}
     assert {f"T{i}" for i in range(1, 10)} <= ids
+    assert {"M-create", "M-getjid", "M-getname", "M-update"} <= ids
     for t in doc["targets"]:
         assert t["status"] in ("PASS", "MISS"), t
         assert t["value"] > 0, t

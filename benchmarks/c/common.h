@@ -30,6 +30,7 @@
 #define B_JAIL_UPDATE 0x02
 #define B_ERRMSG_LEN 1024
 #define B_MAXPARAMS 256
+#define B_MAXHOSTNAME 256 /* MAXHOSTNAMELEN: jail names and hostnames */
 
 struct bparam {
 	char name[128];

@@ -173,6 +173,13 @@ struct jm_prison {
 	int32_t nproc;    /* attached processes */
 	int32_t pending;  /* queued for jm_settle */
 	uint32_t desc_serial; /* names the descriptor file, 0: none yet */
+	/* The tree, as FreeBSD's pr_children/pr_sibling lists: children in the
+	 * order they were made; 0 ends a list (prison0 is nobody's child). */
+	int32_t child_first;
+	int32_t child_last;
+	int32_t sib_next;
+	int32_t sib_prev;
+	int32_t name_next; /* next prison in its byname[] bucket; 0: none */
 	uint64_t hostid;
 	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 */
 	char path[JM_MAXPATHLEN];     /* global path, as jail_get reports it */
@@ -307,6 +314,7 @@ struct jm_globals {
 	int32_t npending;       /* entries of pending[] */
 	int32_t racct;          /* JAILMODEL_RACCT_*: the kernel's RACCT/RCTL, set at boot */
 	uint32_t rctl_maxbufsize; /* kern.racct.rctl.maxbufsize */
+	int32_t nmulti[2];      /* prisons holding 2+ IPv4 ([0]) or IPv6 ([1]) addresses */
 };
 
 /* The heap's bookkeeping (saved word by word in the undo log). */
@@ -336,9 +344,10 @@ struct jm_undo {
 };
 
 #define JM_BITMAP_WORDS ((JM_MAXPRISONS + 2 + 63) / 64)
+#define JM_NAMEHASH 16384 /* buckets of byname[], a power of two */
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 8
+#define JM_LAYOUT 9
 
 struct jm_host {
 	uint64_t magic;
@@ -354,6 +363,7 @@ struct jm_host {
 	struct jm_proc procs[JM_MAXPROCS];
 	int32_t byjid[JM_MAXPRISONS];      /* slots of every prison but prison0, by jid */
 	int32_t pending[JM_MAXPRISONS];    /* slots jm_settle must look at */
+	int32_t byname[JM_NAMEHASH];       /* first slot of each bucket of full names; 0: none */
 	uint64_t slot_used[JM_BITMAP_WORDS];
 	uint64_t cpuset_used[JM_BITMAP_WORDS];
 	uint32_t undo_mark[JM_MAXPRISONS]; /* undo serial that saved each prison */
@@ -470,6 +480,26 @@ void jm_settle(struct jm_host *h);
 void jm_prison_link(struct jm_host *h, int slot);   /* a new prison, jid and parent set */
 void jm_prison_unlink(struct jm_host *h, int slot); /* before it is freed */
 void jm_prison_renumber(struct jm_host *h, int slot, int jid);
+/* Give a linked prison a new full name (kept in the name index). */
+void jm_prison_rename(struct jm_host *h, int slot, const char *name);
+/* The prisons below `top`, parents before their children, through the
+ * children lists (FreeBSD's FOREACH_PRISON_DESCENDANT): start with
+ * s = jm_walk_next(h, top, top, &steps), steps = 0; -1 ends the walk.  Every
+ * link is checked as it is followed (a bad one: jm_broken() and the end). */
+int jm_walk_next(const struct jm_host *h, int top, int s, int *steps);
+#define JM_FOREACH_DESCENDANT(h, top, s, steps) \
+	for (int steps = 0, s = jm_walk_next((h), (top), (top), &steps); s >= 0; \
+	     s = jm_walk_next((h), (top), s, &steps))
+/* The children of `p`, in the order they were made. */
+int jm_child_next(const struct jm_host *h, int p, int c, int *steps);
+#define JM_FOREACH_CHILD(h, p, c, steps) \
+	for (int steps = 0, c = jm_child_next((h), (p), 0, &steps); c >= 0; \
+	     c = jm_child_next((h), (p), c, &steps))
+/* The prisons whose full name is `name`: the first, then each next
+ * (jm_name_next), -1 at the end; entries checked as they are read. */
+int jm_name_first(const struct jm_host *h, const char *name, int *steps);
+int jm_name_next(const struct jm_host *h, int s, int *steps);
+uint32_t jm_name_bucket(const char *name);
 /* Position in byjid[] of the first prison whose jid is greater than `jid`. */
 int jm_index_after(const struct jm_host *h, int jid);
 int jm_alloc_slot(struct jm_host *h);

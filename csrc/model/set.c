@@ -188,14 +188,16 @@ jm_ip_checks(struct jm_host *h, struct jm_opts *o, int ppr, int target, int v6,
 		}
 	if (stack < 0)
 		stack = 0;
-	for (int s = 1; s < h->g.nprisons_hint; s++) {
+	/* One address clashes only with a list of two or more: none held
+	 * anywhere (counted as lists are stored), none to look at. */
+	if (n == 1 && h->g.nmulti[v6] == 0)
+		return 0;
+	JM_FOREACH_DESCENDANT(h, stack, s, steps) {
 		const struct jm_prison *t = &h->prisons[s];
 		uint32_t tn;
 		const uint8_t *tl;
 		int skip = 0;
 
-		if (!t->used || !jm_is_descendant(h, s, stack))
-			continue;
 		/* Not below the target, a vnet jail, a dead one, or a jail
 		 * restricted for this family (those hold the addresses). */
 		for (int a = jm_parent_slot(h, s), depth = 0; a >= 0 && a != stack;
@@ -567,12 +569,12 @@ jm_ip_propagate(struct jm_host *h, int slot, int v6, int depth)
 		jm_broken();
 		return EINVAL;
 	}
-	for (int s = 1; s < h->g.nprisons_hint; s++) {
+	JM_FOREACH_CHILD(h, slot, s, steps) {
 		struct jm_prison *c = &h->prisons[s];
 		uint32_t pn, cn, k = 0;
 		const uint8_t *pl;
 
-		if (!c->used || c->parent != slot || (c->flags & JM_PR_VNET))
+		if (c->flags & JM_PR_VNET)
 			continue;
 		pl = jm_ips(h, slot, v6, &pn);
 		jm_save_prison(h, s);
@@ -613,11 +615,10 @@ jm_host_propagate(struct jm_host *h, int slot, int depth)
 		jm_broken();
 		return;
 	}
-	for (int s = 1; s < h->g.nprisons_hint; s++) {
+	JM_FOREACH_CHILD(h, slot, s, steps) {
 		struct jm_prison *c = &h->prisons[s];
 
-		if (!c->used || c->parent != slot || (c->flags & JM_PR_HOST) ||
-		    !jm_prison_check(h, s))
+		if ((c->flags & JM_PR_HOST) || !jm_prison_check(h, s))
 			continue;
 		jm_save_prison(h, s);
 		jm_host_copy(c, &h->prisons[slot]);
@@ -694,20 +695,17 @@ jm_rename_descendants(struct jm_host *h, int slot, size_t oldlen)
 	const char *newname = h->prisons[slot].name;
 	size_t nl = strlen(newname);
 
-	for (int s = 1; s < h->g.nprisons_hint; s++) {
+	JM_FOREACH_DESCENDANT(h, slot, s, steps) {
 		struct jm_prison *d = &h->prisons[s];
 		char buf[JM_MAXHOSTNAMELEN];
 
-		if (!d->used || !jm_is_descendant(h, s, slot))
-			continue;
 		if (!jm_prison_check(h, s) || strlen(d->name) < oldlen) {
 			jm_broken();
 			continue;
 		}
-		jm_save_prison(h, s);
 		memcpy(buf, newname, nl);
 		strcpy(buf + nl, d->name + oldlen);
-		strcpy(d->name, buf);
+		jm_prison_rename(h, s, buf);
 	}
 }
 
@@ -902,12 +900,17 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			namelc = dot + 1;
 		}
 		if (namelc[0] != '\0') {
-			for (int s = 1; s < h->g.nprisons_hint; s++) {
+			int steps = 0, s = -1;
+
+			/* The alive child of ppr of that name, by the name index (a
+			 * name too long for one has none). */
+			if (jm_full_name(h, ppr, namelc, fullname) == 0)
+				s = jm_name_first(h, fullname, &steps);
+			for (; s >= 0; s = jm_name_next(h, s, &steps)) {
 				const struct jm_prison *t = &h->prisons[s];
 
-				if (!t->used || t->parent != ppr || s == pr ||
-				    t->state != JM_PRISON_STATE_ALIVE || !jm_prison_check(h, s) ||
-				    strcmp(jm_relative_name(h, s, ppr), namelc) != 0)
+				if (t->parent != ppr || s == pr || t->state != JM_PRISON_STATE_ALIVE ||
+				    !jm_prison_check(h, s))
 					continue;
 				if (r->cuflags == JM_JAIL_CREATE || pr >= 0) {
 					jm_opt_error(o, "jail \"%s\" already exists", r->name);
@@ -1043,9 +1046,7 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		if (!created) {
 			size_t oldlen = strlen(h->prisons[pr].name), newlen = strlen(fullname);
 
-			for (int s = 1; s < h->g.nprisons_hint; s++) {
-				if (!h->prisons[s].used || !jm_is_descendant(h, s, pr))
-					continue;
+			JM_FOREACH_DESCENDANT(h, pr, s, steps) {
 				if (!jm_prison_check(h, s) || strlen(h->prisons[s].name) < oldlen) {
 					err = EINVAL;
 					jm_broken();
@@ -1189,9 +1190,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	jm_crash_point(1);
 	if (r->got_slevel) {
 		np->securelevel = r->slevel;
-		for (int s = 1; s < h->g.nprisons_hint; s++) {
-			if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
-			    h->prisons[s].securelevel < r->slevel) {
+		JM_FOREACH_DESCENDANT(h, pr, s, steps) {
+			if (h->prisons[s].securelevel < r->slevel) {
 				jm_save_prison(h, s);
 				h->prisons[s].securelevel = r->slevel;
 			}
@@ -1199,11 +1199,9 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	}
 	if (r->got_childmax) {
 		np->children_max = r->childmax;
-		for (int s = 1; s < h->g.nprisons_hint; s++) {
+		JM_FOREACH_DESCENDANT(h, pr, s, steps) {
 			int d, lim;
 
-			if (!h->prisons[s].used || !jm_is_descendant(h, s, pr))
-				continue;
 			d = jm_depth_below(h, s, pr);
 			lim = r->childmax - d > 0 ? r->childmax - d : 0;
 			if (h->prisons[s].children_max > lim) {
@@ -1214,9 +1212,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	}
 	if (r->got_enforce) {
 		np->enforce_statfs = r->enforce;
-		for (int s = 1; s < h->g.nprisons_hint; s++) {
-			if (h->prisons[s].used && jm_is_descendant(h, s, pr) &&
-			    h->prisons[s].enforce_statfs < r->enforce) {
+		JM_FOREACH_DESCENDANT(h, pr, s, steps) {
+			if (h->prisons[s].enforce_statfs < r->enforce) {
 				jm_save_prison(h, s);
 				h->prisons[s].enforce_statfs = r->enforce;
 			}
@@ -1224,17 +1221,15 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	}
 	if (r->got_rsnum) {
 		np->devfs_ruleset = r->rsnum;
-		for (int s = 1; s < h->g.nprisons_hint; s++) {
-			if (h->prisons[s].used && jm_is_descendant(h, s, pr)) {
-				jm_save_prison(h, s);
-				h->prisons[s].devfs_ruleset = r->rsnum;
-			}
+		JM_FOREACH_DESCENDANT(h, pr, s, steps) {
+			jm_save_prison(h, s);
+			h->prisons[s].devfs_ruleset = r->rsnum;
 		}
 	}
 	if (!created && namelc != NULL && strcmp(np->name, fullname) != 0) {
 		size_t oldlen = strlen(np->name);
 
-		strcpy(np->name, fullname);
+		jm_prison_rename(h, pr, fullname);
 		jm_rename_descendants(h, pr, oldlen);
 	}
 	/* host */
@@ -1259,8 +1254,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		uint64_t off = r->ch_allow & ~r->pr_allow;
 
 		np->allow = (np->allow & ~r->ch_allow) | r->pr_allow;
-		for (int s = 1; s < h->g.nprisons_hint; s++) {
-			if (off && h->prisons[s].used && jm_is_descendant(h, s, pr)) {
+		if (off) {
+			JM_FOREACH_DESCENDANT(h, pr, s, steps) {
 				jm_save_prison(h, s);
 				h->prisons[s].allow &= ~off;
 			}

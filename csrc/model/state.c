@@ -274,6 +274,25 @@ jm_heap_settle(struct jm_host *h)
 	h->hc.nlimbo = 0;
 }
 
+/* Whether a stored list of a field holds two addresses or more. */
+static int
+jm_multi(int field, uint32_t len)
+{
+	return (field == JM_ST_IP4 && len > 4) || (field == JM_ST_IP6 && len > 16);
+}
+
+/* Keep g.nmulti as prison `slot`'s `field` becomes `len` bytes long. */
+static void
+jm_multi_count(struct jm_host *h, int slot, int field, size_t len)
+{
+	int was = jm_multi(field, h->prisons[slot].store_len[field]), is = jm_multi(field, (uint32_t)len);
+
+	if (was == is)
+		return;
+	jm_save_globals(h);
+	jm_count(&h->g.nmulti[field == JM_ST_IP6], is ? 1 : -1);
+}
+
 int
 jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t len, int text)
 {
@@ -293,6 +312,7 @@ jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t le
 			((char *)(b + 1))[len] = '\0';
 	}
 	jm_save_prison(h, slot);
+	jm_multi_count(h, slot, field, len);
 	pr->store[field] = off;
 	pr->store_len[field] = (uint32_t)len;
 	if (old != 0)
@@ -309,6 +329,7 @@ jm_store_release(struct jm_host *h, int slot)
 		if (pr->store[f] == 0)
 			continue;
 		jm_save_prison(h, slot);
+		jm_multi_count(h, slot, f, 0);
 		jm_heap_free(h, pr->store[f], jm_store_owner(slot, f));
 		pr->store[f] = 0;
 		pr->store_len[f] = 0;
@@ -499,6 +520,49 @@ jm_prison_valid(const struct jm_host *h, int s)
 	       jm_str_ok(pr->osrelease, sizeof(pr->osrelease)) && jm_store_valid(h, s);
 }
 
+/* The children lists, the name index and the counts of address lists: each
+ * prison but prison0 on its parent's list once, and in the bucket of its
+ * name once; nmulti as the prisons' lists say. */
+static int
+jm_lists_valid(const struct jm_host *h)
+{
+	const struct jm_globals *g = &h->g;
+	int nused = 0, listed = 0, indexed = 0, multi[2] = {0, 0};
+
+	for (int p = 0; p < g->nprisons_hint; p++) {
+		const struct jm_prison *pp = &h->prisons[p];
+		int prev = 0, c = pp->child_first;
+
+		if (!pp->used) {
+			if (pp->child_first || pp->child_last || pp->sib_next || pp->sib_prev ||
+			    pp->name_next)
+				return 0;
+			continue;
+		}
+		nused++;
+		multi[0] += jm_multi(JM_ST_IP4, pp->store_len[JM_ST_IP4]);
+		multi[1] += jm_multi(JM_ST_IP6, pp->store_len[JM_ST_IP6]);
+		for (; c != 0; prev = c, c = h->prisons[c].sib_next) {
+			if (c <= 0 || c >= g->nprisons_hint || !h->prisons[c].used ||
+			    h->prisons[c].parent != p || h->prisons[c].sib_prev != prev ||
+			    ++listed > JM_MAXPRISONS)
+				return 0;
+		}
+		if (pp->child_last != prev)
+			return 0;
+	}
+	for (int b = 0; b < JM_NAMEHASH; b++) {
+		for (int s = h->byname[b]; s != 0; s = h->prisons[s].name_next) {
+			if (s <= 0 || s >= g->nprisons_hint || !h->prisons[s].used ||
+			    jm_name_bucket(h->prisons[s].name) != (uint32_t)b ||
+			    ++indexed > JM_MAXPRISONS)
+				return 0;
+		}
+	}
+	return listed == nused - 1 && indexed == nused - 1 && multi[0] == g->nmulti[0] &&
+	       multi[1] == g->nmulti[1];
+}
+
 /* Whether a mapped file holds a host this model can trust: the tables within
  * their bounds, every index pointing at a prison in use, every string ended.
  * A corrupted or foreign file fails here and is refused (EINVAL).  O(host):
@@ -529,6 +593,8 @@ jm_host_valid(const struct jm_host *h)
 		    (i > 0 && h->prisons[h->byjid[i - 1]].jid >= h->prisons[s].jid))
 			return 0;
 	}
+	if (!jm_lists_valid(h))
+		return 0;
 	for (int i = 0; i < g->npending; i++)
 		if (h->pending[i] < 0 || h->pending[i] >= JM_MAXPRISONS)
 			return 0;
@@ -1235,6 +1301,8 @@ jailmodel_test_offset(const char *field)
 		JM_F("procs", offsetof(struct jm_host, procs)),
 		JM_F("byjid", offsetof(struct jm_host, byjid)),
 		JM_F("pending", offsetof(struct jm_host, pending)),
+		JM_F("byname", offsetof(struct jm_host, byname)),
+		JM_F("g.nmulti", offsetof(struct jm_host, g.nmulti)),
 		JM_F("hc.brk", offsetof(struct jm_host, hc.brk)),
 		JM_F("devfs.nsets", offsetof(struct jm_host, mnt.devfs.nsets)),
 		JM_F("devfs.nrules", offsetof(struct jm_host, mnt.devfs.nrules)),
@@ -1254,6 +1322,11 @@ jailmodel_test_offset(const char *field)
 		JM_F("prison.state", offsetof(struct jm_prison, state)),
 		JM_F("prison.nchild", offsetof(struct jm_prison, nchild)),
 		JM_F("prison.ndesc", offsetof(struct jm_prison, ndesc)),
+		JM_F("prison.child_first", offsetof(struct jm_prison, child_first)),
+		JM_F("prison.child_last", offsetof(struct jm_prison, child_last)),
+		JM_F("prison.sib_next", offsetof(struct jm_prison, sib_next)),
+		JM_F("prison.sib_prev", offsetof(struct jm_prison, sib_prev)),
+		JM_F("prison.name_next", offsetof(struct jm_prison, name_next)),
 		JM_F("prison.holds", offsetof(struct jm_prison, holds)),
 		JM_F("prison.name", offsetof(struct jm_prison, name)),
 		JM_F("prison.path", offsetof(struct jm_prison, path)),
@@ -1710,6 +1783,7 @@ jm_host_init(struct jm_host *h)
 	memset(&h->g, 0, sizeof(h->g));
 	memset(h->slot_used, 0, sizeof(h->slot_used));
 	memset(h->cpuset_used, 0, sizeof(h->cpuset_used));
+	memset(h->byname, 0, sizeof(h->byname));
 	h->epoch++;
 	h->g.version = 15;
 	h->g.enforce_statfs = 2;

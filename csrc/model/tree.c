@@ -3,6 +3,7 @@
  * to a viewer, removal, and the parameters every part of the model shares.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -334,6 +335,206 @@ jm_alloc_cpuset(struct jm_host *h)
 	return jm_first_clear(h->cpuset_used, 2);
 }
 
+/* ---- the children lists and the name index ------------------------------ */
+
+/* Whether `c`, read from a link of the host, is a prison in use whose parent
+ * is `parent`; else jm_broken(). */
+static int
+jm_link_ok(const struct jm_host *h, int c, int parent)
+{
+	if (c > 0 && jm_slot_ok(h, c) && h->prisons[c].parent == parent)
+		return 1;
+	jm_broken();
+	return 0;
+}
+
+int
+jm_walk_next(const struct jm_host *h, int top, int s, int *steps)
+{
+	int c = h->prisons[s].child_first;
+
+	if (++*steps > JM_MAXPRISONS) { /* a cycle */
+		jm_broken();
+		return -1;
+	}
+	if (c != 0)
+		return jm_link_ok(h, c, s) ? c : -1;
+	/* No child: the next sibling of the nearest prison on the way up. */
+	while (s != top) {
+		int p = h->prisons[s].parent, n = h->prisons[s].sib_next;
+
+		if (n != 0)
+			return jm_link_ok(h, n, p) ? n : -1;
+		if (++*steps > 2 * JM_MAXPRISONS || !jm_slot_ok(h, p)) {
+			jm_broken();
+			return -1;
+		}
+		s = p;
+	}
+	return -1;
+}
+
+int
+jm_child_next(const struct jm_host *h, int p, int c, int *steps)
+{
+	int n = c == 0 ? h->prisons[p].child_first : h->prisons[c].sib_next;
+
+	if (n == 0)
+		return -1;
+	if (++*steps > JM_MAXPRISONS) {
+		jm_broken();
+		return -1;
+	}
+	return jm_link_ok(h, n, p) ? n : -1;
+}
+
+static void
+jm_save_int(struct jm_host *h, int32_t *p)
+{
+	jm_save(h, p, sizeof(*p));
+}
+
+/* Append `slot` to its parent's children. */
+static void
+jm_child_append(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot], *pp = &h->prisons[pr->parent];
+	int last = pp->child_last;
+
+	jm_save_int(h, &pr->sib_prev);
+	jm_save_int(h, &pr->sib_next);
+	jm_save_int(h, &pp->child_last);
+	pr->sib_prev = last;
+	pr->sib_next = 0;
+	if (last == 0) {
+		jm_save_int(h, &pp->child_first);
+		pp->child_first = slot;
+	} else if (jm_link_ok(h, last, pr->parent)) {
+		jm_save_int(h, &h->prisons[last].sib_next);
+		h->prisons[last].sib_next = slot;
+	}
+	pp->child_last = slot;
+}
+
+static void
+jm_child_remove(struct jm_host *h, int slot)
+{
+	struct jm_prison *pr = &h->prisons[slot], *pp = &h->prisons[pr->parent];
+	int prev = pr->sib_prev, next = pr->sib_next;
+
+	if ((prev != 0 && !jm_link_ok(h, prev, pr->parent)) ||
+	    (next != 0 && !jm_link_ok(h, next, pr->parent)))
+		return;
+	if (prev == 0) {
+		jm_save_int(h, &pp->child_first);
+		pp->child_first = next;
+	} else {
+		jm_save_int(h, &h->prisons[prev].sib_next);
+		h->prisons[prev].sib_next = next;
+	}
+	if (next == 0) {
+		jm_save_int(h, &pp->child_last);
+		pp->child_last = prev;
+	} else {
+		jm_save_int(h, &h->prisons[next].sib_prev);
+		h->prisons[next].sib_prev = prev;
+	}
+	jm_save_int(h, &pr->sib_prev);
+	jm_save_int(h, &pr->sib_next);
+	pr->sib_prev = pr->sib_next = 0;
+}
+
+/* FNV-1a of a full name, masked to a bucket of byname[]. */
+uint32_t
+jm_name_bucket(const char *name)
+{
+	uint32_t x = 2166136261u;
+
+	/* At most a name field's length: a field read from the host may lack its NUL. */
+	for (size_t i = 0; i < JM_MAXHOSTNAMELEN && name[i] != '\0'; i++)
+		x = (x ^ (unsigned char)name[i]) * 16777619u;
+	return x & (JM_NAMEHASH - 1);
+}
+
+/* An entry read from the chain of `bucket`: a prison in use other than
+ * prison0 whose name is a string that belongs in that bucket. */
+static int
+jm_name_ok(const struct jm_host *h, int s, uint32_t bucket, int *steps)
+{
+	if (s > 0 && jm_slot_ok(h, s) && ++*steps <= JM_MAXPRISONS &&
+	    memchr(h->prisons[s].name, '\0', sizeof(h->prisons[s].name)) != NULL &&
+	    jm_name_bucket(h->prisons[s].name) == bucket)
+		return 1;
+	jm_broken();
+	return 0;
+}
+
+/* The first prison named `name` in the chain from `s` on, or -1. */
+static int
+jm_name_from(const struct jm_host *h, int s, const char *name, uint32_t bucket, int *steps)
+{
+	for (; s != 0; s = h->prisons[s].name_next) {
+		if (!jm_name_ok(h, s, bucket, steps))
+			return -1;
+		if (strcmp(h->prisons[s].name, name) == 0)
+			return s;
+	}
+	return -1;
+}
+
+int
+jm_name_next(const struct jm_host *h, int s, int *steps)
+{
+	const char *name = h->prisons[s].name;
+
+	return jm_name_from(h, h->prisons[s].name_next, name, jm_name_bucket(name), steps);
+}
+
+int
+jm_name_first(const struct jm_host *h, const char *name, int *steps)
+{
+	uint32_t b = jm_name_bucket(name);
+
+	return jm_name_from(h, h->byname[b], name, b, steps);
+}
+
+static void
+jm_name_insert(struct jm_host *h, int slot)
+{
+	int32_t *head = &h->byname[jm_name_bucket(h->prisons[slot].name)];
+
+	jm_save_int(h, &h->prisons[slot].name_next);
+	jm_save_int(h, head);
+	h->prisons[slot].name_next = *head;
+	*head = slot;
+}
+
+static void
+jm_name_remove(struct jm_host *h, int slot)
+{
+	int32_t *at = &h->byname[jm_name_bucket(h->prisons[slot].name)];
+	int steps = 0;
+
+	while (*at != slot) {
+		if (*at == 0 || !jm_name_ok(h, *at, jm_name_bucket(h->prisons[slot].name), &steps))
+			return; /* not indexed: jm_broken() if the chain is bad */
+		at = &h->prisons[*at].name_next;
+	}
+	jm_save_int(h, at);
+	*at = h->prisons[slot].name_next;
+	jm_save_int(h, &h->prisons[slot].name_next);
+	h->prisons[slot].name_next = 0;
+}
+
+void
+jm_prison_rename(struct jm_host *h, int slot, const char *name)
+{
+	jm_name_remove(h, slot);
+	jm_save_prison(h, slot);
+	strcpy(h->prisons[slot].name, name);
+	jm_name_insert(h, slot);
+}
+
 void
 jm_prison_link(struct jm_host *h, int slot)
 {
@@ -342,6 +543,8 @@ jm_prison_link(struct jm_host *h, int slot)
 	jm_bit(h, h->slot_used, slot, 1);
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 1);
 	jm_index_insert(h, slot);
+	jm_child_append(h, slot);
+	jm_name_insert(h, slot);
 	jm_save_prison(h, jm_parent(h, slot));
 	jm_count(&h->prisons[jm_parent(h, slot)].nchild, 1);
 	for (int a = jm_parent_slot(h, slot), depth = 0; a >= 0; a = jm_parent_slot(h, a)) {
@@ -360,6 +563,8 @@ jm_prison_unlink(struct jm_host *h, int slot)
 	struct jm_prison *pr = &h->prisons[slot];
 
 	jm_index_delete(h, slot);
+	jm_child_remove(h, slot);
+	jm_name_remove(h, slot);
 	jm_bit(h, h->slot_used, slot, 0);
 	jm_bit(h, h->cpuset_used, pr->cpuset_id, 0);
 	jm_save_prison(h, jm_parent(h, slot));
@@ -407,28 +612,32 @@ jm_relative_name(const struct jm_host *h, int slot, int viewer)
 	return name;
 }
 
-/* Pre-order walk order is not needed: names of alive jails are unique. */
+/* The jail `name` below `top` (a name relative to it): the alive one, of
+ * which there is at most one, else the dying one of the lowest jid; -1 when
+ * there is none.  Looked up by its full name in the name index. */
 int
 jm_find_name(const struct jm_host *h, int top, const char *name)
 {
-	int dead = -1;
+	char full[JM_MAXHOSTNAMELEN];
+	int dead = -1, steps = 0;
+	size_t tl = top == 0 ? 0 : strlen(h->prisons[top].name) + 1;
 
-	for (int i = 0; i < h->g.nbyjid; i++) {
-		int s = h->byjid[i];
-		const struct jm_prison *pr;
+	if (tl + strlen(name) >= sizeof(full))
+		return -1; /* longer than any name */
+	if (top != 0) {
+		memcpy(full, h->prisons[top].name, tl - 1);
+		full[tl - 1] = '.';
+	}
+	strcpy(full + tl, name);
+	for (int s = jm_name_first(h, full, &steps); s >= 0; s = jm_name_next(h, s, &steps)) {
+		const struct jm_prison *pr = &h->prisons[s];
 
-		if (s <= 0 || !jm_slot_ok(h, s)) {
-			jm_broken();
-			continue;
-		}
-		pr = &h->prisons[s];
 		/* Its name is read: checked first, once it is known to matter. */
-		if (!jm_is_descendant(h, s, top) || !jm_prison_check(h, s) ||
-		    strcmp(jm_relative_name(h, s, top), name) != 0)
+		if (!jm_is_descendant(h, s, top) || !jm_prison_check(h, s))
 			continue;
 		if (pr->state == JM_PRISON_STATE_ALIVE)
 			return s;
-		if (dead < 0)
+		if (dead < 0 || pr->jid < h->prisons[dead].jid)
 			dead = s;
 	}
 	return dead;
@@ -465,21 +674,41 @@ jm_prison_die(struct jm_host *h, int slot)
 	jm_pend(h, slot);
 }
 
+static int
+jm_cmp_i64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 void
 jm_prison_remove(struct jm_host *h, int slot)
 {
-	for (int i = 0; i < h->g.nbyjid; i++) {
-		int s = h->byjid[i];
-		const struct jm_prison *pr;
+	int n = 0, max = jm_bounded(h->prisons[slot].ndesc, JM_MAXPRISONS) + 1;
+	/* jid in the high half, slot in the low: sorted, they are in jid order */
+	uint64_t *dying = malloc(sizeof(uint64_t) * (size_t)max);
 
-		if (s <= 0 || !jm_slot_ok(h, s)) {
-			jm_broken();
+	/* The jail and every alive descendant die, in the order of their jids
+	 * (kqueue hears of them so); more of them than the count of
+	 * descendants says means another process wrote the lists. */
+	if (dying == NULL)
+		abort(); /* 80 KiB at most */
+	JM_FOREACH_DESCENDANT(h, slot, s, steps) {
+		if (h->prisons[s].state != JM_PRISON_STATE_ALIVE)
 			continue;
+		if (n >= max - 1) {
+			jm_broken();
+			break;
 		}
-		pr = &h->prisons[s];
-		if (pr->state == JM_PRISON_STATE_ALIVE && (s == slot || jm_is_descendant(h, s, slot)))
-			jm_prison_die(h, s);
+		dying[n++] = (uint64_t)(uint32_t)h->prisons[s].jid << 32 | (uint32_t)s;
 	}
+	if (h->prisons[slot].state == JM_PRISON_STATE_ALIVE && n < max)
+		dying[n++] = (uint64_t)(uint32_t)h->prisons[slot].jid << 32 | (uint32_t)slot;
+	qsort(dying, (size_t)n, sizeof(dying[0]), jm_cmp_i64);
+	for (int i = 0; i < n; i++)
+		jm_prison_die(h, (int)(dying[i] & 0xffffffff));
+	free(dying);
 	for (int i = 0; i < h->g.nprocs_hint; i++) {
 		int p = h->procs[i].prison;
 

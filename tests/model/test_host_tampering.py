@@ -141,9 +141,44 @@ def test_byjid_entry_out_of_range(host: Path, entry: int) -> None:
     expect(host, tampered(host, lambda: [(off("byjid"), i32(entry))], get_jid(1)), DURING)
 
 
-def test_byjid_entry_out_of_range_in_a_lookup_by_name(host: Path) -> None:
-    expect(host, tampered(host, lambda: [(off("byjid") + 4, i32(123456))], get_name("a.b")),
-           DURING)
+def name_bucket(name: str) -> int:
+    """The bucket of byname[] that holds ``name`` (the model's FNV-1a, masked)."""
+    x = 2166136261
+    for c in name.encode():
+        x = ((x ^ c) * 16777619) & 0xFFFFFFFF
+    return x & (16384 - 1)
+
+
+@pytest.mark.parametrize("entry", [123456, -1, 7])
+def test_name_index_bucket_out_of_range(host: Path, entry: int) -> None:
+    # 7: within the table but no prison.
+    at = off("byname") + 4 * name_bucket("a.b")
+    expect(host, tampered(host, lambda: [(at, i32(entry))], get_name("a.b")), DURING)
+
+
+def test_name_index_chain_cycle(host: Path) -> None:
+    # The bucket of a.b.c starts a chain a.b -> a -> a -> ... (a's next is
+    # itself), none of them a.b.c: the lookup would never end.
+    at = off("byname") + 4 * name_bucket("a.b.c")
+    writes = [(at, i32(2)), (prison_off(2, "name_next"), i32(1)),
+              (prison_off(1, "name_next"), i32(1))]
+    expect(host, tampered(host, lambda: writes, get_name("a.b.c")), DURING)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("child_first", 50000), ("child_first", 7), ("child_first", 1),
+])
+def test_children_list_out_of_place(host: Path, field: str, value: int) -> None:
+    # Removing a walks the jails below it: a's first child becomes a slot out
+    # of range, no prison, or a itself (whose parent is not a).
+    expect(host, tampered(host, lambda: [(prison_off(1, field), i32(value))],
+                          lambda: modelabi.remove(1)), DURING)
+
+
+def test_children_list_cycle(host: Path) -> None:
+    # a.b's next sibling is itself: the walk below a would never end.
+    expect(host, tampered(host, lambda: [(prison_off(2, "sib_next"), i32(2))],
+                          lambda: modelabi.remove(1)), DURING)
 
 
 @pytest.mark.parametrize("entry", [10240, -7])
