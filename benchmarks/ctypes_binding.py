@@ -1,14 +1,17 @@
-"""The ctypes baseline: jail calls written the ordinary ctypes way.
+"""The ctypes baseline: jail calls written as a careful ctypes author would.
 
-This is how Python bindings built on :mod:`ctypes` drive jail_set(2) and
-jail_get(2): every call builds its ``struct iovec`` array anew, makes a fresh
-``create_string_buffer`` for each name and each value, appends an ``errmsg``
-buffer, calls through ``ctypes.CDLL`` with ``use_errno`` and decodes the
-values from the buffers (ints with ``from_buffer``, strings with ``.value``,
-addresses with :func:`socket.inet_ntop`).  The type of each parameter comes
-from a table made once (here from jailcore's discovered specs, before anything
-is timed), as such bindings carry a static table.  It is deliberately plain:
-no caching of buffers between calls, no prepared iovecs.
+This is how a Python binding built on :mod:`ctypes` drives jail_set(2) and
+jail_get(2) when it is written with care but without the tricks of a
+prepared call: every call builds its ``struct iovec`` array anew.  Names and
+input values are ``bytes`` that the iovec points at directly (its
+``iov_base`` is a ``c_char_p``, which takes bytes and keeps them alive), so
+nothing is copied into a buffer of its own; numbers are packed with
+:mod:`struct`; each output value gets one ``create_string_buffer``, and
+values are decoded from its bytes (``struct``, ``bytes.split``,
+:func:`socket.inet_ntop`).  The function pointers are looked up and typed once.
+The type of each parameter comes from a table made once (here from jailcore's
+discovered specs, before anything is timed), as such bindings carry a static
+table.  There is no caching of buffers or values between calls.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import socket
+import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,10 +27,12 @@ JAIL_CREATE = 0x01
 JAIL_UPDATE = 0x02
 ERRMSG_LEN = 1024
 ADDR_GUESS = 16
+_INT = struct.Struct("=i")
+_ULONG = struct.Struct("=L" if ctypes.sizeof(ctypes.c_ulong) == 4 else "=Q")
 
 
 class Iovec(ctypes.Structure):
-    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+    _fields_ = [("iov_base", ctypes.c_char_p), ("iov_len", ctypes.c_size_t)]
 
 
 class CtypesError(OSError):
@@ -55,45 +61,30 @@ class Binding:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), state_file)
 
-    # ---- helpers, used per call -------------------------------------------
+    # ---- the calls ---------------------------------------------------------
 
     def _call(self, fn: Any, pairs: list[tuple[bytes, Any, int]], flags: int) -> tuple[
-        int, Any, Any
+        int, Any
     ]:
+        """The call with ``pairs`` (name, bytes or an output buffer's address
+        or None, length) and an errmsg buffer: its result and the iovec array."""
         errbuf = ctypes.create_string_buffer(ERRMSG_LEN)
-        pairs = [*pairs, (b"errmsg", errbuf, ERRMSG_LEN)]
-        iov = (Iovec * (2 * len(pairs)))()
-        keep = []
-        for i, (name, buf, size) in enumerate(pairs):
-            nbuf = ctypes.create_string_buffer(name)
-            keep.append(nbuf)
-            iov[2 * i].iov_base = ctypes.cast(nbuf, ctypes.c_void_p)
-            iov[2 * i].iov_len = len(name) + 1
-            iov[2 * i + 1].iov_base = None if buf is None else ctypes.cast(buf, ctypes.c_void_p)
+        n = len(pairs)
+        iov = (Iovec * (2 * n + 2))()
+        for i, (name, value, size) in enumerate(pairs):
+            iov[2 * i].iov_base = name
+            iov[2 * i].iov_len = len(name)
+            iov[2 * i + 1].iov_base = value
             iov[2 * i + 1].iov_len = size
-        ctypes.set_errno(0)
-        ret = fn(iov, len(iov), flags)
+        iov[2 * n].iov_base = b"errmsg\0"
+        iov[2 * n].iov_len = 7
+        iov[2 * n + 1].iov_base = ctypes.addressof(errbuf)
+        iov[2 * n + 1].iov_len = ERRMSG_LEN
+        ret = fn(iov, 2 * n + 2, flags)
         if ret == -1:
             err = ctypes.get_errno()
             raise CtypesError(err, errbuf.value.decode() or os.strerror(err))
-        return ret, iov, keep
-
-    def _decode(self, kind: str, buf: Any, length: int) -> Any:
-        if kind == "i":
-            return ctypes.c_int.from_buffer(buf).value
-        if kind == "b":
-            return ctypes.c_int.from_buffer(buf).value != 0
-        if kind == "u":
-            return ctypes.c_ulong.from_buffer(buf).value
-        if kind == "s":
-            return buf.value.decode()
-        if kind in ("4", "6"):
-            raw = buf.raw[:length]
-            fam, el = (socket.AF_INET, 4) if kind == "4" else (socket.AF_INET6, 16)
-            return [socket.inet_ntop(fam, raw[i : i + el]) for i in range(0, len(raw), el)]
-        return buf.raw[:length]
-
-    # ---- the calls ---------------------------------------------------------
+        return ret, iov
 
     def get(self, key: int | dict[str, int], names: Iterable[str], flags: int = 0) -> dict[
         str, Any
@@ -103,24 +94,38 @@ class Binding:
             (kname, kval), = key.items()
         else:
             kname, kval = "jid", key
-        keybuf = ctypes.create_string_buffer(ctypes.sizeof(ctypes.c_int))
-        ctypes.c_int.from_buffer(keybuf).value = kval
-        pairs: list[tuple[bytes, Any, int]] = [(kname.encode(), keybuf, 4)]
-        wanted: list[tuple[str, str, int]] = []
+        keybuf = ctypes.create_string_buffer(_INT.pack(kval), 4)
+        pairs: list[tuple[bytes, Any, int]] = [
+            (kname.encode() + b"\0", ctypes.addressof(keybuf), 4)]
+        bufs: list[tuple[str, str, Any, int]] = []  # name, kind, buffer, pair index
         for name in names:
             if name == kname:
-                wanted.append((name, "i", 0))
+                bufs.append((name, "i", keybuf, 0))
                 continue
             kind, size = self.types[name]
             if kind in ("4", "6"):
                 size = ADDR_GUESS * size
             buf = ctypes.create_string_buffer(size)
-            wanted.append((name, kind, len(pairs)))
-            pairs.append((name.encode(), buf, size))
-        _, iov, _ = self._call(self.lib.jailmodel_jail_get, pairs, flags)
+            bufs.append((name, kind, buf, len(pairs)))
+            pairs.append((name.encode() + b"\0", ctypes.addressof(buf), size))
+        _, iov = self._call(self.lib.jailmodel_jail_get, pairs, flags)
         out: dict[str, Any] = {}
-        for name, kind, i in wanted:
-            out[name] = self._decode(kind, pairs[i][1], iov[2 * i + 1].iov_len)
+        for name, kind, buf, i in bufs:
+            raw = buf.raw[: iov[2 * i + 1].iov_len]
+            if kind == "i":
+                out[name] = _INT.unpack(raw)[0]
+            elif kind == "b":
+                out[name] = _INT.unpack(raw)[0] != 0
+            elif kind == "u":
+                out[name] = _ULONG.unpack(raw)[0]
+            elif kind == "s":
+                out[name] = raw.split(b"\0", 1)[0].decode()
+            elif kind in ("4", "6"):
+                fam, el = (socket.AF_INET, 4) if kind == "4" else (socket.AF_INET6, 16)
+                out[name] = [socket.inet_ntop(fam, raw[k : k + el])
+                             for k in range(0, len(raw), el)]
+            else:
+                out[name] = raw
         return out
 
     def jails(self, names: Iterable[str]) -> list[dict[str, Any]]:
@@ -146,23 +151,19 @@ class Binding:
             if kind == "b":
                 head, dot, last = name.rpartition(".")
                 flag = name if value else f"{head}{dot}no{last}"
-                pairs.append((flag.encode(), None, 0))
+                pairs.append((flag.encode() + b"\0", None, 0))
                 continue
             if kind == "i":
-                buf = ctypes.create_string_buffer(4)
-                ctypes.c_int.from_buffer(buf).value = int(value)
-                pairs.append((name.encode(), buf, 4))
+                data = _INT.pack(value)
             elif kind == "s":
-                data = str(value).encode()
-                pairs.append((name.encode(), ctypes.create_string_buffer(data), len(data) + 1))
+                data = value.encode() + b"\0"
             elif kind in ("4", "6"):
                 fam = socket.AF_INET if kind == "4" else socket.AF_INET6
-                addrs = [value] if isinstance(value, str) else list(value)
-                data = b"".join(socket.inet_pton(fam, a) for a in addrs)
-                pairs.append((name.encode(), ctypes.create_string_buffer(data, len(data)),
-                              len(data)))
+                addrs = [value] if isinstance(value, str) else value
+                data = b"".join([socket.inet_pton(fam, a) for a in addrs])
             else:
                 raise TypeError(f"{name}: unsupported in the ctypes baseline")
+            pairs.append((name.encode() + b"\0", data, len(data)))
         return int(self._call(self.lib.jailmodel_jail_set, pairs, flags)[0])
 
     def remove(self, jid: int) -> None:

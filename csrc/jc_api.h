@@ -78,6 +78,10 @@ void jc_iov_pack(struct iovec *iov, unsigned int n, char *blob, const size_t *le
 #define JC_SET_STRING 1    /* text, sent with its NUL; none inside, shorter than size */
 #define JC_SET_BOOL 2      /* one byte picking the name: 0 name, 1 alt; no value */
 #define JC_SET_OPTIONAL 3  /* as RAW, but the pair is left out when it is empty */
+#define JC_SET_ADDR4 4     /* IPv4 addresses as text, "A" or "A,B", blanks around each
+                              allowed, packed here with inet_pton(3) */
+#define JC_SET_ADDR6 5     /* the same for IPv6 */
+#define JC_SET_ADDR_OPTIONAL 8 /* with ADDR4/ADDR6: no address leaves the pair out */
 
 struct jc_set_slot {
     const char *name;
@@ -94,7 +98,20 @@ struct jc_set_slot {
  * when there are fewer lengths than slots or a value breaks a rule checked
  * here (the caller's general path then explains it). */
 int jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
-               const char *values, const unsigned int *lens, unsigned int nlens);
+               const char *values, const unsigned int *lens, unsigned int nlens,
+               unsigned char *scratch, size_t scratch_size);
+/* Bytes of scratch that the addresses of a call need at most (the packed
+ * addresses of JC_SET_ADDR4/6 slots go there). */
+size_t jc_set_scratch(const struct jc_set_slot *slots, unsigned int nslots,
+                      const unsigned int *lens, unsigned int nlens);
+/* The same layout and the call through jc_jail_set at once, the iovec, the
+ * packed addresses and the error message in this function's own memory:
+ * the jid, -errno (the kernel's message then in jc_set_errmsg(), until this
+ * thread's next call), or JC_SET_FALLBACK when a value needs the general path. */
+#define JC_SET_FALLBACK -100000
+int jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
+                const char *values, const unsigned int *lens, unsigned int nlens, int flags);
+const char *jc_set_errmsg(void);
 
 /* How a jail_get value comes back.  Slot 0 is the key. */
 #define JC_GET_FIXED 0     /* read where the kernel wrote it */
@@ -125,6 +142,10 @@ struct jc_get_plan {
 struct iovec *jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key,
                          unsigned int key_len);
 void jc_get_gather(const struct jc_get_plan *plan, char *buf);
+/* jc_get_iov, the call through jc_jail_get and jc_get_gather at once: the
+ * jid, -errno, or JC_SET_FALLBACK when the key does not fit. */
+int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const char *key,
+                unsigned int key_len, int flags);
 
 /* Starting a program inside a jail (spawn.c). */
 #define JC_STEP_PIPE 1

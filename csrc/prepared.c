@@ -9,8 +9,12 @@
  * struct.unpack_from can read them.  These functions only lay out memory the
  * caller owns: no allocation, no state.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "jailcore.h"
 
@@ -32,12 +36,71 @@ jc_errmsg_pair(struct iovec *iov, char *errmsg)
 	jc_pair(iov, name, sizeof(name), errmsg, JC_ERRMSG_LEN);
 }
 
-int
-jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
-           const char *values, const unsigned int *lens, unsigned int nlens)
+/* Python's str.strip() blanks among ASCII: what the general path strips. */
+static int
+jc_blank(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* Pack "A,B" (blanks around each, empty parts skipped) into out with
+ * inet_pton(3): the bytes written, or -1 when a part is no address of the
+ * family, has a NUL inside, or out is too small. */
+static long
+jc_addr_pack(int v6, const char *text, size_t len, unsigned char *out, size_t size)
+{
+	size_t esz = v6 ? 16 : 4, n = 0, i = 0;
+	char one[64];
+
+	while (i <= len) {
+		size_t a = i, b = i;
+
+		while (b < len && text[b] != ',')
+			b++;
+		i = b + 1;
+		while (a < b && jc_blank((unsigned char)text[a]))
+			a++;
+		while (b > a && jc_blank((unsigned char)text[b - 1]))
+			b--;
+		if (a == b)
+			continue;
+		if (b - a >= sizeof(one) || n + esz > size || memchr(text + a, '\0', b - a) != NULL)
+			return -1;
+		memcpy(one, text + a, b - a);
+		one[b - a] = '\0';
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, one, out + n) != 1)
+			return -1;
+		n += esz;
+	}
+	return (long)n;
+}
+
+size_t
+jc_set_scratch(const struct jc_set_slot *slots, unsigned int nslots, const unsigned int *lens,
+               unsigned int nlens)
+{
+	size_t need = 0;
+
+	for (unsigned int i = 0; i < nslots && i < nlens; i++) {
+		unsigned int k = slots[i].kind & ~(unsigned int)JC_SET_ADDR_OPTIONAL;
+
+		/* At most one address per two bytes of text ("1," is none, but
+		 * the bound need not be tight): each part is one. */
+		if (k == JC_SET_ADDR4 || k == JC_SET_ADDR6)
+			need += ((size_t)lens[i] / 2 + 1) * (k == JC_SET_ADDR6 ? 16 : 4);
+	}
+	return need;
+}
+
+/* The pairs of the values, from iov[0] on: the number of entries, or
+ * JC_PREPARED_INVALID. */
+static int
+jc_set_layout(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
+              const char *values, const unsigned int *lens, unsigned int nlens,
+              unsigned char *scratch, size_t scratch_size)
 {
 	unsigned int niov = 0;
-	size_t off = 0;
+	size_t off = 0, used = 0;
 
 	if (nlens < nslots)
 		return JC_PREPARED_INVALID;
@@ -45,6 +108,7 @@ jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslo
 		const struct jc_set_slot *s = &slots[i];
 		const char *v = values + off;
 		size_t len = lens[i];
+		long packed;
 
 		off += len + 1; /* every value is followed by a NUL */
 		switch (s->kind) {
@@ -71,13 +135,80 @@ jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslo
 		case JC_SET_RAW:
 			jc_pair(&iov[niov], s->name, s->name_len, v, len);
 			break;
+		case JC_SET_ADDR4:
+		case JC_SET_ADDR6:
+		case JC_SET_ADDR4 | JC_SET_ADDR_OPTIONAL:
+		case JC_SET_ADDR6 | JC_SET_ADDR_OPTIONAL:
+			packed = jc_addr_pack((s->kind & ~(unsigned int)JC_SET_ADDR_OPTIONAL) == JC_SET_ADDR6,
+			                      v, len, scratch + used, scratch_size - used);
+			if (packed < 0)
+				return JC_PREPARED_INVALID;
+			if (packed == 0 && (s->kind & JC_SET_ADDR_OPTIONAL))
+				continue;
+			jc_pair(&iov[niov], s->name, s->name_len, scratch + used, (size_t)packed);
+			used += (size_t)packed;
+			break;
 		default:
 			return JC_PREPARED_INVALID;
 		}
 		niov += 2;
 	}
+	return (int)niov;
+}
+
+int
+jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslots,
+           const char *values, const unsigned int *lens, unsigned int nlens,
+           unsigned char *scratch, size_t scratch_size)
+{
+	int niov = jc_set_layout(iov, slots, nslots, values, lens, nlens, scratch, scratch_size);
+
+	if (niov < 0)
+		return niov;
 	jc_errmsg_pair(&iov[niov], (char *)&iov[2 * nslots + 2]);
-	return (int)niov + 2;
+	return niov + 2;
+}
+
+static _Thread_local char jc_errmsg_buf[JC_ERRMSG_LEN];
+
+const char *
+jc_set_errmsg(void)
+{
+	return jc_errmsg_buf;
+}
+
+#define JC_SET_STACK_SLOTS 32
+#define JC_SET_STACK_SCRATCH 2048
+
+int
+jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
+            const char *values, const unsigned int *lens, unsigned int nlens, int flags)
+{
+	struct iovec stack_iov[2 * JC_SET_STACK_SLOTS + 2], *iov = stack_iov;
+	unsigned char stack_scratch[JC_SET_STACK_SCRATCH], *scratch = stack_scratch;
+	size_t need = jc_set_scratch(slots, nslots, lens, nlens);
+	int niov, ret;
+
+	if (nslots > JC_SET_STACK_SLOTS &&
+	    (iov = malloc(sizeof(*iov) * (2 * (size_t)nslots + 2))) == NULL)
+		return -ENOMEM;
+	if (need > sizeof(stack_scratch) && (scratch = malloc(need)) == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	niov = jc_set_layout(iov, slots, nslots, values, lens, nlens, scratch, need);
+	if (niov < 0) {
+		ret = JC_SET_FALLBACK;
+		goto out;
+	}
+	jc_errmsg_pair(&iov[niov], jc_errmsg_buf);
+	ret = jc_jail_set(backend, iov, (unsigned int)niov + 2, flags);
+out:
+	if (iov != stack_iov)
+		free(iov);
+	if (scratch != stack_scratch)
+		free(scratch);
+	return ret;
 }
 
 struct iovec *
@@ -127,4 +258,19 @@ jc_get_gather(const struct jc_get_plan *plan, char *buf)
 	}
 	len32 = (uint32_t)(strs > 0 ? strs - 1 : 0); /* without the last NUL */
 	memcpy(buf + plan->lengths + 4 * (size_t)n, &len32, 4);
+}
+
+int
+jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const char *key,
+            unsigned int key_len, int flags)
+{
+	struct iovec *iov = jc_get_iov(plan, buf, key, key_len);
+	int ret;
+
+	if (iov == NULL)
+		return JC_SET_FALLBACK;
+	ret = jc_jail_get(backend, iov, 2 * plan->nslots + 2, flags);
+	if (ret >= 0)
+		jc_get_gather(plan, buf);
+	return ret;
 }

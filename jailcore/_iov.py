@@ -18,6 +18,7 @@ at once; the GIL is released during the system call itself.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import operator
 import struct
 import sys
@@ -34,6 +35,12 @@ from jailcore.params import _addresses_of as addresses_of
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
+# The seam as jailcore defines it: while _backend.jail_set and jail_get are
+# these functions, prepared calls make their system call in C; when something
+# has wrapped them, every call goes through the wrapper instead.
+_SEAM_SET = _backend.jail_set
+_SEAM_GET = _backend.jail_get
+
 ERRMSG_LEN: int = lib.JC_ERRMSG_LEN
 ARRAY_GUESS = 16  # addresses tried before asking the kernel for the size
 ARRAY_SLACK = 5  # spare addresses after a size query, as libjail allows
@@ -41,6 +48,7 @@ ARRAY_RETRIES = 5
 
 _INT = struct.Struct("i")
 _CREATE = int(JailFlag.CREATE)
+_UPDATE = int(JailFlag.UPDATE)
 
 _ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
 
@@ -282,6 +290,28 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
     return plan.call(kwargs.values(), _CREATE)
 
 
+def update_from_keywords(jid: int, kwargs: dict[str, Any]) -> tuple[str, ...] | None:
+    """Jail.update's path for keywords alone, as create_from_keywords is
+    Jail.create's: the names the change made stale in a Jail's values (each
+    dotted name and its boolean base), or None when the general path must run
+    (it also explains every refusal)."""
+    keys = tuple(kwargs)
+    try:
+        entry = _update_keyword_plans[keys]
+    except KeyError:
+        names = tuple(k.replace("__", ".") for k in keys)
+        entry = None
+        if "jid" not in names and len(set(names)) == len(names):
+            plan = _SetPlan.make(("jid", *names), False)
+            if plan is not None:
+                stale = tuple(dict.fromkeys(n for name in names for n in (name, spec(name).base)))
+                entry = (plan, stale)
+        _remember(_update_keyword_plans, keys, entry)
+    if entry is None or entry[0].call((jid, *kwargs.values()), _UPDATE) is None:
+        return None
+    return entry[1]
+
+
 # ---- prepared jail_set -----------------------------------------------------------
 #
 # A plan per set of names, for creating or updating: the names in a C block (see
@@ -323,8 +353,11 @@ class _SetPlan:
                     kind, encode = lib.JC_SET_STRING, str.encode
                     c[i].size = s.size
                 elif s.is_array:
-                    kind = lib.JC_SET_OPTIONAL if creating else lib.JC_SET_RAW
-                    encode = _address_encoder(s)
+                    # Text here, packed with inet_pton(3) in C.
+                    kind = lib.JC_SET_ADDR6 if s.kind is Kind.IPV6 else lib.JC_SET_ADDR4
+                    if creating:
+                        kind |= lib.JC_SET_ADDR_OPTIONAL
+                    encode = _address_text
                 else:
                     kind = lib.JC_SET_RAW
                     encode = _int_encoder(s) if s.kind in _INT_KINDS else s.encode
@@ -365,9 +398,23 @@ class _SetPlan:
             return None
         data += self._tail
         blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
-        iov = ffi.new("struct iovec[]", self._iov_len)
         lens = list(map(len, data))
-        niov = lib.jc_set_iov(iov, self._c, self._n, blob, lens, len(lens))
+        if _backend.jail_set is _SEAM_SET:
+            # Laid out and made in one C call (csrc/prepared.c, jc_set_call).
+            jid = lib.jc_set_call(_backend.BACKEND, self._c, self._n, blob, lens, len(lens),
+                                  flags)
+            if jid >= 0:
+                return jid  # type: ignore[no-any-return]
+            if jid == lib.JC_SET_FALLBACK:
+                return None
+            path = data[self._path_at] if self._path_at >= 0 else None
+            _, err = _backend._failed(jid)
+            raise _kernel_error(err, lib.jc_set_errmsg(), "jail_set", path)
+        # The seam is wrapped (a tracer, the tests' recorder): the same layout,
+        # and the call through _backend.jail_set, where the wrapper sees it.
+        scratch = ffi.new("unsigned char[]", lib.jc_set_scratch(self._c, self._n, lens, len(lens)))
+        iov = ffi.new("struct iovec[]", self._iov_len)
+        niov = lib.jc_set_iov(iov, self._c, self._n, blob, lens, len(lens), scratch, len(scratch))
         if niov < 0:
             return None
         jid, err = _backend.jail_set(iov, niov, flags)
@@ -381,6 +428,8 @@ class _SetPlan:
 _create_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _update_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _keyword_plans: dict[tuple[str, ...], _SetPlan | None] = {}  # Jail.create's, by spelling
+# Jail.update's, by spelling: the plan and the names the change makes stale.
+_update_keyword_plans: dict[tuple[str, ...], tuple[_SetPlan, tuple[str, ...]] | None] = {}
 _INT_KINDS = frozenset(_INT_FORMATS)
 # f(v), without a comprehension's frame (operator.call is new in Python 3.11).
 _apply: Callable[[Callable[[Any], bytes], Any], bytes] = getattr(
@@ -409,27 +458,17 @@ def _int_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
     return encode
 
 
-def _address_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
-    """Addresses given as a str or a tuple, encoded once and kept: parsing is
-    the expensive part, and the same addresses come again and again."""
-    seen: dict[Any, bytes] = {}
-
-    def encode(value: Any) -> bytes:
-        if type(value) is not str and type(value) is not tuple:
-            if type(value) is not list:
-                # An iterator would be used up here, and the general path would
-                # then find it empty: it goes there unread, to be read once.
-                raise TypeError
-            return s.encode(value)
-        data = seen.get(value)
-        if data is None:
-            data = s.encode(value)
-            if len(seen) >= 1024:
-                seen.clear()
-            seen[value] = data
-        return data
-
-    return encode
+def _address_text(value: Any) -> bytes:
+    """Addresses given as text ("192.0.2.1", "192.0.2.1,192.0.2.2", or a list
+    or tuple of such texts), as UTF-8 for C to pack.  Anything else (address
+    objects, an iterator, which the general path must read only once) raises
+    TypeError: the general path takes it."""
+    if type(value) is str:
+        return value.encode()
+    if type(value) is list or type(value) is tuple:
+        if all(type(v) is str for v in value):
+            return ",".join(value).encode()
+    raise TypeError
 
 
 # ---- jail_get -------------------------------------------------------------------
@@ -661,6 +700,8 @@ class _GetPlan:
                 reads[i] = (off, _STRUCT_CODES[s.kind])
             else:
                 reads[i] = (lengths + 4 * i, "I")
+                if s.is_array:  # and its first address, as bytes: a lone one needs no more
+                    reads[-2 - i] = (offsets[i], f"{s.size}s")
         items = sorted((off, code, i) for i, (off, code) in reads.items())
         if texts:
             items.append((lengths + 4 * n, "I", -1))
@@ -680,7 +721,7 @@ class _GetPlan:
             i = slot_of[_slot(s)]
             row = row_of_text[i] if i in row_of_text else index[i]
             picks.append(row)
-            post = _post_decoder(s, row, offsets[i])
+            post = _post_decoder(s, row, offsets[i], index.get(-2 - i, -1))
             if post is not None:
                 self._post.append((pos_, post))
         self._pick = _picker(picks)
@@ -690,13 +731,23 @@ class _GetPlan:
 
     def decode_call(self, buf: Any, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
         """The system call in ``buf`` with the key ``kdata``, and its values decoded."""
-        iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
-        if iov == ffi.NULL:  # callers keep keys within key_size
-            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
-        jid, err = _backend.jail_get(iov, self._niov, flags)
-        if jid == -1:
-            raise _kernel_error(err, buf + self._errmsg, "jail_get")
-        lib.jc_get_gather(self._c, buf)
+        if _backend.jail_get is _SEAM_GET:
+            # Laid out, made and gathered in one C call (csrc/prepared.c).
+            jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
+            if jid < 0:
+                if jid == lib.JC_SET_FALLBACK:  # callers keep keys within key_size
+                    raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+                _, err = _backend._failed(jid)
+                raise _kernel_error(err, buf + self._errmsg, "jail_get")
+        else:
+            # The seam is wrapped: the call goes through _backend.jail_get.
+            iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
+            if iov == ffi.NULL:
+                raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+            jid, err = _backend.jail_get(iov, self._niov, flags)
+            if jid == -1:
+                raise _kernel_error(err, buf + self._errmsg, "jail_get")
+            lib.jc_get_gather(self._c, buf)
         rows = self._struct.unpack_from(ffi.buffer(buf, self._strings))
         if self._strings < self._errmsg:
             text = ffi.unpack(buf + self._strings, rows[-1])
@@ -716,8 +767,10 @@ def _picker(rows: list[int]) -> Any:
     return operator.itemgetter(*rows)
 
 
-def _post_decoder(s: ParamSpec, row: int, off: int) -> Any:
-    """How a value is made from its row (and the buffer), or None: as it is."""
+def _post_decoder(s: ParamSpec, row: int, off: int, first: int) -> Any:
+    """How a value is made from its row (and the buffer), or None: as it is.
+    An address array's row is its length; ``first`` is the row of its first
+    address's bytes."""
     k = s.kind
     if k is Kind.BOOL:
         return (lambda buf, r: not r[row]) if s.nobool else None
@@ -727,7 +780,15 @@ def _post_decoder(s: ParamSpec, row: int, off: int) -> Any:
         return lambda buf, r: decode_keyvalue(r[row])
     if k in (Kind.IPV4, Kind.IPV6):
         size = s.size
-        return lambda buf, r: addresses_of(ffi.unpack(buf + off, r[row]), size)
+        cls = ipaddress.IPv4Address if k is Kind.IPV4 else ipaddress.IPv6Address
+
+        def addresses(buf: Any, r: tuple[Any, ...]) -> tuple[Any, ...]:
+            n = r[row]
+            if n == size:
+                return (cls(r[first]),)
+            return addresses_of(ffi.unpack(buf + off, n), size) if n else ()
+
+        return addresses
     if k in (Kind.KEY, Kind.OPAQUE):
         return lambda buf, r: s.decode(ffi.unpack(buf + off, r[row]))
     return None
@@ -771,6 +832,20 @@ def prepared_get(
     return _prepared(key, kname, kdata, names, flags)
 
 
+def get_jid(jid: int, names: tuple[str, ...], flags: int = 0) -> tuple[int, dict[str, Any]]:
+    """jail_get(2) of ``names`` for a jid that is a C int (a Jail's): the
+    shortest way to a plan made before, else :func:`jail_get`."""
+    plan = _plans.get(("jid", names))
+    if plan is None:
+        return jail_get(jid, names, flags)
+    try:
+        return plan.call(_INT.pack(jid), flags)
+    except JailError as exc:
+        if plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg:
+            return _jail_get(jid, names, flags, guess=False)
+        raise
+
+
 def _prepared(
     key: Any, kname: str, kdata: bytes, names: tuple[str, ...], flags: int
 ) -> tuple[int, dict[str, Any]]:
@@ -797,6 +872,7 @@ def clear_plans() -> None:
     _create_plans.clear()
     _update_plans.clear()
     _keyword_plans.clear()
+    _update_keyword_plans.clear()
 
 
 params_on_clear.append(clear_plans)

@@ -469,7 +469,9 @@ class Jail:
     def _get_values(self, *names: str) -> dict[str, Any]:
         """``jail.get(*names)``: the values of the parameters ``names`` (dotted,
         as jail(8) spells them), read in one jail_get(2), as a dict."""
-        return self._fetch(list(names))
+        _, values = _iov.get_jid(self._jid, names)
+        self._values.update(values)
+        return values
 
     get = _ClassOrInstance()
 
@@ -504,6 +506,13 @@ class Jail:
 
     def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
         """Change parameters of the jail (jail_set(2) with JAIL_UPDATE)."""
+        if params is None:
+            stale = _iov.update_from_keywords(self._jid, kwargs)
+            if stale is not None:
+                if self._values:  # forget what the change made stale
+                    for name in stale:
+                        self._values.pop(name, None)
+                return self
         p = _params(params, kwargs)
         if "jid" in p:
             raise TypeError("jid: a jail's jid cannot be changed")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import functools
 import ipaddress
 import os
 import struct
@@ -357,12 +356,14 @@ def _decode_keyvalue(text: str) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=4096)
 def _addresses_of(data: bytes, size: int) -> tuple[Any, ...]:
-    """Address objects of a packed array (cached: a jail's addresses are read
-    again and again, and the objects are immutable)."""
+    """Address objects of a packed array (``size`` 4 or 16 bytes each).
+    Nothing is cached: a jail never read before costs what one read again
+    does, and a lone address (the common case) is made without a loop."""
     cls = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
-    return tuple(cls(data[i : i + size]) for i in range(0, len(data), size))
+    if len(data) == size:
+        return (cls(data),)
+    return tuple(cls(data[i : i + size]) for i in range(0, len(data) - size + 1, size))
 
 
 def _addresses(value: Any, cls: type[Any]) -> list[Any]:

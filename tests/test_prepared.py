@@ -370,7 +370,52 @@ def test_fewer_lengths_than_slots_is_refused_in_c() -> None:
     plan = _iov._create_plans[("persist", "name")]
     assert plan is not None
     iov = _backend.ffi.new("struct iovec[]", plan._iov_len)
-    assert _backend.lib.jc_set_iov(iov, plan._c, plan._n, b"\0b\0", [1], 1) == -2
+    assert _backend.lib.jc_set_iov(iov, plan._c, plan._n, b"\0b\0", [1], 1,
+                                   _backend.ffi.NULL, 0) == -2
+    # The call made in C gives it to the general path instead, and makes none.
+    assert _backend.lib.jc_set_call(_backend.BACKEND, plan._c, plan._n, b"\0b\0", [1], 1,
+                                    JailFlag.CREATE) == _backend.lib.JC_SET_FALLBACK
+    assert [j.name for j in jailcore.jails()] == ["a"]
+
+
+@pytest.mark.parametrize("text,packed", [
+    ("192.0.2.1", "c0000201"),
+    (" 192.0.2.1 ,\t192.0.2.2\n", "c0000201c0000202"),
+    ("192.0.2.1,,", "c0000201"),
+    ("", ""),
+    (" , ", ""),
+])
+def test_addresses_given_as_text_are_packed_in_c(text: str, packed: str) -> None:
+    """The blanks Python's str.strip() takes away are taken away in C too; empty
+    parts are skipped; the result is what inet_pton(3) packs."""
+    jid = jailcore.jail_set({"name": "a", "persist": True, "ip4": "new"}, JailFlag.CREATE)
+    # Through the seam's recorder-free path: jc_set_call.
+    assert _iov._backend.jail_set is _iov._SEAM_SET
+    jailcore.jail_set({"jid": jid, "ip4.addr": text}, JailFlag.UPDATE)
+    raw = b"".join(a.packed for a in jailcore.jail_get(jid, ["ip4.addr"])["ip4.addr"])
+    assert raw.hex() == packed
+
+
+@pytest.mark.parametrize("text,message", [
+    ("192.0.2.01", "Leading zeros are not permitted in '01' in '192.0.2.01'"),
+    ("192.0.2.1\x00", "Only decimal digits permitted in '1\\x00' in '192.0.2.1\\x00'"),
+    ("192.0.2.1\xa0,", None),
+    ("em0|192.0.2.1", None),
+])
+def test_addresses_c_refuses_are_the_general_paths_to_explain(text: str,
+                                                             message: str | None) -> None:
+    """C packs only what inet_pton(3) takes and refuses the rest, which the
+    general path then takes (a non-ASCII blank) or refuses with its reason."""
+    jid = jailcore.jail_set({"name": "a", "persist": True, "ip4": "new"}, JailFlag.CREATE)
+    if "\xa0" in text:
+        jailcore.jail_set({"jid": jid, "ip4.addr": text}, JailFlag.UPDATE)
+        assert [str(a) for a in jailcore.jail_get(jid, ["ip4.addr"])["ip4.addr"]] == [
+            "192.0.2.1"]
+        return
+    with pytest.raises(ValueError) as exc:
+        jailcore.jail_set({"jid": jid, "ip4.addr": text}, JailFlag.UPDATE)
+    if message is not None:
+        assert message in str(exc.value)
 
 
 @pytest.mark.parametrize("call", [
@@ -395,3 +440,22 @@ def test_plan_caches_stay_bounded() -> None:
         list(jailcore.jails([f"meta.k{i}"]))
     assert 0 < len(_iov._update_plans) <= 256
     assert 0 < len(_iov._plans) <= 256
+
+
+def test_update_by_keywords_forgets_the_values_it_made_stale() -> None:
+    """Jail.update(**kwargs) goes through a plan by spelling; the values the
+    Jail object carries for the names changed (a boolean by either form) are
+    read again afterwards, the others kept."""
+    j = jailcore.Jail.create(name="a", path="/", host__hostname="one")
+    assert j.get("host.hostname", "persist", "nopersist", "path") == {
+        "host.hostname": "one", "persist": True, "nopersist": False, "path": "/"}
+    j.update(host__hostname="two", nopersist=False)
+    assert _iov._update_keyword_plans[("host__hostname", "nopersist")] is not None
+    assert "host.hostname" not in j.values and "persist" not in j.values
+    assert "nopersist" not in j.values and j.values["path"] == "/"
+    assert j["host.hostname"] == "two" and j["persist"] is True
+    # A value the plan cannot take goes the general way, which explains it.
+    with pytest.raises(TypeError, match=r"host\.hostname"):
+        j.update(host__hostname=5)
+    with pytest.raises(TypeError, match="jid"):
+        j.update(jid=3)

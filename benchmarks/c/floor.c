@@ -6,8 +6,13 @@
  *
  *   floor get    ITERS JID NAME:KIND:SIZE...   one jail_get of the names
  *   floor list   ITERS NAME:KIND:SIZE...       one listing: lastjid walk, "jid" first
- *   floor create ITERS NAME IP4                jail_set(6 parameters) + jail_remove
- *   floor update ITERS JID HOSTNAME            jail_set(JAIL_UPDATE, host.hostname)
+ *   floor create ITERS PREFIX                  jail_set(6 parameters) + jail_remove
+ *   floor update ITERS JID PREFIX              jail_set(JAIL_UPDATE, host.hostname)
+ *
+ * create and update take new values on every call, as the other baselines
+ * do: names PREFIX<i>, hostnames PREFIX<i>.example and addresses 10.x.y.z as
+ * text, made before the clock starts for POOL calls and used in turn; each
+ * call converts its address with inet_pton(3).
  */
 #include <stdint.h>
 #include <time.h>
@@ -112,22 +117,54 @@ list_once(void)
 	l_count = n;
 }
 
-/* ---- create + remove ---- */
+/* ---- create + remove, update: a pool of values used in turn ---- */
 
-static char c_name[256];
+#define POOL 65536
+
+struct values {
+	char name[32];
+	char host[48];
+	char ip4[16];
+};
+
+static struct values *pool;
+static long next_value;
+
+static void
+pool_make(const char *prefix)
+{
+	if (strlen(prefix) > 12) {
+		fprintf(stderr, "prefix too long\n");
+		exit(2);
+	}
+	if ((pool = calloc(POOL, sizeof(*pool))) == NULL)
+		bdie("calloc");
+	for (long i = 0; i < POOL; i++) {
+		snprintf(pool[i].name, sizeof(pool[i].name), "%s%ld", prefix, i);
+		snprintf(pool[i].host, sizeof(pool[i].host), "%s%ld.example", prefix, i);
+		snprintf(pool[i].ip4, sizeof(pool[i].ip4), "10.%ld.%ld.%ld", (i >> 16) & 255,
+		    (i >> 8) & 255, i & 255);
+	}
+}
+
+static const struct values *
+take(void)
+{
+	const struct values *v = &pool[next_value];
+
+	next_value = (next_value + 1) % POOL;
+	return v;
+}
+
 static struct in_addr c_ip4;
 
 static void
-create_prepare(const char *name, const char *ip4)
+create_prepare(const char *prefix)
 {
-	snprintf(c_name, sizeof(c_name), "%s", name);
-	if (inet_pton(AF_INET, ip4, &c_ip4) != 1) {
-		fprintf(stderr, "bad address %s\n", ip4);
-		exit(2);
-	}
-	bset(&iov[0], "name", c_name, strlen(c_name) + 1);
+	pool_make(prefix);
+	bset(&iov[0], "name", NULL, 0);
 	bset(&iov[2], "path", "/", 2);
-	bset(&iov[4], "host.hostname", "bench-c.example", sizeof("bench-c.example"));
+	bset(&iov[4], "host.hostname", NULL, 0);
 	bset(&iov[6], "ip4.addr", &c_ip4, sizeof(c_ip4));
 	bset(&iov[8], "persist", NULL, 0);
 	bset(&iov[10], "allow.raw_sockets", NULL, 0);
@@ -138,8 +175,15 @@ create_prepare(const char *name, const char *ip4)
 static void
 create_once(void)
 {
+	const struct values *v = take();
 	int jid;
 
+	iov[1].iov_base = (void *)v->name;
+	iov[1].iov_len = strlen(v->name) + 1;
+	iov[5].iov_base = (void *)v->host;
+	iov[5].iov_len = strlen(v->host) + 1;
+	if (inet_pton(AF_INET, v->ip4, &c_ip4) != 1)
+		fail("inet_pton");
 	errmsg[0] = '\0';
 	if ((jid = jailmodel_jail_set(iov, g_niov, B_JAIL_CREATE)) == -1)
 		fail("jail_set create");
@@ -148,17 +192,13 @@ create_once(void)
 	sink += (unsigned)jid;
 }
 
-/* ---- update ---- */
-
-static char u_host[256];
-
 static void
-update_prepare(int jid, const char *host)
+update_prepare(int jid, const char *prefix)
 {
+	pool_make(prefix);
 	g_jid = jid;
-	snprintf(u_host, sizeof(u_host), "%s", host);
 	bset(&iov[0], "jid", &g_jid, sizeof(g_jid));
-	bset(&iov[2], "host.hostname", u_host, strlen(u_host) + 1);
+	bset(&iov[2], "host.hostname", NULL, 0);
 	bset(&iov[4], "errmsg", errmsg, sizeof(errmsg));
 	g_niov = 6;
 }
@@ -166,6 +206,10 @@ update_prepare(int jid, const char *host)
 static void
 update_once(void)
 {
+	const struct values *v = take();
+
+	iov[3].iov_base = (void *)v->host;
+	iov[3].iov_len = strlen(v->host) + 1;
 	errmsg[0] = '\0';
 	if (jailmodel_jail_set(iov, g_niov, B_JAIL_UPDATE) == -1)
 		fail("jail_set update");
@@ -191,8 +235,8 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[1], "list") == 0) {
 		list_prepare(argc - 3, argv + 3);
 		once = list_once;
-	} else if (strcmp(argv[1], "create") == 0 && argc == 5) {
-		create_prepare(argv[3], argv[4]);
+	} else if (strcmp(argv[1], "create") == 0 && argc == 4) {
+		create_prepare(argv[3]);
 		once = create_once;
 	} else if (strcmp(argv[1], "update") == 0 && argc == 5) {
 		update_prepare(atoi(argv[3]), argv[4]);

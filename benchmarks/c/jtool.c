@@ -6,7 +6,7 @@
  *
  *   jtool get JID NAME:KIND:SIZE...   one line per parameter: name=value
  *   jtool list NAME:KIND:SIZE...      one line per jail, values tab-separated
- *   jtool create NAME IP4             create with 6 parameters, remove; prints the jid
+ *   jtool create NAME HOST IP4        create with 6 parameters, remove; prints the jid
  *   jtool update JID HOSTNAME         jail_set(JAIL_UPDATE, host.hostname)
  */
 #include "common.h"
@@ -88,15 +88,15 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (argc == 4 && strcmp(argv[1], "create") == 0) {
+	if (argc == 5 && strcmp(argv[1], "create") == 0) {
 		struct in_addr a;
 		int jid;
 
-		if (inet_pton(AF_INET, argv[3], &a) != 1)
+		if (inet_pton(AF_INET, argv[4], &a) != 1)
 			return fail("bad address");
 		bset(&iov[0], "name", argv[2], strlen(argv[2]) + 1);
 		bset(&iov[2], "path", "/", 2);
-		bset(&iov[4], "host.hostname", "bench-sub.example", sizeof("bench-sub.example"));
+		bset(&iov[4], "host.hostname", argv[3], strlen(argv[3]) + 1);
 		bset(&iov[6], "ip4.addr", &a, sizeof(a));
 		bset(&iov[8], "persist", NULL, 0);
 		bset(&iov[10], "allow.raw_sockets", NULL, 0);
