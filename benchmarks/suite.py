@@ -456,8 +456,16 @@ class Bench:
         j = self.target
         jc_fields = tuple(f for f in B3_FIELDS if f != "jid")
         listed = sum(1 for _ in jailcore.jails(()))
+        pool = value_pool("prof")
+
+        def b4() -> None:
+            name, host, ip = next(pool)
+            jailcore.Jail.create(name=name, path="/", host__hostname=host, ip4__addr=ip,
+                                 persist=True, allow__raw_sockets=True).remove()
+
         cases: list[tuple[str, Callable[[], object], int]] = [
             ("B1 (3,000 reads)", lambda: j.get(*B1_NAMES), 3000),
+            ("B4 (3,000 creates and removes, new values)", b4, 3000),
             (f"B3 (3 listings of {listed:,} jails)",
              lambda: list(jailcore.jails(jc_fields)), 3),
         ]
@@ -703,7 +711,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", default="bench-results.json", metavar="PATH",
                    help="where to write the results (default: ./bench-results.json)")
     p.add_argument("--profile", action="store_true",
-                   help="also profile jailcore's side of B1 and B3 (cProfile, top costs)")
+                   help="also profile jailcore's side of B1, B4 and B3 (cProfile, top costs)")
     return p.parse_args(argv)
 
 

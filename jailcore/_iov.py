@@ -716,14 +716,14 @@ class _GetPlan:
         # Each value: a row as it is, or a row made into its value (post).
         self._names = tuple(s.name for s in specs)
         picks: list[int] = []
-        self._post: list[tuple[int, Any]] = []
-        for pos_, s in enumerate(specs):
+        self._post: list[tuple[str, Any]] = []
+        for s in specs:
             i = slot_of[_slot(s)]
             row = row_of_text[i] if i in row_of_text else index[i]
             picks.append(row)
             post = _post_decoder(s, row, offsets[i], index.get(-2 - i, -1))
             if post is not None:
-                self._post.append((pos_, post))
+                self._post.append((s.name, post))
         self._pick = _picker(picks)
 
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
@@ -752,12 +752,10 @@ class _GetPlan:
         if self._strings < self._errmsg:
             text = ffi.unpack(buf + self._strings, rows[-1])
             rows += tuple(text.decode("utf-8", "surrogateescape").split("\0"))
-        values = self._pick(rows)
-        if self._post:
-            values = list(values)
-            for pos, post in self._post:
-                values[pos] = post(buf, rows)
-        return jid, dict(zip(self._names, values))  # noqa: B905 (one length by making)
+        values = dict(zip(self._names, self._pick(rows)))  # noqa: B905 (one length by making)
+        for name, post in self._post:
+            values[name] = post(buf, rows)
+        return jid, values
 
 
 def _picker(rows: list[int]) -> Any:

@@ -932,8 +932,12 @@ def jails(
     carrying ``params`` (one jail_get(2) per jail, with all of them in it)."""
     names = ("jid", *[n for n in params if n != "jid"])
     flags = JailFlag.DYING if dying else 0
+    new = object.__new__
     for jid, values in _iov.iterate(names, int(flags)):
-        yield Jail._read(jid, values)
+        jail = new(Jail)  # as Jail._read: the kernel's jid, a new dict
+        jail._jid = jid
+        jail._values = values
+        yield jail
 
 
 # ---- descriptors (FreeBSD 15) -----------------------------------------------------
