@@ -263,7 +263,7 @@ jailmodel_jail_get(struct iovec *iov, unsigned int niov, int flags)
 static int
 jm_attach_root(const struct jm_host *h, int mypr, int slot, const char **rel)
 {
-	const char *mine = h->prisons[mypr].root, *root = h->prisons[slot].root;
+	const char *mine = jm_root(h, mypr), *root = jm_root(h, slot);
 	size_t ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
 
 	if (ml > 0 && (strncmp(root, mine, ml) != 0 || (root[ml] != '/' && root[ml] != '\0')))
@@ -395,12 +395,13 @@ jm_refuse_vdir_fds(pid_t pid, const int *skip, int nskip)
 int
 jm_do_attach(struct jm_host *h, int mypr, int slot)
 {
-	const char *root = h->prisons[slot].root, *rel;
+	const char *root, *rel;
 	int same, tfd, cwd, err, skip[2];
 
 	if (!jm_prison_check(h, slot) || !jm_prison_check(h, mypr))
 		return EINVAL;
-	same = strcmp(root, h->prisons[mypr].root) == 0;
+	root = jm_root(h, slot);
+	same = strcmp(root, jm_root(h, mypr)) == 0;
 
 	/* change_dir(pr->pr_root): the jail's root as a directory the process
 	 * can go to, found from the caller's root or, outside it, from the real
@@ -420,7 +421,7 @@ jm_do_attach(struct jm_host *h, int mypr, int slot)
 		close(tfd);
 		return err;
 	}
-	if (!same && strcmp(h->prisons[mypr].root, "/") == 0)
+	if (!same && strcmp(jm_root(h, mypr), "/") == 0)
 		jm_realroot_open();
 	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fchdir(tfd) == -1 || (!same && chroot(".") == -1)) {

@@ -120,7 +120,7 @@ struct jm_blk {
 };
 
 /* What a prison keeps in the heap. */
-enum { JM_ST_IP4, JM_ST_IP6, JM_ST_META, JM_ST_ENV, JM_NSTORE };
+enum { JM_ST_IP4, JM_ST_IP6, JM_ST_META, JM_ST_ENV, JM_ST_PATH, JM_ST_ROOT, JM_NSTORE };
 #define jm_store_owner(slot, field) ((uint32_t)(slot) * JM_NSTORE + (uint32_t)(field) + 1u)
 
 /* Module indexes. */
@@ -182,8 +182,6 @@ struct jm_prison {
 	int32_t name_next; /* next prison in its byname[] bucket; 0: none */
 	uint64_t hostid;
 	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 */
-	char path[JM_MAXPATHLEN];     /* global path, as jail_get reports it */
-	char root[JM_MAXPATHLEN];     /* global path of the root directory */
 	char hostname[JM_MAXHOSTNAMELEN];
 	char domainname[JM_MAXHOSTNAMELEN];
 	char hostuuid[JM_HOSTUUIDLEN];
@@ -511,6 +509,13 @@ int jm_alloc_cpuset(struct jm_host *h);
  * (and a NUL after them when `text`), in a new block; 0 or ENOMEM when the
  * heap has no room.  jm_store_release: free every block of a prison. */
 const void *jm_store_get(const struct jm_host *h, int slot, int field, size_t *len);
+/* A prison's text kept in the heap (JM_ST_PATH: its global path, as jail_get
+ * reports it; JM_ST_ROOT: the global path of its root directory), checked
+ * where it is read: "" after jm_broken() when it is not a string in its
+ * block. */
+const char *jm_text(const struct jm_host *h, int slot, int field);
+#define jm_path(h, slot) jm_text((h), (slot), JM_ST_PATH)
+#define jm_root(h, slot) jm_text((h), (slot), JM_ST_ROOT)
 int jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t len, int text);
 void jm_store_release(struct jm_host *h, int slot);
 /* For tests of the heap's exhaustion: this process carves no block beyond

@@ -250,7 +250,7 @@ jm_global_path(const struct jm_host *h, int mypr, const char *path, char *out, s
                struct stat *st)
 {
 	char real[PATH_MAX];
-	const char *mine = h->prisons[mypr].root;
+	const char *mine = jm_root(h, mypr);
 	size_t ml = strcmp(mine, "/") == 0 ? 0 : strlen(mine);
 
 	if (path[0] == '\0')
@@ -687,7 +687,7 @@ jm_mount_view(const struct jm_host *h, int mypr, int rootmount, int i, const str
               char *on, size_t onsize)
 {
 	const struct jm_prison *pr = &h->prisons[mypr];
-	const char *root = pr->root;
+	const char *root = jm_root(h, mypr);
 	size_t l = strlen(root);
 
 	if (mypr == 0 || pr->enforce_statfs == 0) {
@@ -722,7 +722,7 @@ jailmodel_getfsstat(struct jailmodel_statfs *buf, long bufsize, int mode)
 		return -1;
 	mypr = jm_caller_prison(h);
 	priv = jm_caller_is_root();
-	rootmount = mypr != 0 ? jm_mount_holding(h, h->prisons[mypr].root) : -1;
+	rootmount = mypr != 0 ? jm_mount_holding(h, jm_root(h, mypr)) : -1;
 	for (uint32_t i = 0; i < h->mnt.n; i++) {
 		const struct jm_mount *m = jm_mount_at(h, i);
 		struct jailmodel_statfs sf;

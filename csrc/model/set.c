@@ -427,7 +427,7 @@ jm_parse(struct jm_host *h, struct jm_opts *o, struct jm_req *r, int mypr)
 	if ((err = jm_opt_get(o, "path", &val, &len)) == 0) {
 		char real[PATH_MAX];
 		struct stat st;
-		const char *mine = h->prisons[mypr].root;
+		const char *mine = jm_root(h, mypr);
 		size_t ml;
 
 		if (r->flags & JM_JAIL_UPDATE) {
@@ -1127,12 +1127,15 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		np->flags = JM_PR_HOST | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
 		strcpy(np->hostuuid, JM_DEFAULT_HOSTUUID);
 		strcpy(np->name, fullname);
-		if (r->got_path) {
-			strcpy(np->path, r->path);
-			strcpy(np->root, r->path);
-		} else {
-			strcpy(np->path, "/");
-			strcpy(np->root, h->prisons[mypr].root);
+		{
+			/* Copied first: the caller's root lives in the heap. */
+			char root[JM_MAXPATHLEN];
+			const char *path = r->got_path ? r->path : "/";
+
+			snprintf(root, sizeof(root), "%s", r->got_path ? r->path : jm_root(h, mypr));
+			if ((err = jm_store_set(h, slot, JM_ST_PATH, path, strlen(path), 1)) != 0 ||
+			    (err = jm_store_set(h, slot, JM_ST_ROOT, root, strlen(root), 1)) != 0)
+				goto nomem;
 		}
 		if ((r->ch_flags & JM_PR_VNET) && (r->pr_flags & JM_PR_VNET))
 			np->flags |= JM_PR_VNET;

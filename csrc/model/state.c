@@ -157,6 +157,23 @@ jm_store_get(const struct jm_host *h, int slot, int field, size_t *len)
 	return b + 1;
 }
 
+const char *
+jm_text(const struct jm_host *h, int slot, int field)
+{
+	size_t len;
+	const char *p = jm_store_get(h, slot, field, &len);
+
+	/* The NUL after the text must lie in its block too (jm_store_get
+	 * bounds the text alone), and none may lie inside it. */
+	if (p != NULL && len > 0 &&
+	    len + 1 <= (1u << ((const struct jm_blk *)(const void *)p - 1)->cls) -
+	                   sizeof(struct jm_blk) &&
+	    p[len] == '\0' && memchr(p, '\0', len) == NULL)
+		return p;
+	jm_broken();
+	return "";
+}
+
 const uint8_t *
 jm_ips(const struct jm_host *h, int slot, int v6, uint32_t *n)
 {
@@ -350,12 +367,14 @@ jm_store_valid(const struct jm_host *h, int slot)
 		if ((pr->store[f] == 0) != (pr->store_len[f] == 0) ||
 		    (pr->store[f] != 0 && p == NULL))
 			return 0;
-		if ((f == JM_ST_META || f == JM_ST_ENV) && p != NULL &&
+		if ((f == JM_ST_META || f == JM_ST_ENV || f == JM_ST_PATH || f == JM_ST_ROOT) &&
+		    p != NULL &&
 		    (len + 1 > (1u << ((const struct jm_blk *)p - 1)->cls) - sizeof(struct jm_blk) ||
 		     p[len] != '\0' || memchr(p, '\0', len) != NULL))
 			return 0;
 	}
-	return pr->store_len[JM_ST_IP4] == (uint64_t)pr->ip4_count * 4 &&
+	return pr->store[JM_ST_PATH] != 0 && pr->store[JM_ST_ROOT] != 0 &&
+	       pr->store_len[JM_ST_IP4] == (uint64_t)pr->ip4_count * 4 &&
 	       pr->store_len[JM_ST_IP6] == (uint64_t)pr->ip6_count * 16;
 }
 
@@ -512,8 +531,7 @@ jm_prison_valid(const struct jm_host *h, int s)
 
 	return (s == 0 ? pr->parent == -1 : pr->parent != s && jm_slot_ok(h, pr->parent)) &&
 	       pr->state >= JM_PRISON_STATE_INVALID && pr->state <= JM_PRISON_STATE_DYING &&
-	       jm_str_ok(pr->name, sizeof(pr->name)) && jm_str_ok(pr->path, sizeof(pr->path)) &&
-	       jm_str_ok(pr->root, sizeof(pr->root)) &&
+	       jm_str_ok(pr->name, sizeof(pr->name)) &&
 	       jm_str_ok(pr->hostname, sizeof(pr->hostname)) &&
 	       jm_str_ok(pr->domainname, sizeof(pr->domainname)) &&
 	       jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) &&
@@ -1304,6 +1322,8 @@ jailmodel_test_offset(const char *field)
 		JM_F("byname", offsetof(struct jm_host, byname)),
 		JM_F("g.nmulti", offsetof(struct jm_host, g.nmulti)),
 		JM_F("hc.brk", offsetof(struct jm_host, hc.brk)),
+		JM_F("heap", offsetof(struct jm_host, heap)),
+		JM_F("undo", offsetof(struct jm_host, undo)),
 		JM_F("devfs.nsets", offsetof(struct jm_host, mnt.devfs.nsets)),
 		JM_F("devfs.nrules", offsetof(struct jm_host, mnt.devfs.nrules)),
 		JM_F("devfs.set", offsetof(struct jm_host, mnt.devfs.set)),
@@ -1325,12 +1345,12 @@ jailmodel_test_offset(const char *field)
 		JM_F("prison.child_first", offsetof(struct jm_prison, child_first)),
 		JM_F("prison.child_last", offsetof(struct jm_prison, child_last)),
 		JM_F("prison.sib_next", offsetof(struct jm_prison, sib_next)),
+		JM_F("prison.store", offsetof(struct jm_prison, store)),
+		JM_F("prison.store_len", offsetof(struct jm_prison, store_len)),
 		JM_F("prison.sib_prev", offsetof(struct jm_prison, sib_prev)),
 		JM_F("prison.name_next", offsetof(struct jm_prison, name_next)),
 		JM_F("prison.holds", offsetof(struct jm_prison, holds)),
 		JM_F("prison.name", offsetof(struct jm_prison, name)),
-		JM_F("prison.path", offsetof(struct jm_prison, path)),
-		JM_F("prison.root", offsetof(struct jm_prison, root)),
 		JM_F("prison.hostname", offsetof(struct jm_prison, hostname)),
 		JM_F("prison.domainname", offsetof(struct jm_prison, domainname)),
 		JM_F("prison.hostuuid", offsetof(struct jm_prison, hostuuid)),

@@ -900,7 +900,7 @@ copy_str(char *dst, size_t size, const char *src)
 static const char *
 relative_path(const struct jm_host *h, int slot, int viewer)
 {
-	const char *p1 = h->prisons[viewer].path, *p2 = h->prisons[slot].path;
+	const char *p1 = jm_path(h, viewer), *p2 = jm_path(h, slot);
 	size_t n = bounded_len(p1, JM_MAXPATHLEN);
 
 	if (strcmp(p1, "/") == 0 || strncmp(p1, p2, n) != 0)

@@ -97,8 +97,9 @@ jm_prison0_init(struct jm_host *h)
 		p0->sysv[m] = JM_JAIL_SYS_NEW;
 	jm_host_release_strings(h, p0);
 	strcpy(p0->name, "0");
-	strcpy(p0->path, "/");
-	strcpy(p0->root, "/");
+	/* A new heap has room: these are its first blocks. */
+	(void)jm_store_set(h, 0, JM_ST_PATH, "/", 1, 1);
+	(void)jm_store_set(h, 0, JM_ST_ROOT, "/", 1, 1);
 	if (gethostname(p0->hostname, sizeof(p0->hostname)) != 0)
 		p0->hostname[0] = '\0';
 	p0->hostname[sizeof(p0->hostname) - 1] = '\0';
@@ -646,7 +647,7 @@ jm_find_name(const struct jm_host *h, int top, const char *name)
 const char *
 jm_relative_path(const struct jm_host *h, int slot, int viewer)
 {
-	const char *vp = h->prisons[viewer].path, *p = h->prisons[slot].path;
+	const char *vp = jm_path(h, viewer), *p = jm_path(h, slot);
 	size_t n = strlen(vp);
 
 	if (strcmp(vp, "/") == 0)

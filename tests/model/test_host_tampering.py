@@ -203,12 +203,34 @@ def test_proc_prison_out_of_range(host: Path, prison: int) -> None:
 
 
 @pytest.mark.parametrize("field,size", [
-    ("name", 256), ("path", 1024), ("root", 1024), ("hostname", 256),
+    ("name", 256), ("hostname", 256),
     ("domainname", 256), ("hostuuid", 64), ("osrelease", 32),
 ])
 def test_string_without_nul(host: Path, field: str, size: int) -> None:
     expect(host, tampered(host, lambda: [(prison_off(2, field), b"x" * size)], get_jid(2)),
            DURING)
+
+
+@pytest.mark.parametrize("store", [4, 5])  # JM_ST_PATH, JM_ST_ROOT: texts in the heap
+@pytest.mark.parametrize("damage", ["nul", "inside", "length"])
+def test_heap_text_damaged(host: Path, store: int, damage: str) -> None:
+    """a.b's path or root, kept in the heap: the NUL after it overwritten, a
+    NUL put inside it, or its length made longer than its block."""
+
+    def writes() -> Writes:
+        with open(host, "rb") as f:
+            f.seek(prison_off(2, "store") + 4 * store)
+            (block,) = struct.unpack("=I", f.read(4))
+            f.seek(prison_off(2, "store_len") + 4 * store)
+            (length,) = struct.unpack("=I", f.read(4))
+        text = off("heap") + block + 16  # after the block's header
+        if damage == "nul":
+            return [(text + length, b"x")]
+        if damage == "inside":
+            return [(text, b"\0")]
+        return [(prison_off(2, "store_len") + 4 * store, struct.pack("=I", 4096))]
+
+    expect(host, tampered(host, writes, get_jid(2)), DURING)
 
 
 def test_string_without_nul_met_in_a_lookup_by_name(host: Path) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import modelabi
 import pytest
 from forked import in_child
 from modelabi import (
@@ -275,26 +276,22 @@ def test_killed_mid_change_rolls_the_heap_back(point: int) -> None:
     jailcore.model.use_state_file(path)
 
 
-MARK = 3210  # the meta text's length: makes the prison's store fields easy to find
+MARK = 3210  # the meta text's length: makes its block easy to find
+ST_META = 2  # JM_ST_META: the meta text's entry of a prison's store[] and store_len[]
 
 
-def store_fields(data: bytes, meta_len: int) -> int:
-    """Where, in a host's first bytes, a prison's store[] and store_len[] hold
-    a meta text of `meta_len` bytes in the heap's first block and nothing else."""
-    pattern = struct.pack("8I", 0, 0, 32, 0, 0, 0, meta_len, 0)
-    at = data.find(pattern)
-    assert at > 0 and data.find(pattern, at + 1) == -1
-    return at
+def prison_field(slot: int, field: str) -> int:
+    return modelabi.state_offset("prison." + field, "prisons", slot, "sizeof.prison")
 
 
 @pytest.mark.parametrize("field, value", [
-    (2, 0x3FFFFFE0),  # the block offset: beyond what the heap has carved
-    (2, 48),          # ... inside the block, where no header is
-    (2, 0xFFFFFFF0),  # ... beyond the heap
-    (6, 100000),      # the length: more than the block holds
-    (6, 0),           # ... none, for a block that is there
+    ("store", 0x3FFFFFE0),  # the block offset: beyond what the heap has carved
+    ("store", 16),          # ... inside the block, where no header is (relative)
+    ("store", 0xFFFFFFF0),  # ... beyond the heap
+    ("store_len", 100000),  # the length: more than the block holds
+    ("store_len", 0),       # ... none, for a block that is there
 ])
-def test_corrupted_storage_in_a_state_file_is_refused(tmp_path: Path, field: int,
+def test_corrupted_storage_in_a_state_file_is_refused(tmp_path: Path, field: str,
                                                       value: int) -> None:
     before = jailcore.model.state_path()
     path = tmp_path / "host"
@@ -304,10 +301,14 @@ def test_corrupted_storage_in_a_state_file_is_refused(tmp_path: Path, field: int
         assert get(("jid", I(1)), "meta").str("meta") == "k=" + "v" * (MARK - 2)
     finally:
         jailcore.model.use_state_file(before)
+    at = prison_field(1, field) + 4 * ST_META
     with open(path, "r+b") as f:
-        head = f.read(1 << 20)
-        at = store_fields(head, MARK)
-        f.seek(at + 4 * field)
+        f.seek(at)
+        (was,) = struct.unpack("I", f.read(4))
+        assert was == (MARK if field == "store_len" else was)
+        if value == 16:
+            value = was + 16
+        f.seek(at)
         f.write(struct.pack("I", value))
     with pytest.raises(OSError) as exc:
         jailcore.model.use_state_file(path)
@@ -332,7 +333,7 @@ def test_corrupted_heap_block_is_refused(tmp_path: Path) -> None:
     with open(path, "rb") as f:
         good = f.read(64 << 20)
     header = good.find(b"k=" + b"v" * (MARK - 2)) - 16
-    heap = header - 32  # the text's block is the heap's first
+    heap = modelabi.state_offset("heap")
     assert struct.unpack_from("2I", good, header) == (0x55424A4D, 12)  # used, 4 KiB
     frees = [i for i in range(header, len(good) - 16, 32)
              if struct.unpack_from("2I", good, i) == (0x46424A4D, 6)]
@@ -366,7 +367,7 @@ def test_undo_record_out_of_the_host_is_refused(tmp_path: Path) -> None:
         jailcore.model.use_state_file(before)
     with open(path, "rb") as f:
         text = f.read(64 << 20).find(b"k=" + b"v" * (MARK - 2))
-    undo = text - 16 - 32 + (1 << 30)  # the log follows the heap, the text's block its first
+    undo = modelabi.state_offset("undo")
     for offset, accepted in ((0xFFFFFFF0, False), (1 << 31, False), (text, True)):
         with open(path, "r+b") as f:
             f.seek(undo)
