@@ -726,11 +726,21 @@ class _GetPlan:
                 self._post.append((s.name, post))
         self._pick = _picker(picks)
 
+    @property
+    def strings_at(self) -> int:
+        """Where the gathered strings start in a call's buffer (and the part
+        before, which the struct reads, ends)."""
+        return int(self._strings)
+
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
         return self.decode_call(ffi.new("char[]", self.size), kdata, flags)
 
-    def decode_call(self, buf: Any, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        """The system call in ``buf`` with the key ``kdata``, and its values decoded."""
+    def decode_call(self, buf: Any, kdata: bytes, flags: int, view: Any = None,
+                    strings: Any = None) -> tuple[int, dict[str, Any]]:
+        """The system call in ``buf`` with the key ``kdata``, and its values
+        decoded.  A walk that reuses ``buf`` passes, made once, ``view``
+        (``ffi.buffer(buf, self.strings_at)``) and ``strings`` (``buf +
+        self.strings_at``)."""
         if _backend.jail_get is _SEAM_GET:
             # Laid out, made and gathered in one C call (csrc/prepared.c).
             jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
@@ -748,9 +758,9 @@ class _GetPlan:
             if jid == -1:
                 raise _kernel_error(err, buf + self._errmsg, "jail_get")
             lib.jc_get_gather(self._c, buf)
-        rows = self._struct.unpack_from(ffi.buffer(buf, self._strings))
+        rows = self._struct.unpack_from(ffi.buffer(buf, self._strings) if view is None else view)
         if self._strings < self._errmsg:
-            text = ffi.unpack(buf + self._strings, rows[-1])
+            text = ffi.unpack(buf + self._strings if strings is None else strings, rows[-1])
             rows += tuple(text.decode("utf-8", "surrogateescape").split("\0"))
         values = dict(zip(self._names, self._pick(rows)))  # noqa: B905 (one length by making)
         for name, post in self._post:
@@ -801,11 +811,12 @@ def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
         _remember(_plans, ("lastjid", names), plan)
     buf = ffi.new("char[]", plan.size)
+    view, strings = ffi.buffer(buf, plan.strings_at), buf + plan.strings_at
     last = 0
     pack = _INT.pack
     while True:
         try:
-            jid, values = plan.decode_call(buf, pack(last), flags)
+            jid, values = plan.decode_call(buf, pack(last), flags, view, strings)
         except JailNotFoundError:
             return
         except JailError as exc:
