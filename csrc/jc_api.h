@@ -104,14 +104,19 @@ int jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int 
  * addresses of JC_SET_ADDR4/6 slots go there). */
 size_t jc_set_scratch(const struct jc_set_slot *slots, unsigned int nslots,
                       const unsigned int *lens, unsigned int nlens);
-/* The same layout and the call through jc_jail_set at once, the iovec, the
- * packed addresses and the error message in this function's own memory:
- * the jid, -errno (the kernel's message then in jc_set_errmsg(), until this
- * thread's next call), or JC_SET_FALLBACK when a value needs the general path. */
+/* The same layout and the call through jc_jail_set at once, the iovec and
+ * the packed addresses on the stack (or, for many, the heap): the jid;
+ * JC_SET_FALLBACK when a value needs the general path; or, for a failed call,
+ * -(errno + JC_ERRNO_SPAN * k), the kernel's message then in
+ * jc_set_errmsg(k).  The messages are kept in a ring of JC_ERRMSG_RING per
+ * thread, so that calls made in between (a Python signal handler's) do not
+ * replace one before it is read. */
 #define JC_SET_FALLBACK -100000
+#define JC_ERRNO_SPAN 4096
+#define JC_ERRMSG_RING 8
 int jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
                 const char *values, const unsigned int *lens, unsigned int nlens, int flags);
-const char *jc_set_errmsg(void);
+const char *jc_set_errmsg(int k);
 
 /* How a jail_get value comes back.  Slot 0 is the key. */
 #define JC_GET_FIXED 0     /* read where the kernel wrote it */

@@ -6,8 +6,10 @@
  * has its iovec array laid out here around values that Python hands over in
  * one piece, then goes through the seam (jc_jail_set, jc_jail_get) like any
  * other call; after a jail_get, the results are gathered where one
- * struct.unpack_from can read them.  These functions only lay out memory the
- * caller owns: no allocation, no state.
+ * struct.unpack_from can read them.  jc_set_call and jc_get_call do the
+ * layout and the call in one C call; they allocate only for a call of more
+ * values or addresses than their stack holds, and keep only the messages of
+ * failed jail_set calls, per thread.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -169,12 +171,13 @@ jc_set_iov(struct iovec *iov, const struct jc_set_slot *slots, unsigned int nslo
 	return niov + 2;
 }
 
-static _Thread_local char jc_errmsg_buf[JC_ERRMSG_LEN];
+static _Thread_local char jc_errmsg_ring[JC_ERRMSG_RING][JC_ERRMSG_LEN];
+static _Thread_local unsigned int jc_errmsg_next;
 
 const char *
-jc_set_errmsg(void)
+jc_set_errmsg(int k)
 {
-	return jc_errmsg_buf;
+	return jc_errmsg_ring[(unsigned int)k % JC_ERRMSG_RING];
 }
 
 #define JC_SET_STACK_SLOTS 32
@@ -187,6 +190,7 @@ jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
 	struct iovec stack_iov[2 * JC_SET_STACK_SLOTS + 2], *iov = stack_iov;
 	unsigned char stack_scratch[JC_SET_STACK_SCRATCH], *scratch = stack_scratch;
 	size_t need = jc_set_scratch(slots, nslots, lens, nlens);
+	unsigned int k = jc_errmsg_next;
 	int niov, ret;
 
 	if (nslots > JC_SET_STACK_SLOTS &&
@@ -201,8 +205,13 @@ jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
 		ret = JC_SET_FALLBACK;
 		goto out;
 	}
-	jc_errmsg_pair(&iov[niov], jc_errmsg_buf);
+	jc_errmsg_pair(&iov[niov], jc_errmsg_ring[k]);
 	ret = jc_jail_set(backend, iov, (unsigned int)niov + 2, flags);
+	if (ret < 0 && ret > -JC_ERRNO_SPAN) {
+		/* Its message stays until JC_ERRMSG_RING more calls have failed. */
+		jc_errmsg_next = (k + 1) % JC_ERRMSG_RING;
+		ret -= JC_ERRNO_SPAN * (int)k;
+	}
 out:
 	if (iov != stack_iov)
 		free(iov);

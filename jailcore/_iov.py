@@ -407,9 +407,10 @@ class _SetPlan:
                 return jid  # type: ignore[no-any-return]
             if jid == lib.JC_SET_FALLBACK:
                 return None
+            k, err = divmod(-jid, lib.JC_ERRNO_SPAN)  # the message's place, the errno
             path = data[self._path_at] if self._path_at >= 0 else None
-            _, err = _backend._failed(jid)
-            raise _kernel_error(err, lib.jc_set_errmsg(), "jail_set", path)
+            _backend._failed(-err)
+            raise _kernel_error(err, lib.jc_set_errmsg(k), "jail_set", path)
         # The seam is wrapped (a tracer, the tests' recorder): the same layout,
         # and the call through _backend.jail_set, where the wrapper sees it.
         scratch = ffi.new("unsigned char[]", lib.jc_set_scratch(self._c, self._n, lens, len(lens)))

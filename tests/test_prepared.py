@@ -308,15 +308,19 @@ def test_a_plan_holds_as_many_names_as_the_kernel_takes() -> None:
 
 
 def test_errno_survives_a_signal_handler_that_makes_calls_of_its_own() -> None:
-    """errno travels in the C call's return value: a handler that runs between
-    the call and the code reading errno, and fails a call of its own, does not
-    replace it."""
+    """errno travels in the C call's return value, and the message of a failed
+    prepared jail_set in a place the value names: a handler that runs between
+    the call and the code reading them, and fails calls of its own, replaces
+    neither."""
     jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
     handled = [0]
 
     def handler(signum: int, frame: Any) -> None:
         handled[0] += 1
         assert _backend.jail_remove(999999) == (-1, errno.EINVAL)
+        with pytest.raises(jailcore.JailError) as exc:
+            jailcore.jail_set({"persist": True, "name": "none.web"}, JailFlag.CREATE)
+        assert (exc.value.errno, exc.value.errmsg) == (errno.ENOENT, 'jail "none" not found')
 
     old = signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)

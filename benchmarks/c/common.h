@@ -19,10 +19,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "jailmodel.h"
 
@@ -38,6 +40,16 @@ struct bparam {
 	size_t size;
 	char *buf;
 };
+
+/* CLOCK_MONOTONIC in nanoseconds: what the timed loops read. */
+static inline int64_t
+bnow_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline void
 bdie(const char *what)

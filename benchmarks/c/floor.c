@@ -14,24 +14,12 @@
  * text, made before the clock starts for POOL calls and used in turn; each
  * call converts its address with inet_pton(3).
  */
-#include <stdint.h>
-#include <time.h>
-
 #include "common.h"
 
 static struct bparam params[B_MAXPARAMS];
 static struct iovec iov[2 * B_MAXPARAMS + 4];
 static char errmsg[B_ERRMSG_LEN];
 static unsigned long sink;
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 fail(const char *what)
@@ -248,10 +236,10 @@ main(int argc, char **argv)
 	warm = iters / 10 + 1;
 	for (long i = 0; i < warm; i++)
 		once();
-	t0 = now_ns();
+	t0 = bnow_ns();
 	for (long i = 0; i < iters; i++)
 		once();
-	t1 = now_ns();
+	t1 = bnow_ns();
 	printf("ns=%lld iters=%ld jails=%d sink=%lu\n", (long long)(t1 - t0), iters, l_count,
 	    sink & 1);
 	return 0;

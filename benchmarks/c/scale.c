@@ -18,23 +18,11 @@
  * median over 5 rounds of ITERS operations, BYTES the resident size of the
  * process (the host is anonymous memory in it).
  */
-#include <stdint.h>
-#include <time.h>
-
 #include "common.h"
 
 #define ROUNDS 5
 
 static char errmsg[B_ERRMSG_LEN];
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 fail(const char *what, long i)
@@ -166,11 +154,11 @@ median_ns(void (*op)(long), long iters, long n)
 	for (long i = 0; i < iters / 10 + 1; i++) /* warm */
 		op(n);
 	for (int k = 0; k < ROUNDS; k++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bnow_ns();
 
 		for (long i = 0; i < iters; i++)
 			op(n);
-		r[k] = (now_ns() - t0) / iters;
+		r[k] = (bnow_ns() - t0) / iters;
 	}
 	qsort(r, ROUNDS, sizeof(r[0]), cmp_i64);
 	return r[ROUNDS / 2];
