@@ -1,7 +1,7 @@
-"""The benchmark suite: jailcore against C, ctypes and subprocess, in one run.
+"""The benchmark suite: jailcore against C, ctypes, py-jail and subprocess, in one run.
 
-Every operation is measured on the model backend for the four
-implementations side by side: their batches are interleaved (the order
+Every operation is measured on the model backend for the implementations
+side by side: their batches are interleaved (the order
 rotates from one repeat to the next), so a noisy neighbour hits all of them
 alike, and every target is a ratio of medians from the same run.
 """
