@@ -131,7 +131,9 @@ struct jc_get_slot {
 };
 
 /* The call's buffer: the iovec (2 * nslots + 2 entries) at its start, the
- * value buffers, the lengths, the strings and the error message. */
+ * value buffers (contiguous, from slot 0's up to lengths), the lengths, the
+ * strings and the error message.  A buffer may serve call after call: it
+ * need not be zeroed. */
 struct jc_get_plan {
     const struct jc_get_slot *slots;
     unsigned int nslots;
@@ -141,8 +143,8 @@ struct jc_get_plan {
     unsigned int errmsg;  /* JC_ERRMSG_LEN bytes */
 };
 
-/* Copy the key into slot 0 and lay out the iovec at the start of buf (NULL:
- * the key does not fit).  jc_get_gather, after the call, fills the lengths
+/* Clear the value buffers, copy the key into slot 0 and lay out the iovec at
+ * the start of buf (NULL: the key does not fit).  jc_get_gather, after the call, fills the lengths
  * and the strings. */
 struct iovec *jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key,
                          unsigned int key_len);

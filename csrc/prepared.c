@@ -229,6 +229,10 @@ jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key, unsigned 
 
 	if (n == 0 || key_len > slots[0].size)
 		return NULL;
+	/* The buffer may hold an earlier call's values, and the kernel reads
+	 * some of them as keys (a "jid" asked for besides a name key, a "name"
+	 * besides a jid of 0): the values are cleared, as a new buffer's are. */
+	memset(buf + slots[0].offset, 0, plan->lengths - slots[0].offset);
 	memcpy(buf + slots[0].offset, key, key_len);
 	for (unsigned int i = 0; i < n; i++)
 		jc_pair(&iov[2 * i], slots[i].name, slots[i].name_len, buf + slots[i].offset,

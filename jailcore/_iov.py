@@ -31,7 +31,6 @@ from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
 from jailcore.params import _LONG as LONG_SIZE
-from jailcore.params import _addresses_of as addresses_of
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
@@ -630,7 +629,7 @@ _BOOL_BYTE = 0 if sys.byteorder == "little" else 3
 
 
 class _GetPlan:
-    __slots__ = ("_c", "_errmsg", "_keep", "_names", "_niov", "_pick", "_post", "_strings",
+    __slots__ = ("_c", "_decode", "_errmsg", "_keep", "_niov", "_spares", "_strings",
                  "_struct", "has_arrays", "key_size", "size")
 
     def __init__(self, kname: str, key_size: int, specs: list[ParamSpec]) -> None:
@@ -712,36 +711,41 @@ class _GetPlan:
             end = off + struct.calcsize("=" + code)
         self._struct = struct.Struct(fmt)
         index = {i: k for k, (_off, _code, i) in enumerate(items)}  # slot -> row
-        row_of_text = {i: len(items) + k for k, i in enumerate(texts)}
 
-        # Each value: a row as it is, or a row made into its value (post).
-        self._names = tuple(s.name for s in specs)
-        picks: list[int] = []
-        self._post: list[tuple[str, Any]] = []
+        # Each value: an expression of the row tuple r, the strings s and the
+        # buffer b, in one function made for the plan (see _decoder).
+        exprs: dict[str, str] = {}
+        helpers: dict[str, Any] = {}
         for s in specs:
             i = slot_of[_slot(s)]
-            row = row_of_text[i] if i in row_of_text else index[i]
-            picks.append(row)
-            post = _post_decoder(s, row, offsets[i], index.get(-2 - i, -1))
-            if post is not None:
-                self._post.append((s.name, post))
-        self._pick = _picker(picks)
-
-    @property
-    def strings_at(self) -> int:
-        """Where the gathered strings start in a call's buffer (and the part
-        before, which the struct reads, ends)."""
-        return int(self._strings)
+            at = f"s[{texts.index(i)}]" if i in texts else f"r[{index[i]}]"
+            exprs[s.name] = _value_expr(s, at, offsets[i], index.get(-2 - i), helpers)
+        self._decode = _decoder(exprs, helpers, bool(texts))
+        self._spares: list[tuple[Any, Any, Any]] = []
 
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        return self.decode_call(ffi.new("char[]", self.size), kdata, flags)
+        """The system call with the key ``kdata``, and its values decoded.  The
+        buffer is one of the plan's spares (a new one when none is free), each
+        used by one call at a time: a buffer is taken off the list before the
+        call and put back after its values are decoded."""
+        try:
+            spare = self._spares.pop()
+        except IndexError:
+            spare = self.buffer()
+        jid, values = self.decode_call(kdata, flags, *spare)
+        self._spares.append(spare)
+        return jid, values
 
-    def decode_call(self, buf: Any, kdata: bytes, flags: int, view: Any = None,
-                    strings: Any = None) -> tuple[int, dict[str, Any]]:
-        """The system call in ``buf`` with the key ``kdata``, and its values
-        decoded.  A walk that reuses ``buf`` passes, made once, ``view``
-        (``ffi.buffer(buf, self.strings_at)``) and ``strings`` (``buf +
-        self.strings_at``)."""
+    def buffer(self) -> tuple[Any, Any, Any]:
+        """A new buffer for calls through the plan, as :meth:`decode_call`
+        takes it: the buffer, a view of its numbers, where its strings start."""
+        buf = _new_buffer("char[]", self.size)
+        return buf, ffi.buffer(buf, self._strings), buf + self._strings
+
+    def decode_call(self, kdata: bytes, flags: int, buf: Any, view: Any,
+                    strings: Any) -> tuple[int, dict[str, Any]]:
+        """The system call in ``buf`` (``view`` its numbers, ``strings`` where
+        its strings start) with the key ``kdata``, and its values decoded."""
         if _backend.jail_get is _SEAM_GET:
             # Laid out, made and gathered in one C call (csrc/prepared.c).
             jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
@@ -759,48 +763,104 @@ class _GetPlan:
             if jid == -1:
                 raise _kernel_error(err, buf + self._errmsg, "jail_get")
             lib.jc_get_gather(self._c, buf)
-        rows = self._struct.unpack_from(ffi.buffer(buf, self._strings) if view is None else view)
-        if self._strings < self._errmsg:
-            text = ffi.unpack(buf + self._strings if strings is None else strings, rows[-1])
-            rows += tuple(text.decode("utf-8", "surrogateescape").split("\0"))
-        values = dict(zip(self._names, self._pick(rows)))  # noqa: B905 (one length by making)
-        for name, post in self._post:
-            values[name] = post(buf, rows)
-        return jid, values
+        return jid, self._decode(self._struct.unpack_from(view), buf, strings)
 
 
-def _picker(rows: list[int]) -> Any:
-    """A function of the row tuple that gives the values, in order, in C."""
-    if len(rows) < 2:  # itemgetter of one index gives the item, not a tuple
-        return lambda r: tuple(r[row] for row in rows)
-    return operator.itemgetter(*rows)
+# A buffer need not be zeroed: what is read from it is what the call wrote
+# (the returned lengths say how much), and the C side clears errmsg.
+_new_buffer = ffi.new_allocator(should_clear_after_alloc=False)
 
 
-def _post_decoder(s: ParamSpec, row: int, off: int, first: int) -> Any:
-    """How a value is made from its row (and the buffer), or None: as it is.
-    An address array's row is its length; ``first`` is the row of its first
-    address's bytes."""
+def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
+    """``cls(packed)`` for ipaddress's IPv4Address or IPv6Address, made
+    without the checks its constructor makes of an argument that could be
+    anything: the object and its integer, as ipaddress keeps them.  This
+    reaches into ipaddress's slots, so the maker is first compared with the
+    constructor on a probe; where they differ, the constructor is used."""
+    new, from_bytes = object.__new__, int.from_bytes
+
+    def v4(packed: bytes) -> Any:
+        a = new(cls)
+        a._ip = from_bytes(packed, "big")
+        return a
+
+    def v6(packed: bytes) -> Any:
+        a = new(cls)
+        a._ip = from_bytes(packed, "big")
+        a._scope_id = None
+        return a
+
+    make = v4 if cls is ipaddress.IPv4Address else v6
+    probe = bytes(range(0xa1, 0xa1 + (4 if make is v4 else 16)))
+    try:
+        made, real = make(probe), cls(probe)
+        same = (made == real and hash(made) == hash(real) and repr(made) == repr(real)
+                and made.packed == probe and str(made) == str(real)
+                and made.reverse_pointer == real.reverse_pointer)
+    except Exception:  # any difference at all means: use the constructor
+        same = False
+    return make if same else cls
+
+
+_V4, _V6 = _fast_address(ipaddress.IPv4Address), _fast_address(ipaddress.IPv6Address)
+
+
+def _jailsys(v: int) -> Any:
+    return JailSys(v) if v in (0, 1, 2) else v
+
+
+def _addresses(buf: Any, off: int, n: int, size: int) -> tuple[Any, ...]:
+    """The addresses of an array of ``n`` bytes at ``buf + off``."""
+    make = _V4 if size == 4 else _V6
+    data = ffi.unpack(buf + off, n)
+    return tuple(make(data[i : i + size]) for i in range(0, n - size + 1, size))
+
+
+def _value_expr(s: ParamSpec, at: str, off: int, first: int | None,
+                helpers: dict[str, Any]) -> str:
+    """The expression that makes the value of ``s`` from ``at``, its row (for
+    an array, its returned length; ``first`` the row of its first address's
+    bytes), with ``b`` the buffer, its own value being at ``b + off``.
+    ``helpers`` gets what the expression calls."""
     k = s.kind
     if k is Kind.BOOL:
-        return (lambda buf, r: not r[row]) if s.nobool else None
+        return f"(not {at})" if s.nobool else at
     if k is Kind.JAILSYS:
-        return lambda buf, r: JailSys(r[row]) if r[row] in (0, 1, 2) else r[row]
+        helpers["_jailsys"] = _jailsys
+        return f"_jailsys({at})"
     if k is Kind.KEYVALUE:
-        return lambda buf, r: decode_keyvalue(r[row])
+        helpers["_keyvalue"] = decode_keyvalue
+        return f"_keyvalue({at})"
     if k in (Kind.IPV4, Kind.IPV6):
-        size = s.size
-        cls = ipaddress.IPv4Address if k is Kind.IPV4 else ipaddress.IPv6Address
-
-        def addresses(buf: Any, r: tuple[Any, ...]) -> tuple[Any, ...]:
-            n = r[row]
-            if n == size:
-                return (cls(r[first]),)
-            return addresses_of(ffi.unpack(buf + off, n), size) if n else ()
-
-        return addresses
+        assert first is not None
+        helpers.update(_V4=_V4, _V6=_V6, _addresses=_addresses)
+        make = "_V4" if k is Kind.IPV4 else "_V6"
+        # A lone address (the common case) comes from the struct's row.
+        return (f"(({make}(r[{first}]),) if {at} == {s.size} else "
+                f"_addresses(b, {off}, {at}, {s.size}) if {at} else ())")
     if k in (Kind.KEY, Kind.OPAQUE):
-        return lambda buf, r: s.decode(ffi.unpack(buf + off, r[row]))
-    return None
+        name = f"_decode{len(helpers)}"
+        helpers[name], helpers["_unpack"] = s.decode, ffi.unpack
+        return f"{name}(_unpack(b + {off}, {at}))"
+    return at
+
+
+def _decoder(exprs: dict[str, str], helpers: dict[str, Any],
+             strings: bool) -> Callable[[tuple[Any, ...], Any, Any], dict[str, Any]]:
+    """A function of a call's rows, buffer and strings that returns the dict
+    of its values, made once per plan: one dict display, whose keys are
+    constants (each name as repr writes it), with each value an expression
+    of _value_expr.  The rows' last item is the strings' length."""
+    lines = ["def decode(r, b, t):"]
+    if strings:
+        lines.append("    s = _unpack(t, r[-1]).decode('utf-8', 'surrogateescape').split('\\0')")
+        helpers["_unpack"] = ffi.unpack
+    items = ", ".join(f"{name!r}: {expr}" for name, expr in exprs.items())
+    lines.append(f"    return {{{items}}}")
+    namespace = dict(helpers)
+    exec("\n".join(lines), namespace)  # the source is made above, from the plan
+    decode: Callable[[tuple[Any, ...], Any, Any], dict[str, Any]] = namespace["decode"]
+    return decode
 
 
 def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -811,13 +871,12 @@ def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[
     if plan is None:
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
         _remember(_plans, ("lastjid", names), plan)
-    buf = ffi.new("char[]", plan.size)
-    view, strings = ffi.buffer(buf, plan.strings_at), buf + plan.strings_at
+    spare = plan.buffer()
     last = 0
     pack = _INT.pack
     while True:
         try:
-            jid, values = plan.decode_call(buf, pack(last), flags, view, strings)
+            jid, values = plan.decode_call(pack(last), flags, *spare)
         except JailNotFoundError:
             return
         except JailError as exc:
