@@ -25,7 +25,7 @@ import importlib
 import ipaddress
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 REQUIREMENT = "jail==0.0.14"
@@ -108,15 +108,14 @@ def load(library: str) -> Any:
     return pyjail
 
 
-def make_create_remove(library: str,
-                       values: Iterator[tuple[str, str, str]]) -> Callable[[], None]:
+def make_create_remove(library: str) -> Callable[[tuple[str, str, str]], None]:
     """B4 through py-jail: create a jail (name, path, host.hostname, ip4.addr,
-    persist, allow.raw_sockets) with the next (name, hostname, address) of
-    ``values``, then remove it."""
+    persist, allow.raw_sockets) with the (name, hostname, address) it is
+    given, then remove it."""
     pyjail = load(library)
 
-    def op() -> None:
-        name, host, ip = next(values)
+    def op(v: tuple[str, str, str]) -> None:
+        name, host, ip = v
         jiov = pyjail.Jiov({
             "name": name, "path": "/", "host.hostname": host,
             "ip4.addr": [ipaddress.IPv4Address(ip)], "persist": None,

@@ -80,6 +80,25 @@ def python_batch(fn: Callable[[], object]) -> Callable[[int], float]:
     return batch
 
 
+def python_each(fn: Callable[[Any], object], values: Iterator[Any]) -> Callable[[int], float]:
+    """As :func:`python_batch`, with each call handed the next of ``values`` by
+    the timed loop itself, as a program's loop over its own values hands them."""
+    def batch(n: int) -> float:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            t0 = time.perf_counter_ns()
+            for v in itertools.islice(values, n):
+                fn(v)
+            t1 = time.perf_counter_ns()
+        finally:
+            if enabled:
+                gc.enable()
+        return (t1 - t0) / n
+
+    return batch
+
+
 @dataclass
 class Settings:
     repeats: int
@@ -113,9 +132,13 @@ def value_pool(prefix: str) -> Iterator[tuple[str, str, str]]:
     """(name, hostname, IPv4 address) made before the clock starts and used
     in turn, new on every call for POOL calls: no cache of the values' own
     could be warm.  The C floor makes the same values (benchmarks/c/floor.c)."""
-    values = [(f"{prefix}{i}", f"{prefix}{i}.example",
-               f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}") for i in range(POOL)]
-    return itertools.cycle(values)
+    return itertools.cycle(pool_values(prefix))
+
+
+def pool_values(prefix: str) -> list[tuple[str, str, str]]:
+    """The values of :func:`value_pool`, in the order it gives them."""
+    return [(f"{prefix}{i}", f"{prefix}{i}.example",
+             f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}") for i in range(POOL)]
 
 
 # ---- the host ----------------------------------------------------------------------
@@ -273,54 +296,50 @@ class Bench:
     # -- B4, B5: changes, with new values on every call
 
     def b4(self) -> None:
-        def jc_op(pool: Iterator[tuple[str, str, str]]) -> Callable[[], object]:
-            def op() -> None:
-                name, host, ip = next(pool)
-                jailcore.Jail.create(
-                    name=name, path="/", host__hostname=host, ip4__addr=ip, persist=True,
-                    allow__raw_sockets=True,
-                ).remove()
-            return op
+        def jc_op(v: tuple[str, str, str]) -> None:
+            name, host, ip = v
+            jailcore.Jail.create(
+                name=name, path="/", host__hostname=host, ip4__addr=ip, persist=True,
+                allow__raw_sockets=True,
+            ).remove()
 
-        def ct_op(pool: Iterator[tuple[str, str, str]]) -> Callable[[], object]:
-            def op() -> None:
-                name, host, ip = next(pool)
-                self.ct.remove(self.ct.set({
-                    "name": name, "path": "/", "host.hostname": host, "ip4.addr": ip,
-                    "persist": True, "allow.raw_sockets": True,
-                }, JAIL_CREATE))
-            return op
+        def ct_op(v: tuple[str, str, str]) -> None:
+            name, host, ip = v
+            self.ct.remove(self.ct.set({
+                "name": name, "path": "/", "host.hostname": host, "ip4.addr": ip,
+                "persist": True, "allow.raw_sockets": True,
+            }, JAIL_CREATE))
 
-        def sub_op(pool: Iterator[tuple[str, str, str]]) -> Callable[[], object]:
-            def op() -> object:
-                return self.spawn(["create", *next(pool)], str.strip)()
-            return op
+        def sub_op(v: tuple[str, str, str]) -> object:
+            return self.spawn(["create", *v], str.strip)()
 
         impls = [
-            Impl("jailcore", python_batch(jc_op(value_pool("b4jc")))),
+            Impl("jailcore", python_each(jc_op, value_pool("b4jc"))),
             Impl("c", self.floor(["create", "b4c"])),
-            Impl("ctypes", python_batch(ct_op(value_pool("b4ct")))),
-            Impl("subprocess", python_batch(sub_op(value_pool("b4sub")))),
+            Impl("ctypes", python_each(ct_op, value_pool("b4ct"))),
+            Impl("subprocess", python_each(sub_op, value_pool("b4sub"))),
         ]
         peer = pyjail_peer.available()
         if peer is None:
-            impls.append(Impl("py-jail", python_batch(
-                pyjail_peer.make_create_remove(self.library, value_pool("b4pj")))))
+            impls.append(Impl("py-jail", python_each(
+                pyjail_peer.make_create_remove(self.library), value_pool("b4pj"))))
         self.record("B4", "create a jail (6 parameters, new values), remove it", impls,
                     extra={} if peer is None else {"py-jail": peer})
 
     def b5(self) -> None:
         j, jid = self.target, self.target.jid
-        jc_hosts = (host for _name, host, _ip in value_pool("b5jc"))
-        ct_hosts = (host for _name, host, _ip in value_pool("b5ct"))
-        sub_hosts = (host for _name, host, _ip in value_pool("b5sub"))
+
+        def hosts(prefix: str) -> Iterator[str]:
+            return itertools.cycle([host for _name, host, _ip in pool_values(prefix)])
+
         self.record("B5", "update one parameter (host.hostname, new values)", [
-            Impl("jailcore", python_batch(lambda: j.update(host__hostname=next(jc_hosts)))),
+            Impl("jailcore", python_each(lambda h: j.update(host__hostname=h), hosts("b5jc"))),
             Impl("c", self.floor(["update", str(jid), "b5c"])),
-            Impl("ctypes", python_batch(lambda: self.ct.set(
-                {"jid": jid, "host.hostname": next(ct_hosts)}, JAIL_UPDATE))),
-            Impl("subprocess", python_batch(lambda: self.spawn(
-                ["update", str(jid), next(sub_hosts)], str.strip)())),
+            Impl("ctypes", python_each(
+                lambda h: self.ct.set({"jid": jid, "host.hostname": h}, JAIL_UPDATE),
+                hosts("b5ct"))),
+            Impl("subprocess", python_each(
+                lambda h: self.spawn(["update", str(jid), h], str.strip)(), hosts("b5sub"))),
         ])
 
     # -- B3: listing

@@ -110,12 +110,14 @@ size_t jc_set_scratch(const struct jc_set_slot *slots, unsigned int nslots,
  * -(errno + JC_ERRNO_SPAN * k), the kernel's message then in
  * jc_set_errmsg(k).  The messages are kept in a ring of JC_ERRMSG_RING per
  * thread, so that calls made in between (a Python signal handler's) do not
- * replace one before it is read. */
+ * replace one before it is read.  Here lens is packed: nlens native 32-bit
+ * unsigned integers, one after the other (as Python's struct packs "I"),
+ * with no alignment asked of it. */
 #define JC_SET_FALLBACK -100000
 #define JC_ERRNO_SPAN 4096
 #define JC_ERRMSG_RING 8
 int jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
-                const char *values, const unsigned int *lens, unsigned int nlens, int flags);
+                const char *values, const char *lens, unsigned int nlens, int flags);
 const char *jc_set_errmsg(int k);
 
 /* How a jail_get value comes back.  Slot 0 is the key. */

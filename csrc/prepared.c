@@ -185,17 +185,24 @@ jc_set_errmsg(int k)
 
 int
 jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
-            const char *values, const unsigned int *lens, unsigned int nlens, int flags)
+            const char *values, const char *packed_lens, unsigned int nlens, int flags)
 {
 	struct iovec stack_iov[2 * JC_SET_STACK_SLOTS + 2], *iov = stack_iov;
 	unsigned char stack_scratch[JC_SET_STACK_SCRATCH], *scratch = stack_scratch;
-	size_t need = jc_set_scratch(slots, nslots, lens, nlens);
+	unsigned int stack_lens[JC_SET_STACK_SLOTS + 1], *lens = stack_lens;
 	unsigned int k = jc_errmsg_next;
+	size_t need;
 	int niov, ret;
 
 	if (nslots > JC_SET_STACK_SLOTS &&
 	    (iov = malloc(sizeof(*iov) * (2 * (size_t)nslots + 2))) == NULL)
 		return -ENOMEM;
+	if (nlens > JC_SET_STACK_SLOTS + 1 && (lens = malloc(sizeof(*lens) * nlens)) == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(lens, packed_lens, sizeof(*lens) * nlens);
+	need = jc_set_scratch(slots, nslots, lens, nlens);
 	if (need > sizeof(stack_scratch) && (scratch = malloc(need)) == NULL) {
 		ret = -ENOMEM;
 		goto out;
@@ -215,6 +222,8 @@ jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslots,
 out:
 	if (iov != stack_iov)
 		free(iov);
+	if (lens != stack_lens)
+		free(lens);
 	if (scratch != stack_scratch)
 		free(scratch);
 	return ret;

@@ -301,12 +301,13 @@ def update_from_keywords(jid: int, kwargs: dict[str, Any]) -> tuple[str, ...] | 
         names = tuple(k.replace("__", ".") for k in keys)
         entry = None
         if "jid" not in names and len(set(names)) == len(names):
-            plan = _SetPlan.make(("jid", *names), False)
+            plan = _SetPlan.make(("jid", *names), False, given=1)
             if plan is not None:
                 stale = tuple(dict.fromkeys(n for name in names for n in (name, spec(name).base)))
                 entry = (plan, stale)
         _remember(_update_keyword_plans, keys, entry)
-    if entry is None or entry[0].call((jid, *kwargs.values()), _UPDATE) is None:
+    # A Jail's jid is a C int: it is packed here, without the checks of a value.
+    if entry is None or entry[0].call(kwargs.values(), _UPDATE, (_INT.pack(jid),)) is None:
         return None
     return entry[1]
 
@@ -325,13 +326,15 @@ def update_from_keywords(jid: int, kwargs: dict[str, Any]) -> tuple[str, ...] | 
 
 
 class _SetPlan:
-    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n", "_path_at", "_tail")
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_lens", "_n", "_path_at", "_tail")
 
     def __init__(
-        self, specs: list[ParamSpec], creating: bool, defaults: tuple[Any, ...] = ()
+        self, specs: list[ParamSpec], creating: bool, defaults: tuple[Any, ...] = (),
+        given: int = 0,
     ) -> None:
         """``defaults``: the values of the last specs, the same in every call
-        (encoded here, once)."""
+        (encoded here, once).  ``given``: how many of the first specs have
+        their values handed to :meth:`call` already encoded."""
         self._n = len(specs)
         self._path_at = next((i for i, s in enumerate(specs) if s.name == "path"), -1)
         # The pairs and errmsg, then the message's bytes in the same array.
@@ -372,10 +375,14 @@ class _SetPlan:
         self._tail = [f(v) for f, v in zip(self._encoders[fixed:], defaults, strict=True)]
         self._tail.append(b"")  # the NUL after the last value
         del self._encoders[fixed:]
+        del self._encoders[:given]
+        # The length of each value and of the empty one at the end, packed.
+        self._lens = struct.Struct(f"={self._n + 1}I").pack
 
     @classmethod
     def make(
-        cls, names: tuple[str, ...], creating: bool, defaults: tuple[Any, ...] = ()
+        cls, names: tuple[str, ...], creating: bool, defaults: tuple[Any, ...] = (),
+        given: int = 0,
     ) -> _SetPlan | None:
         """A plan for ``names``, or None where the general path must decide:
         unknown and read-only names, and vnet (its address rule looks at values)."""
@@ -387,21 +394,20 @@ class _SetPlan:
             return None
         if any(s.access is Access.READ_ONLY for s in specs):
             return None
-        return cls(specs, creating, defaults)
+        return cls(specs, creating, defaults, given)
 
-    def call(self, values: Iterable[Any], flags: int) -> int | None:
-        """The jid, or None when a value needs the general path."""
+    def call(self, values: Iterable[Any], flags: int, head: tuple[bytes, ...] = ()) -> int | None:
+        """The jid, or None when a value needs the general path.  ``head``: the
+        values of the first specs, already encoded (as many as ``given``)."""
         try:
-            data = list(map(_apply, self._encoders, values))
+            data = [*head, *map(_apply, self._encoders, values), *self._tail]
         except (TypeError, ValueError):
             return None
-        data += self._tail
         blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
-        lens = list(map(len, data))
         if _backend.jail_set is _SEAM_SET:
             # Laid out and made in one C call (csrc/prepared.c, jc_set_call).
-            jid = lib.jc_set_call(_backend.BACKEND, self._c, self._n, blob, lens, len(lens),
-                                  flags)
+            jid = lib.jc_set_call(_backend.BACKEND, self._c, self._n, blob,
+                                  self._lens(*map(len, data)), self._n + 1, flags)
             if jid >= 0:
                 return jid  # type: ignore[no-any-return]
             if jid == lib.JC_SET_FALLBACK:
@@ -412,6 +418,7 @@ class _SetPlan:
             raise _kernel_error(err, lib.jc_set_errmsg(k), "jail_set", path)
         # The seam is wrapped (a tracer, the tests' recorder): the same layout,
         # and the call through _backend.jail_set, where the wrapper sees it.
+        lens = list(map(len, data))
         scratch = ffi.new("unsigned char[]", lib.jc_set_scratch(self._c, self._n, lens, len(lens)))
         iov = ffi.new("struct iovec[]", self._iov_len)
         niov = lib.jc_set_iov(iov, self._c, self._n, blob, lens, len(lens), scratch, len(scratch))
@@ -726,26 +733,13 @@ class _GetPlan:
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
         """The system call with the key ``kdata``, and its values decoded.  The
         buffer is one of the plan's spares (a new one when none is free), each
-        used by one call at a time: a buffer is taken off the list before the
-        call and put back after its values are decoded."""
+        used by one call at a time: it is taken off the list before the call
+        and put back once its values are decoded (a failed call drops it)."""
         try:
             spare = self._spares.pop()
         except IndexError:
             spare = self.buffer()
-        jid, values = self.decode_call(kdata, flags, *spare)
-        self._spares.append(spare)
-        return jid, values
-
-    def buffer(self) -> tuple[Any, Any, Any]:
-        """A new buffer for calls through the plan, as :meth:`decode_call`
-        takes it: the buffer, a view of its numbers, where its strings start."""
-        buf = _new_buffer("char[]", self.size)
-        return buf, ffi.buffer(buf, self._strings), buf + self._strings
-
-    def decode_call(self, kdata: bytes, flags: int, buf: Any, view: Any,
-                    strings: Any) -> tuple[int, dict[str, Any]]:
-        """The system call in ``buf`` (``view`` its numbers, ``strings`` where
-        its strings start) with the key ``kdata``, and its values decoded."""
+        buf, view, strings = spare
         if _backend.jail_get is _SEAM_GET:
             # Laid out, made and gathered in one C call (csrc/prepared.c).
             jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
@@ -763,7 +757,15 @@ class _GetPlan:
             if jid == -1:
                 raise _kernel_error(err, buf + self._errmsg, "jail_get")
             lib.jc_get_gather(self._c, buf)
-        return jid, self._decode(self._struct.unpack_from(view), buf, strings)
+        values = self._decode(self._struct.unpack_from(view), buf, strings)
+        self._spares.append(spare)
+        return jid, values
+
+    def buffer(self) -> tuple[Any, Any, Any]:
+        """A new buffer for calls through the plan: the buffer, a view of the
+        part the struct reads, and where its strings start."""
+        buf = _new_buffer("char[]", self.size)
+        return buf, ffi.buffer(buf, self._strings), buf + self._strings
 
 
 # A buffer need not be zeroed: what is read from it is what the call wrote
@@ -865,18 +867,17 @@ def _decoder(exprs: dict[str, str], helpers: dict[str, Any],
 
 def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
     """Every visible jail in jid order, with ``names`` read in one jail_get(2)
-    each (keyed by ``lastjid``, as jls does).  One buffer serves the whole walk:
-    each value is decoded before the next call overwrites it."""
+    each (keyed by ``lastjid``, as jls does).  The plan's spare buffer serves
+    the whole walk: each value is decoded before the next call reuses it."""
     plan = _plans.get(("lastjid", names))
     if plan is None:
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
         _remember(_plans, ("lastjid", names), plan)
-    spare = plan.buffer()
     last = 0
     pack = _INT.pack
     while True:
         try:
-            jid, values = plan.decode_call(pack(last), flags, *spare)
+            jid, values = plan.call(pack(last), flags)
         except JailNotFoundError:
             return
         except JailError as exc:

@@ -76,7 +76,6 @@ def test_py_jail_creates_what_jailcore_creates() -> None:
         "name": "p", "host.hostname": "p.example",
         "ip4.addr": (ipaddress.IPv4Address("192.0.2.9"),), "persist": True,
         "allow.raw_sockets": True}
-    op = pyjail_peer.make_create_remove(jailcore.model.library_path(),
-                                        iter([("q", "q.example", "192.0.2.10")]))
-    op()
+    op = pyjail_peer.make_create_remove(jailcore.model.library_path())
+    op(("q", "q.example", "192.0.2.10"))
     assert [j.name for j in jailcore.jails()] == ["p"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import signal
+import struct
 import threading
 from typing import Any
 
@@ -377,7 +378,8 @@ def test_fewer_lengths_than_slots_is_refused_in_c() -> None:
     assert _backend.lib.jc_set_iov(iov, plan._c, plan._n, b"\0b\0", [1], 1,
                                    _backend.ffi.NULL, 0) == -2
     # The call made in C gives it to the general path instead, and makes none.
-    assert _backend.lib.jc_set_call(_backend.BACKEND, plan._c, plan._n, b"\0b\0", [1], 1,
+    assert _backend.lib.jc_set_call(_backend.BACKEND, plan._c, plan._n, b"\0b\0",
+                                    struct.pack("=I", 1), 1,
                                     JailFlag.CREATE) == _backend.lib.JC_SET_FALLBACK
     assert [j.name for j in jailcore.jails()] == ["a"]
 
