@@ -60,9 +60,9 @@ jm_fill(struct jm_host *h, struct jm_opts *o, int s, int mypr)
 	JM_TRY(jm_set_int(o, "securelevel", pr->securelevel));
 	JM_TRY(jm_set_int(o, "children.cur", jm_children_cur(h, s)));
 	JM_TRY(jm_set_int(o, "children.max", pr->children_max));
-	JM_TRY(jm_opt_set_str(o, "host.hostname", pr->hostname));
-	JM_TRY(jm_opt_set_str(o, "host.domainname", pr->domainname));
-	JM_TRY(jm_opt_set_str(o, "host.hostuuid", pr->hostuuid));
+	JM_TRY(jm_opt_set_str(o, "host.hostname", jm_host_text(h, s, JM_ST_HOSTNAME)));
+	JM_TRY(jm_opt_set_str(o, "host.domainname", jm_host_text(h, s, JM_ST_DOMAINNAME)));
+	JM_TRY(jm_opt_set_str(o, "host.hostuuid", jm_host_text(h, s, JM_ST_HOSTUUID)));
 	JM_TRY(jm_opt_set(o, "host.hostid", &hostid, sizeof(hostid)));
 	{
 		uint32_t n4, n6;

@@ -120,7 +120,12 @@ struct jm_blk {
 };
 
 /* What a prison keeps in the heap. */
-enum { JM_ST_IP4, JM_ST_IP6, JM_ST_META, JM_ST_ENV, JM_ST_PATH, JM_ST_ROOT, JM_NSTORE };
+enum {
+	JM_ST_IP4, JM_ST_IP6, JM_ST_META, JM_ST_ENV, JM_ST_PATH, JM_ST_ROOT,
+	JM_ST_HOSTNAME, JM_ST_DOMAINNAME, JM_ST_HOSTUUID, JM_NSTORE
+};
+/* The fields that hold a text (and a NUL after it in their block). */
+#define jm_store_text(field) ((field) >= JM_ST_META)
 #define jm_store_owner(slot, field) ((uint32_t)(slot) * JM_NSTORE + (uint32_t)(field) + 1u)
 
 /* Module indexes. */
@@ -181,11 +186,10 @@ struct jm_prison {
 	int32_t sib_prev;
 	int32_t name_next; /* next prison in its byname[] bucket; 0: none */
 	uint64_t hostid;
-	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 */
-	char hostname[JM_MAXHOSTNAMELEN];
-	char domainname[JM_MAXHOSTNAMELEN];
-	char hostuuid[JM_HOSTUUIDLEN];
+	char name[JM_MAXHOSTNAMELEN]; /* full name, relative to prison0 (the index's key) */
 	char osrelease[JM_OSRELEASELEN];
+	/* host.hostname, host.domainname and host.hostuuid are texts in the
+	 * heap (JM_ST_HOSTNAME...), as long as they are: jm_host_text. */
 	uint32_t ip4_count;
 	uint32_t ip6_count;
 	/* Heap blocks (JM_ST_*): offset (0: none) and the bytes used; a
@@ -345,7 +349,7 @@ struct jm_undo {
 #define JM_NAMEHASH 16384 /* buckets of byname[], a power of two */
 
 #define JM_MAGIC 0x31304c45444f4d4aULL /* "JMODEL01" */
-#define JM_LAYOUT 9
+#define JM_LAYOUT 10
 
 struct jm_host {
 	uint64_t magic;
@@ -516,6 +520,11 @@ const void *jm_store_get(const struct jm_host *h, int slot, int field, size_t *l
 const char *jm_text(const struct jm_host *h, int slot, int field);
 #define jm_path(h, slot) jm_text((h), (slot), JM_ST_PATH)
 #define jm_root(h, slot) jm_text((h), (slot), JM_ST_ROOT)
+/* A text that may be empty (JM_ST_HOSTNAME, JM_ST_DOMAINNAME,
+ * JM_ST_HOSTUUID): "" when the prison has no block for it, else jm_text. */
+const char *jm_host_text(const struct jm_host *h, int slot, int field);
+/* Set such a text: no block for "", else a block of the text. */
+int jm_host_text_set(struct jm_host *h, int slot, int field, const char *text);
 int jm_store_set(struct jm_host *h, int slot, int field, const void *data, size_t len, int text);
 void jm_store_release(struct jm_host *h, int slot);
 /* For tests of the heap's exhaustion: this process carves no block beyond

@@ -599,31 +599,43 @@ jm_ip_propagate(struct jm_host *h, int slot, int v6, int depth)
 	return 0;
 }
 
-static void
-jm_host_copy(struct jm_prison *dst, const struct jm_prison *src)
+/* Prison dst takes src's host.hostname, host.domainname, host.hostuuid and
+ * host.hostid; 0 or ENOMEM. */
+static int
+jm_host_copy(struct jm_host *h, int dst, int src)
 {
-	strcpy(dst->hostname, src->hostname);
-	strcpy(dst->domainname, src->domainname);
-	strcpy(dst->hostuuid, src->hostuuid);
-	dst->hostid = src->hostid;
+	static const int fields[] = {JM_ST_HOSTNAME, JM_ST_DOMAINNAME, JM_ST_HOSTUUID};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		/* src's block stays where it is while dst gets a new one. */
+		int err = jm_host_text_set(h, dst, fields[i], jm_host_text(h, src, fields[i]));
+
+		if (err != 0)
+			return err;
+	}
+	jm_save_prison(h, dst);
+	h->prisons[dst].hostid = h->prisons[src].hostid;
+	return 0;
 }
 
-static void
+static int
 jm_host_propagate(struct jm_host *h, int slot, int depth)
 {
 	if (depth > JM_MAXPRISONS) { /* a cycle of parents */
 		jm_broken();
-		return;
+		return 0;
 	}
 	JM_FOREACH_CHILD(h, slot, s, steps) {
 		struct jm_prison *c = &h->prisons[s];
+		int err;
 
 		if ((c->flags & JM_PR_HOST) || !jm_prison_check(h, s))
 			continue;
-		jm_save_prison(h, s);
-		jm_host_copy(c, &h->prisons[slot]);
-		jm_host_propagate(h, s, depth + 1);
+		if ((err = jm_host_copy(h, s, slot)) != 0 ||
+		    (err = jm_host_propagate(h, s, depth + 1)) != 0)
+			return err;
 	}
+	return 0;
 }
 
 /* get_next_prid: the next automatic jid, or 0 when none is free. */
@@ -1125,7 +1137,6 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 		np->cpuset_id = jm_alloc_cpuset(h);
 		np->allow = JM_JAIL_DEFAULT_ALLOW & pp->allow;
 		np->flags = JM_PR_HOST | JM_PR_IP4_SADDRSEL | JM_PR_IP6_SADDRSEL;
-		strcpy(np->hostuuid, JM_DEFAULT_HOSTUUID);
 		strcpy(np->name, fullname);
 		{
 			/* Copied first: the caller's root lives in the heap. */
@@ -1134,7 +1145,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 
 			snprintf(root, sizeof(root), "%s", r->got_path ? r->path : jm_root(h, mypr));
 			if ((err = jm_store_set(h, slot, JM_ST_PATH, path, strlen(path), 1)) != 0 ||
-			    (err = jm_store_set(h, slot, JM_ST_ROOT, root, strlen(root), 1)) != 0)
+			    (err = jm_store_set(h, slot, JM_ST_ROOT, root, strlen(root), 1)) != 0 ||
+			    (err = jm_host_text_set(h, slot, JM_ST_HOSTUUID, JM_DEFAULT_HOSTUUID)) != 0)
 				goto nomem;
 		}
 		if ((r->ch_flags & JM_PR_VNET) && (r->pr_flags & JM_PR_VNET))
@@ -1162,7 +1174,8 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 			np->flags |= JM_PR_HOST;
 		} else {
 			np->flags &= ~JM_PR_HOST;
-			jm_host_copy(np, pp);
+			if ((err = jm_host_copy(h, slot, ppr)) != 0)
+				goto nomem;
 		}
 		for (int m = 0; m < 3; m++)
 			np->sysv[m] = JM_JAIL_SYS_DISABLE;
@@ -1238,20 +1251,22 @@ jm_jail_set_locked(struct jm_host *h, struct iovec *iov, unsigned int niov, int 
 	/* host */
 	if (!created && (r->ch_flags & JM_PR_HOST) && !(r->pr_flags & JM_PR_HOST)) {
 		np->flags &= ~JM_PR_HOST;
-		jm_host_copy(np, &h->prisons[jm_parent(h, pr) < 0 ? 0 : jm_parent(h, pr)]);
+		if ((err = jm_host_copy(h, pr, jm_parent(h, pr) < 0 ? 0 : jm_parent(h, pr))) != 0)
+			goto nomem;
 	} else if (r->pr_flags & JM_PR_HOST) {
 		np->flags |= JM_PR_HOST;
 	}
-	if (r->hostname != NULL)
-		strcpy(np->hostname, r->hostname);
-	if (r->domainname != NULL)
-		strcpy(np->domainname, r->domainname);
-	if (r->hostuuid != NULL)
-		strcpy(np->hostuuid, r->hostuuid);
+	if ((r->hostname != NULL &&
+	     (err = jm_host_text_set(h, pr, JM_ST_HOSTNAME, r->hostname)) != 0) ||
+	    (r->domainname != NULL &&
+	     (err = jm_host_text_set(h, pr, JM_ST_DOMAINNAME, r->domainname)) != 0) ||
+	    (r->hostuuid != NULL &&
+	     (err = jm_host_text_set(h, pr, JM_ST_HOSTUUID, r->hostuuid)) != 0))
+		goto nomem;
 	if (r->got_hostid)
 		np->hostid = r->hostid;
-	if (r->ch_flags & JM_PR_HOST)
-		jm_host_propagate(h, pr, 0);
+	if ((r->ch_flags & JM_PR_HOST) && (err = jm_host_propagate(h, pr, 0)) != 0)
+		goto nomem;
 	/* allow */
 	if (r->ch_allow) {
 		uint64_t off = r->ch_allow & ~r->pr_allow;

@@ -174,6 +174,18 @@ jm_text(const struct jm_host *h, int slot, int field)
 	return "";
 }
 
+const char *
+jm_host_text(const struct jm_host *h, int slot, int field)
+{
+	return h->prisons[slot].store[field] == 0 ? "" : jm_text(h, slot, field);
+}
+
+int
+jm_host_text_set(struct jm_host *h, int slot, int field, const char *text)
+{
+	return jm_store_set(h, slot, field, text, strlen(text), 1);
+}
+
 const uint8_t *
 jm_ips(const struct jm_host *h, int slot, int v6, uint32_t *n)
 {
@@ -367,13 +379,15 @@ jm_store_valid(const struct jm_host *h, int slot)
 		if ((pr->store[f] == 0) != (pr->store_len[f] == 0) ||
 		    (pr->store[f] != 0 && p == NULL))
 			return 0;
-		if ((f == JM_ST_META || f == JM_ST_ENV || f == JM_ST_PATH || f == JM_ST_ROOT) &&
-		    p != NULL &&
+		if (jm_store_text(f) && p != NULL &&
 		    (len + 1 > (1u << ((const struct jm_blk *)p - 1)->cls) - sizeof(struct jm_blk) ||
 		     p[len] != '\0' || memchr(p, '\0', len) != NULL))
 			return 0;
 	}
 	return pr->store[JM_ST_PATH] != 0 && pr->store[JM_ST_ROOT] != 0 &&
+	       pr->store_len[JM_ST_HOSTNAME] < JM_MAXHOSTNAMELEN &&
+	       pr->store_len[JM_ST_DOMAINNAME] < JM_MAXHOSTNAMELEN &&
+	       pr->store_len[JM_ST_HOSTUUID] < JM_HOSTUUIDLEN &&
 	       pr->store_len[JM_ST_IP4] == (uint64_t)pr->ip4_count * 4 &&
 	       pr->store_len[JM_ST_IP6] == (uint64_t)pr->ip6_count * 16;
 }
@@ -532,9 +546,6 @@ jm_prison_valid(const struct jm_host *h, int s)
 	return (s == 0 ? pr->parent == -1 : pr->parent != s && jm_slot_ok(h, pr->parent)) &&
 	       pr->state >= JM_PRISON_STATE_INVALID && pr->state <= JM_PRISON_STATE_DYING &&
 	       jm_str_ok(pr->name, sizeof(pr->name)) &&
-	       jm_str_ok(pr->hostname, sizeof(pr->hostname)) &&
-	       jm_str_ok(pr->domainname, sizeof(pr->domainname)) &&
-	       jm_str_ok(pr->hostuuid, sizeof(pr->hostuuid)) &&
 	       jm_str_ok(pr->osrelease, sizeof(pr->osrelease)) && jm_store_valid(h, s);
 }
 
@@ -1351,9 +1362,6 @@ jailmodel_test_offset(const char *field)
 		JM_F("prison.name_next", offsetof(struct jm_prison, name_next)),
 		JM_F("prison.holds", offsetof(struct jm_prison, holds)),
 		JM_F("prison.name", offsetof(struct jm_prison, name)),
-		JM_F("prison.hostname", offsetof(struct jm_prison, hostname)),
-		JM_F("prison.domainname", offsetof(struct jm_prison, domainname)),
-		JM_F("prison.hostuuid", offsetof(struct jm_prison, hostuuid)),
 		JM_F("prison.osrelease", offsetof(struct jm_prison, osrelease)),
 		JM_F("proc.pid", offsetof(struct jm_proc, pid)),
 		JM_F("proc.prison", offsetof(struct jm_proc, prison)),

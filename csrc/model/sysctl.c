@@ -1019,7 +1019,7 @@ handle_list(const struct jm_sctx *c, struct jm_sreq *r)
 		xp.state = pr->state;
 		xp.cpusetid = pr->cpuset_id;
 		copy_str(xp.path, sizeof(xp.path), relative_path(h, s, c->slot));
-		copy_str(xp.host, sizeof(xp.host), pr->hostname);
+		copy_str(xp.host, sizeof(xp.host), jm_host_text(h, s, JM_ST_HOSTNAME));
 		copy_str(xp.name, sizeof(xp.name), jm_relative_name(h, s, c->slot));
 		xp.ip4s = n4;
 		xp.ip6s = n6;
@@ -1061,7 +1061,7 @@ caller_hostname(const struct jm_host *h, int slot)
 			jm_broken();
 			return "";
 		}
-	return h->prisons[slot < 0 ? 0 : slot].hostname;
+	return jm_host_text(h, slot < 0 ? 0 : slot, JM_ST_HOSTNAME);
 }
 
 /* Change host-wide settings under the undo log. */

@@ -100,10 +100,15 @@ jm_prison0_init(struct jm_host *h)
 	/* A new heap has room: these are its first blocks. */
 	(void)jm_store_set(h, 0, JM_ST_PATH, "/", 1, 1);
 	(void)jm_store_set(h, 0, JM_ST_ROOT, "/", 1, 1);
-	if (gethostname(p0->hostname, sizeof(p0->hostname)) != 0)
-		p0->hostname[0] = '\0';
-	p0->hostname[sizeof(p0->hostname) - 1] = '\0';
-	strcpy(p0->hostuuid, JM_DEFAULT_HOSTUUID);
+	{
+		char name[JM_MAXHOSTNAMELEN];
+
+		if (gethostname(name, sizeof(name)) != 0)
+			name[0] = '\0';
+		name[sizeof(name) - 1] = '\0';
+		(void)jm_host_text_set(h, 0, JM_ST_HOSTNAME, name);
+	}
+	(void)jm_host_text_set(h, 0, JM_ST_HOSTUUID, JM_DEFAULT_HOSTUUID);
 }
 
 void

@@ -202,33 +202,69 @@ def test_proc_prison_out_of_range(host: Path, prison: int) -> None:
     expect(host, tampered(host, writes, get_jid(1)), DURING)
 
 
-@pytest.mark.parametrize("field,size", [
-    ("name", 256), ("hostname", 256),
-    ("domainname", 256), ("hostuuid", 64), ("osrelease", 32),
-])
+@pytest.mark.parametrize("field,size", [("name", 256), ("osrelease", 32)])
 def test_string_without_nul(host: Path, field: str, size: int) -> None:
     expect(host, tampered(host, lambda: [(prison_off(2, field), b"x" * size)], get_jid(2)),
            DURING)
 
 
-@pytest.mark.parametrize("store", [4, 5])  # JM_ST_PATH, JM_ST_ROOT: texts in the heap
+# The texts of a prison in the heap (JM_ST_*): path, root, host.hostname,
+# host.domainname, host.hostuuid.
+ST_PATH, ST_ROOT, ST_HOSTNAME, ST_DOMAINNAME, ST_HOSTUUID = 4, 5, 6, 7, 8
+
+
+def heap_text(host: Path, slot: int, store: int) -> tuple[int, int]:
+    """Where prison `slot`'s text `store` lies in the file, and its length."""
+    with open(host, "rb") as f:
+        f.seek(prison_off(slot, "store") + 4 * store)
+        (block,) = struct.unpack("=I", f.read(4))
+        f.seek(prison_off(slot, "store_len") + 4 * store)
+        (length,) = struct.unpack("=I", f.read(4))
+    assert block != 0
+    return off("heap") + block + 16, length  # after the block's header
+
+
+def set_host_texts(jid: int, length: int) -> None:
+    """Give jail `jid` a host.hostname and host.domainname of `length` bytes."""
+    r = modelabi.jail_set([("jid", I(jid)), ("host.hostname", "h" * length),
+                           ("host.domainname", "d" * length)], modelabi.JAIL_UPDATE)
+    assert (r.ret, r.errno) == (jid, 0)
+
+
+@pytest.mark.parametrize("store", [ST_PATH, ST_ROOT, ST_HOSTNAME, ST_DOMAINNAME, ST_HOSTUUID])
 @pytest.mark.parametrize("damage", ["nul", "inside", "length"])
 def test_heap_text_damaged(host: Path, store: int, damage: str) -> None:
-    """a.b's path or root, kept in the heap: the NUL after it overwritten, a
-    NUL put inside it, or its length made longer than its block."""
+    """a.b's path, root, hostname, domain name or host UUID, kept in the heap:
+    the NUL after it overwritten, a NUL put inside it, or its length made
+    longer than its block."""
 
     def writes() -> Writes:
-        with open(host, "rb") as f:
-            f.seek(prison_off(2, "store") + 4 * store)
-            (block,) = struct.unpack("=I", f.read(4))
-            f.seek(prison_off(2, "store_len") + 4 * store)
-            (length,) = struct.unpack("=I", f.read(4))
-        text = off("heap") + block + 16  # after the block's header
+        set_host_texts(2, 10)
+        text, length = heap_text(host, 2, store)
         if damage == "nul":
             return [(text + length, b"x")]
         if damage == "inside":
             return [(text, b"\0")]
         return [(prison_off(2, "store_len") + 4 * store, struct.pack("=I", 4096))]
+
+    expect(host, tampered(host, writes, get_jid(2)), DURING)
+
+
+@pytest.mark.parametrize("store,size", [(ST_HOSTNAME, 256), (ST_DOMAINNAME, 256),
+                                        (ST_HOSTUUID, 64)])
+def test_heap_text_longer_than_its_parameter(host: Path, store: int, size: int) -> None:
+    """A host text that fits its block but not its parameter (MAXHOSTNAMELEN,
+    HOSTUUIDLEN, the NUL included): a string the kernel could not hold."""
+
+    def writes() -> Writes:
+        set_host_texts(2, 255)
+        r = modelabi.jail_set([("jid", I(2)), ("host.hostuuid", "u" * 63)],
+                              modelabi.JAIL_UPDATE)
+        assert (r.ret, r.errno) == (2, 0)
+        text, length = heap_text(host, 2, store)
+        assert length == size - 1
+        return [(text + length, b"x\0"),
+                (prison_off(2, "store_len") + 4 * store, struct.pack("=I", size))]
 
     expect(host, tampered(host, writes, get_jid(2)), DURING)
 
@@ -240,8 +276,12 @@ def test_string_without_nul_met_in_a_lookup_by_name(host: Path) -> None:
 
 def test_string_of_the_callers_ancestor_without_nul(host: Path) -> None:
     # a's hostname: a.b's parent, met on the way up from a.b.
-    expect(host, tampered(host, lambda: [(prison_off(1, "hostname"), b"h" * 256)],
-                          get_jid(2)), DURING)
+    def writes() -> Writes:
+        set_host_texts(1, 10)
+        text, length = heap_text(host, 1, ST_HOSTNAME)
+        return [(text + length, b"h")]
+
+    expect(host, tampered(host, writes, get_jid(2)), DURING)
 
 
 @pytest.mark.parametrize("field", ["nchild", "ndesc"])

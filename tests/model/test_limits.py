@@ -323,11 +323,13 @@ def test_corrupted_heap_block_is_refused(tmp_path: Path) -> None:
     jailcore.model.use_state_file(path)
     try:
         jid = create(("name", "j"), ("meta", "k=" + "v" * (MARK - 2)))
+        assert create(("name", "k")) == 2
         # Two blocks of 64 bytes, then both freed: a free list of two.
         assert jail_set([("jid", I(jid)), ("env", "a=" + "1" * 40)], JAIL_UPDATE).ok
         assert jail_set([("jid", I(jid)), ("env", "b=" + "2" * 40)], JAIL_UPDATE).ok
         assert jail_set([("jid", I(jid)), ("env", None)], JAIL_UPDATE).ok
-        assert create(("name", "k")) == 2  # a new change: the freed blocks are free
+        # A new change, which takes no block: the freed blocks are free.
+        assert jail_set([("jid", I(2)), ("securelevel", I(1))], JAIL_UPDATE).ok
     finally:
         jailcore.model.use_state_file(before)
     with open(path, "rb") as f:
