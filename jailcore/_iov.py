@@ -289,27 +289,27 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
     return plan.call(kwargs.values(), _CREATE)
 
 
-def update_from_keywords(jid: int, kwargs: dict[str, Any]) -> tuple[str, ...] | None:
-    """Jail.update's path for keywords alone, as create_from_keywords is
-    Jail.create's: the names the change made stale in a Jail's values (each
-    dotted name and its boolean base), or None when the general path must run
-    (it also explains every refusal)."""
-    keys = tuple(kwargs)
+def update_plan(keys: tuple[str, ...]) -> _SetPlan | None:
+    """Jail.update's plan for keywords alone (``keys``, as spelled), as
+    create_from_keywords is Jail.create's, made once per spelling: the jid's
+    value comes first, already packed (:data:`pack_jid`), and its ``stale``
+    are the names the change makes stale in a Jail's values (each dotted name
+    and its boolean base).  None when the general path must run (it also
+    explains every refusal).  :data:`update_plans` holds those made."""
     try:
-        entry = _update_keyword_plans[keys]
+        return update_plans[keys]
     except KeyError:
-        names = tuple(k.replace("__", ".") for k in keys)
-        entry = None
-        if "jid" not in names and len(set(names)) == len(names):
-            plan = _SetPlan.make(("jid", *names), False, given=1)
-            if plan is not None:
-                stale = tuple(dict.fromkeys(n for name in names for n in (name, spec(name).base)))
-                entry = (plan, stale)
-        _remember(_update_keyword_plans, keys, entry)
-    # A Jail's jid is a C int: it is packed here, without the checks of a value.
-    if entry is None or entry[0].call(kwargs.values(), _UPDATE, (_INT.pack(jid),)) is None:
-        return None
-    return entry[1]
+        pass
+    names = tuple(k.replace("__", ".") for k in keys)
+    plan = None
+    if "jid" not in names and len(set(names)) == len(names):
+        plan = _SetPlan.make(("jid", *names), False, given=1)
+        if plan is not None:
+            plan.stale = tuple(dict.fromkeys(n for name in names for n in (name, spec(name).base)))
+    return _remember(update_plans, keys, plan)
+
+
+pack_jid = _INT.pack  # a jid that is a C int (a Jail's), as a plan's first value
 
 
 # ---- prepared jail_set -----------------------------------------------------------
@@ -326,7 +326,8 @@ def update_from_keywords(jid: int, kwargs: dict[str, Any]) -> tuple[str, ...] | 
 
 
 class _SetPlan:
-    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_lens", "_n", "_path_at", "_tail")
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_lens", "_n", "_path_at", "_tail",
+                 "stale")
 
     def __init__(
         self, specs: list[ParamSpec], creating: bool, defaults: tuple[Any, ...] = (),
@@ -378,6 +379,7 @@ class _SetPlan:
         del self._encoders[:given]
         # The length of each value and of the empty one at the end, packed.
         self._lens = struct.Struct(f"={self._n + 1}I").pack
+        self.stale: tuple[str, ...] = ()  # see update_plan
 
     @classmethod
     def make(
@@ -435,8 +437,8 @@ class _SetPlan:
 _create_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _update_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _keyword_plans: dict[tuple[str, ...], _SetPlan | None] = {}  # Jail.create's, by spelling
-# Jail.update's, by spelling: the plan and the names the change makes stale.
-_update_keyword_plans: dict[tuple[str, ...], tuple[_SetPlan, tuple[str, ...]] | None] = {}
+# Jail.update's, by spelling (update_plan).
+update_plans: dict[tuple[str, ...], _SetPlan | None] = {}
 _INT_KINDS = frozenset(_INT_FORMATS)
 # f(v), without a comprehension's frame (operator.call is new in Python 3.11).
 _apply: Callable[[Callable[[Any], bytes], Any], bytes] = getattr(
@@ -942,7 +944,7 @@ def clear_plans() -> None:
     _create_plans.clear()
     _update_plans.clear()
     _keyword_plans.clear()
-    _update_keyword_plans.clear()
+    update_plans.clear()
 
 
 params_on_clear.append(clear_plans)

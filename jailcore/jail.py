@@ -507,10 +507,14 @@ class Jail:
     def update(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
         """Change parameters of the jail (jail_set(2) with JAIL_UPDATE)."""
         if params is None:
-            stale = _iov.update_from_keywords(self._jid, kwargs)
-            if stale is not None:
+            # Keywords alone: a plan by spelling (looked up here first, the
+            # common case, without a call), the jid packed as the C int it is.
+            keys = tuple(kwargs)
+            plan = _iov.update_plans.get(keys) or _iov.update_plan(keys)
+            if plan is not None and plan.call(
+                    kwargs.values(), _UPDATE, (_iov.pack_jid(self._jid),)) is not None:
                 if self._values:  # forget what the change made stale
-                    for name in stale:
+                    for name in plan.stale:
                         self._values.pop(name, None)
                 return self
         p = _params(params, kwargs)

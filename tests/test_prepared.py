@@ -456,7 +456,7 @@ def test_update_by_keywords_forgets_the_values_it_made_stale() -> None:
     assert j.get("host.hostname", "persist", "nopersist", "path") == {
         "host.hostname": "one", "persist": True, "nopersist": False, "path": "/"}
     j.update(host__hostname="two", nopersist=False)
-    assert _iov._update_keyword_plans[("host__hostname", "nopersist")] is not None
+    assert _iov.update_plans[("host__hostname", "nopersist")] is not None
     assert "host.hostname" not in j.values and "persist" not in j.values
     assert "nopersist" not in j.values and j.values["path"] == "/"
     assert j["host.hostname"] == "two" and j["persist"] is True
