@@ -9,10 +9,11 @@ explains refusals.
 
 Either way the memory handed to the kernel is the call's own until the call
 returns, so values that jail_get(2) writes back are read from the very
-buffers it wrote, and each call gets a fresh, zeroed 1024-byte ``errmsg``
-buffer.  Calls share only plans, which do not change once made (but for the
-address encoders' caches, kept consistent by the GIL), so threads can call
-at once; the GIL is released during the system call itself.
+buffers it wrote, and each call gets a zeroed 1024-byte ``errmsg`` buffer.
+Calls share only plans, which do not change once made, and a get plan's
+spare buffers, each taken off its list by one call at a time (list.pop and
+list.append are atomic), so threads can call at once; the GIL is released
+during the system call itself.
 """
 
 from __future__ import annotations
@@ -622,11 +623,12 @@ def _get_with_arrays(
 # Reading the same names again and again (Jail.get, jails()) is the hot path.  A
 # plan is made once per (key kind, names): the names and the layout of one buffer
 # in a C block (see csrc/prepared.c), and a precompiled struct that reads every
-# number, boolean and returned length in one unpack_from.  A call then costs one
-# buffer, the iovec laid out in C at its start, the system call through the seam,
-# a C pass that gathers the returned lengths and the strings, one unpack, one
-# decode and split of the strings, and a dict.  Plans are immutable, so threads
-# share them; each call has its own buffer.
+# number, boolean and returned length in one unpack_from, and a function made for
+# it that turns what the struct read into the dict of values.  A call then costs
+# a spare buffer, the iovec laid out in C at its start, the system call through
+# the seam, a C pass that gathers the returned lengths and the strings, one
+# unpack, one decode and split of the strings, and the dict.  Plans are
+# immutable, so threads share them; a spare buffer is one call's at a time.
 
 _STRUCT_CODES = {
     Kind.INT: "i", Kind.UINT: "I", Kind.INT64: "q", Kind.UINT64: "Q",
