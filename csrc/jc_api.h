@@ -146,8 +146,8 @@ struct jc_get_plan {
 };
 
 /* Clear the value buffers, copy the key into slot 0 and lay out the iovec at
- * the start of buf (NULL: the key does not fit).  jc_get_gather, after the call, fills the lengths
- * and the strings. */
+ * the start of buf (NULL: the key does not fit).  jc_get_gather, after the
+ * call, fills the lengths and the strings. */
 struct iovec *jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key,
                          unsigned int key_len);
 void jc_get_gather(const struct jc_get_plan *plan, char *buf);

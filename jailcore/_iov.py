@@ -796,7 +796,7 @@ def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
         a._scope_id = None
         return a
 
-    make = v4 if cls is ipaddress.IPv4Address else v6
+    make = v4 if issubclass(cls, ipaddress.IPv4Address) else v6
     probe = bytes(range(0xa1, 0xa1 + (4 if make is v4 else 16)))
     try:
         made, real = make(probe), cls(probe)
