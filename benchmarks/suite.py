@@ -9,6 +9,7 @@ alike, and every target is a ratio of medians from the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import errno
@@ -63,18 +64,25 @@ class Impl:
     samples: list[float] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def _gc_off() -> Iterator[None]:
+    """The garbage collector off for a timed loop (as it was, after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def python_batch(fn: Callable[[], object]) -> Callable[[int], float]:
     def batch(n: int) -> float:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_off():
             t0 = time.perf_counter_ns()
             for _ in range(n):
                 fn()
             t1 = time.perf_counter_ns()
-        finally:
-            if enabled:
-                gc.enable()
         return (t1 - t0) / n
 
     return batch
@@ -84,16 +92,11 @@ def python_each(fn: Callable[[Any], object], values: Iterator[Any]) -> Callable[
     """As :func:`python_batch`, with each call handed the next of ``values`` by
     the timed loop itself, as a program's loop over its own values hands them."""
     def batch(n: int) -> float:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _gc_off():
             t0 = time.perf_counter_ns()
             for v in itertools.islice(values, n):
                 fn(v)
             t1 = time.perf_counter_ns()
-        finally:
-            if enabled:
-                gc.enable()
         return (t1 - t0) / n
 
     return batch

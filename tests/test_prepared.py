@@ -263,6 +263,15 @@ def test_more_addresses_than_a_plan_guesses_are_read_whole() -> None:
     assert [v["ip4.addr"] for _, v in _iov.iterate(("ip4.addr",))] == [many]
 
 
+def in_threads(worker: Any, n: int) -> None:
+    """worker(0) to worker(n - 1), each in a thread of its own, all at once."""
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_errors_and_messages_do_not_cross_threads() -> None:
     """Each thread's failed call reports its own errno and message, while other
     threads succeed and fail around it (errno is kept per thread by cffi)."""
@@ -286,11 +295,7 @@ def test_errors_and_messages_do_not_cross_threads() -> None:
                 failures.append(f"thread {i}: {exc}")
                 return
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(worker, 8)
     assert failures == []
 
 
@@ -510,11 +515,7 @@ def test_threads_reading_through_one_plan_each_get_their_own_jail() -> None:
                 failures.append(f"thread {i}: {got}")
                 return
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(worker, 8)
     assert failures == []
 
 
