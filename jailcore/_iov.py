@@ -19,7 +19,6 @@ during the system call itself.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import operator
 import struct
 import sys
@@ -32,6 +31,9 @@ from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
 from jailcore.params import _LONG as LONG_SIZE
+from jailcore.params import _V4 as V4
+from jailcore.params import _V6 as V6
+from jailcore.params import _addresses_of as addresses_of
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
@@ -777,49 +779,8 @@ class _GetPlan:
 _new_buffer = ffi.new_allocator(should_clear_after_alloc=False)
 
 
-def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
-    """``cls(packed)`` for ipaddress's IPv4Address or IPv6Address, made
-    without the checks its constructor makes of an argument that could be
-    anything: the object and its integer, as ipaddress keeps them.  This
-    reaches into ipaddress's slots, so the maker is first compared with the
-    constructor on a probe; where they differ, the constructor is used."""
-    new, from_bytes = object.__new__, int.from_bytes
-
-    def v4(packed: bytes) -> Any:
-        a = new(cls)
-        a._ip = from_bytes(packed, "big")
-        return a
-
-    def v6(packed: bytes) -> Any:
-        a = new(cls)
-        a._ip = from_bytes(packed, "big")
-        a._scope_id = None
-        return a
-
-    make = v4 if issubclass(cls, ipaddress.IPv4Address) else v6
-    probe = bytes(range(0xa1, 0xa1 + (4 if make is v4 else 16)))
-    try:
-        made, real = make(probe), cls(probe)
-        same = (made == real and hash(made) == hash(real) and repr(made) == repr(real)
-                and made.packed == probe and str(made) == str(real)
-                and made.reverse_pointer == real.reverse_pointer)
-    except Exception:  # any difference at all means: use the constructor
-        same = False
-    return make if same else cls
-
-
-_V4, _V6 = _fast_address(ipaddress.IPv4Address), _fast_address(ipaddress.IPv6Address)
-
-
 def _jailsys(v: int) -> Any:
     return JailSys(v) if v in (0, 1, 2) else v
-
-
-def _addresses(buf: Any, off: int, n: int, size: int) -> tuple[Any, ...]:
-    """The addresses of an array of ``n`` bytes at ``buf + off``."""
-    make = _V4 if size == 4 else _V6
-    data = ffi.unpack(buf + off, n)
-    return tuple(make(data[i : i + size]) for i in range(0, n - size + 1, size))
 
 
 def _value_expr(s: ParamSpec, at: str, off: int, first: int | None,
@@ -839,11 +800,11 @@ def _value_expr(s: ParamSpec, at: str, off: int, first: int | None,
         return f"_keyvalue({at})"
     if k in (Kind.IPV4, Kind.IPV6):
         assert first is not None
-        helpers.update(_V4=_V4, _V6=_V6, _addresses=_addresses)
+        helpers.update(_V4=V4, _V6=V6, _addresses_of=addresses_of, _unpack=ffi.unpack)
         make = "_V4" if k is Kind.IPV4 else "_V6"
         # A lone address (the common case) comes from the struct's row.
         return (f"(({make}(r[{first}]),) if {at} == {s.size} else "
-                f"_addresses(b, {off}, {at}, {s.size}) if {at} else ())")
+                f"_addresses_of(_unpack(b + {off}, {at}), {s.size}) if {at} else ())")
     if k in (Kind.KEY, Kind.OPAQUE):
         name = f"_decode{len(helpers)}"
         helpers[name], helpers["_unpack"] = s.decode, ffi.unpack

@@ -356,14 +356,48 @@ def _decode_keyvalue(text: str) -> dict[str, str]:
     return out
 
 
+def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
+    """``cls(packed)`` for ipaddress's IPv4Address or IPv6Address, made
+    without the checks its constructor makes of an argument that could be
+    anything: the object and its integer, as ipaddress keeps them.  This
+    reaches into ipaddress's slots, so the maker is first compared with the
+    constructor on a probe; where they differ, the constructor is used."""
+    new, from_bytes = object.__new__, int.from_bytes
+
+    def v4(packed: bytes) -> Any:
+        a = new(cls)
+        a._ip = from_bytes(packed, "big")
+        return a
+
+    def v6(packed: bytes) -> Any:
+        a = new(cls)
+        a._ip = from_bytes(packed, "big")
+        a._scope_id = None
+        return a
+
+    make = v4 if issubclass(cls, ipaddress.IPv4Address) else v6
+    probe = bytes(range(0xa1, 0xa1 + (4 if make is v4 else 16)))
+    try:
+        made, real = make(probe), cls(probe)
+        same = (made == real and hash(made) == hash(real) and repr(made) == repr(real)
+                and made.packed == probe and str(made) == str(real)
+                and made.reverse_pointer == real.reverse_pointer)
+    except Exception:  # any difference at all means: use the constructor
+        same = False
+    return make if same else cls
+
+
+_V4, _V6 = _fast_address(ipaddress.IPv4Address), _fast_address(ipaddress.IPv6Address)
+
+
 def _addresses_of(data: bytes, size: int) -> tuple[Any, ...]:
     """Address objects of a packed array (``size`` 4 or 16 bytes each).
     Nothing is cached: a jail never read before costs what one read again
     does, and a lone address (the common case) is made without a loop."""
-    cls = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+    make = _V4 if size == 4 else _V6
     if len(data) == size:
-        return (cls(data),)
-    return tuple(cls(data[i : i + size]) for i in range(0, len(data) - size + 1, size))
+        return (make(data),)
+    return tuple(make(data[i : i + size]) for i in range(0, len(data) - size + 1, size))
 
 
 def _addresses(value: Any, cls: type[Any]) -> list[Any]:

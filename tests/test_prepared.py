@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from seam import Recorder
 
 import jailcore
-from jailcore import JailFlag, _backend, _iov
+from jailcore import JailFlag, _backend, _iov, params
 
 SETTINGS = settings(
     max_examples=60,
@@ -521,13 +521,14 @@ def test_threads_reading_through_one_plan_each_get_their_own_jail() -> None:
 
 @pytest.mark.parametrize("cls", [ipaddress.IPv4Address, ipaddress.IPv6Address])
 def test_addresses_read_are_the_objects_ipaddress_makes(cls: Any) -> None:
-    """The decoder makes address objects without ipaddress's constructor (on
-    this Python: the maker passed its probe); they are what the constructor
-    makes, to every operation a user has."""
+    """Reads make address objects without ipaddress's constructor (on this
+    Python: the maker passed its probe), on the prepared and the general path
+    alike; they are what the constructor makes, to every operation a user
+    has."""
     import copy
     import pickle
 
-    make = _iov._fast_address(cls)
+    make = params._fast_address(cls)
     assert make is not cls
     size = 4 if cls is ipaddress.IPv4Address else 16
     for packed in (bytes(size), b"\xff" * size, bytes(range(1, size + 1))):
@@ -556,4 +557,4 @@ def test_a_maker_that_fails_its_probe_gives_way_to_the_constructor() -> None:
         def __repr__(self) -> str:
             return f"Tagged({str(self)!r}, {self.tag})"
 
-    assert _iov._fast_address(Tagged) is Tagged
+    assert params._fast_address(Tagged) is Tagged
