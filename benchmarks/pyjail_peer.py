@@ -29,6 +29,10 @@ from collections.abc import Callable
 from typing import Any
 
 REQUIREMENT = "jail==0.0.14"
+# py-jail 0.0.14 is an sdist whose setup.py imports pip, which pip's isolated
+# build environment does not have: it installs only without build isolation,
+# with setuptools and wheel already in the environment.
+INSTALL = f"pip install setuptools wheel && pip install --no-build-isolation {REQUIREMENT}"
 JAIL_CREATE = 0x01
 
 
@@ -45,7 +49,7 @@ def available() -> str | None:
     """None when py-jail 0.0.14 is installed, else why it cannot be measured."""
     version = _installed_version()
     if version is None:
-        return f"PyPI jail (py-jail) is not installed: pip install {REQUIREMENT}"
+        return f"PyPI jail (py-jail) is not installed: {INSTALL}"
     if version != REQUIREMENT.split("==")[1]:
         return f"PyPI jail {version} is installed, the suite measures {REQUIREMENT}"
     return None

@@ -29,7 +29,8 @@ def _pyjail_missing() -> str | None:
     try:
         version = metadata.version("jail")
     except metadata.PackageNotFoundError:
-        return "PyPI jail (py-jail) is not installed: pip install jail==0.0.14"
+        return ("PyPI jail (py-jail) is not installed: pip install setuptools wheel"
+                " && pip install --no-build-isolation jail==0.0.14")
     if version != "0.0.14":
         return f"PyPI jail {version} is installed, the suite measures jail==0.0.14"
     return None
