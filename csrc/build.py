@@ -31,6 +31,7 @@ EXTENSION_SOURCES = [
     "csrc/net.c",
     "csrc/prepared.c",
     "csrc/spawn.c",
+    "csrc/values.c",
 ]
 # jailcore-jexec, the program the spawn helper executes to look a user up
 # (jexec.c); installed beside the extension.

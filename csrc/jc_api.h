@@ -156,6 +156,24 @@ void jc_get_gather(const struct jc_get_plan *plan, char *buf);
 int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const char *key,
                 unsigned int key_len, int flags);
 
+/* A prepared jail_get's values as Python objects (values.c): how each is
+ * made from its bytes in the call's buffer.  jc_values_install adds
+ * values_plan() and values() to jailcore._native; 0, or -1 if it could not. */
+#define JV_I32 0      /* int32_t */
+#define JV_U32 1      /* uint32_t */
+#define JV_I64 2      /* int64_t */
+#define JV_U64 3      /* uint64_t */
+#define JV_BOOL 4     /* its byte at the offset is not 0 */
+#define JV_NOBOOL 5   /* its byte at the offset is 0 */
+#define JV_STR 6      /* text up to its NUL, UTF-8 with surrogateescape */
+#define JV_JAILSYS 7  /* fn(int32_t) */
+#define JV_STRFN 8    /* fn(the text, as JV_STR) */
+#define JV_ADDRS 9    /* a tuple of fn(bytes of each size-byte address) */
+#define JV_BYTESFN 10 /* fn(the bytes of its returned length) */
+#define JV_V4 11      /* a tuple of IPv4Address made as jailcore.params._fast_address does */
+#define JV_V6 12      /* the same of IPv6Address */
+int jc_values_install(void);
+
 /* Starting a program inside a jail (spawn.c). */
 #define JC_STEP_PIPE 1
 #define JC_STEP_FORK 2

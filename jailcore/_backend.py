@@ -48,6 +48,13 @@ if lib.jc_version() != ffi.NULL and ffi.string(lib.jc_version()).decode() != __v
         f"but this is jailcore {__version__}: rebuild it with 'pip install .'"
     )
 
+# values_plan() and values() make a prepared jail_get's dict in C; they are
+# Python's C API in the same extension (csrc/values.c), added to it here.
+if lib.jc_values_install() != 0:  # pragma: no cover - only without memory
+    raise ImportError("jailcore._native: values() and values_plan() could not be added")
+from jailcore._native import values as values  # noqa: E402  (added just above)
+from jailcore._native import values_plan as values_plan  # noqa: E402
+
 BACKEND_KERNEL: int = lib.JC_BACKEND_KERNEL
 BACKEND_MODEL: int = lib.JC_BACKEND_MODEL
 HAS_KERNEL: bool = bool(lib.JC_HAS_KERNEL)

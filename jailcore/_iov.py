@@ -23,17 +23,19 @@ import operator
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, TypeVar
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
+from jailcore._backend import values as _values
+from jailcore._backend import values_plan as _values_plan
 from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
 from jailcore.params import _LONG as LONG_SIZE
 from jailcore.params import _V4 as V4
 from jailcore.params import _V6 as V6
-from jailcore.params import _addresses_of as addresses_of
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
@@ -624,26 +626,39 @@ def _get_with_arrays(
 #
 # Reading the same names again and again (Jail.get, jails()) is the hot path.  A
 # plan is made once per (key kind, names): the names and the layout of one buffer
-# in a C block (see csrc/prepared.c), and a precompiled struct that reads every
-# number, boolean and returned length in one unpack_from, and a function made for
-# it that turns what the struct read into the dict of values.  A call then costs
-# a spare buffer, the iovec laid out in C at its start, the system call through
-# the seam, a C pass that gathers the returned lengths and the strings, one
-# unpack, one decode and split of the strings, and the dict.  Plans are
+# in a C block (see csrc/prepared.c), and where each value lies in that buffer and
+# how it is made (csrc/values.c).  A call then costs a spare buffer, the iovec laid
+# out in C at its start, the system call through the seam, a C pass that gathers
+# the returned lengths, and one C pass that makes the dict of values.  Plans are
 # immutable, so threads share them; a spare buffer is one call's at a time.
 
-_STRUCT_CODES = {
-    Kind.INT: "i", Kind.UINT: "I", Kind.INT64: "q", Kind.UINT64: "Q",
-    Kind.LONG: "q" if LONG_SIZE == 8 else "i", Kind.ULONG: "Q" if LONG_SIZE == 8 else "I",
-    Kind.JAILSYS: "i", Kind.BOOL: "?",
+
+
+def _jailsys(v: int) -> Any:
+    return JailSys(v) if v in (0, 1, 2) else v
+
+
+# How each kind is made (csrc/jc_api.h's JV_*), with the function it calls.
+_MAKE: dict[Kind, tuple[int, Callable[..., Any] | None]] = {
+    Kind.INT: (lib.JV_I32, None), Kind.UINT: (lib.JV_U32, None),
+    Kind.INT64: (lib.JV_I64, None), Kind.UINT64: (lib.JV_U64, None),
+    Kind.LONG: (lib.JV_I64 if LONG_SIZE == 8 else lib.JV_I32, None),
+    Kind.ULONG: (lib.JV_U64 if LONG_SIZE == 8 else lib.JV_U32, None),
+    Kind.BOOL: (lib.JV_BOOL, None), Kind.STRING: (lib.JV_STR, None),
+    Kind.JAILSYS: (lib.JV_JAILSYS, _jailsys),
+    Kind.KEYVALUE: (lib.JV_STRFN, decode_keyvalue),
+    # Addresses are made in C as params._fast_address makes them, where its
+    # probe found that way equal to the constructor's; else by its maker.
+    Kind.IPV4: (lib.JV_V4, IPv4Address) if V4 is not IPv4Address else (lib.JV_ADDRS, V4),
+    Kind.IPV6: (lib.JV_V6, IPv6Address) if V6 is not IPv6Address else (lib.JV_ADDRS, V6),
 }
 # A boolean is a C int of 0 or 1: its low byte says it all.
 _BOOL_BYTE = 0 if sys.byteorder == "little" else 3
 
 
 class _GetPlan:
-    __slots__ = ("_c", "_decode", "_errmsg", "_keep", "_niov", "_spares", "_strings",
-                 "_struct", "has_arrays", "key_size", "size")
+    __slots__ = ("_c", "_errmsg", "_keep", "_niov", "_spares", "_values", "has_arrays",
+                 "key_size", "size")
 
     def __init__(self, kname: str, key_size: int, specs: list[ParamSpec]) -> None:
         _no_lastjid(specs)
@@ -685,67 +700,45 @@ class _GetPlan:
             offsets.append(pos)
             pos += (size + 7) & ~7
         lengths = pos
-        self._strings = lengths + 4 * (n + 1)
+        strings = lengths + 4 * (n + 1)
         texts = [i for i in range(n) if slots[i][2] == lib.JC_GET_STRING]
-        self._errmsg = self._strings + sum(slots[i][1] + 1 for i in texts)
+        self._errmsg = strings + sum(slots[i][1] + 1 for i in texts)
         self.size = self._errmsg + ERRMSG_LEN
         plan = ffi.new("struct jc_get_plan *")
         plan.slots = c_slots
         plan.nslots = n
         plan.lengths = lengths
-        plan.strings = self._strings
+        plan.strings = strings
         plan.errmsg = self._errmsg
         self._c = plan
         self._keep = (blob, c_slots)
         self.key_size = slots[0][1]
         self.has_arrays = any(s.is_array for s in specs)
 
-        # One unpack_from reads, in buffer order, each number and boolean asked
-        # for, the returned length of each other non-text value, and the length
-        # of the strings; the strings follow them in the row the decoding makes.
-        reads: dict[int, tuple[int, str]] = {}  # slot -> (offset, code)
+        # Each value: where it lies, where its returned length lies, and how
+        # it is made (csrc/values.c), in the order of the names.
+        entries = []
         for s in specs:
             i = slot_of[_slot(s)]
-            if slots[i][2] == lib.JC_GET_STRING:
-                continue
-            if s.kind in _STRUCT_CODES:
-                off = offsets[i] + (_BOOL_BYTE if s.kind is Kind.BOOL else 0)
-                reads[i] = (off, _STRUCT_CODES[s.kind])
-            else:
-                reads[i] = (lengths + 4 * i, "I")
-                if s.is_array:  # and its first address, as bytes: a lone one needs no more
-                    reads[-2 - i] = (offsets[i], f"{s.size}s")
-        items = sorted((off, code, i) for i, (off, code) in reads.items())
-        if texts:
-            items.append((lengths + 4 * n, "I", -1))
-        fmt, end = "=", 0
-        for off, code, _i in items:
-            fmt += f"{off - end}x{code}" if off > end else code
-            end = off + struct.calcsize("=" + code)
-        self._struct = struct.Struct(fmt)
-        index = {i: k for k, (_off, _code, i) in enumerate(items)}  # slot -> row
-
-        # Each value: an expression of the row tuple r, the strings s and the
-        # buffer b, in one function made for the plan (see _decoder).
-        exprs: dict[str, str] = {}
-        helpers: dict[str, Any] = {}
-        for s in specs:
-            i = slot_of[_slot(s)]
-            at = f"s[{texts.index(i)}]" if i in texts else f"r[{index[i]}]"
-            exprs[s.name] = _value_expr(s, at, offsets[i], index.get(-2 - i), helpers)
-        self._decode = _decoder(exprs, helpers, bool(texts))
-        self._spares: list[tuple[Any, Any, Any]] = []
+            off = offsets[i]
+            kind, fn = _MAKE.get(s.kind, (lib.JV_BYTESFN, s.decode))
+            if s.kind is Kind.BOOL:
+                off += _BOOL_BYTE
+                kind = lib.JV_NOBOOL if s.nobool else lib.JV_BOOL
+            entries.append((s.name, kind, off, lengths + 4 * i, s.size, fn))
+        self._values = _values_plan(tuple(entries))
+        self._spares: list[tuple[Any, int]] = []
 
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        """The system call with the key ``kdata``, and its values decoded.  The
-        buffer is one of the plan's spares (a new one when none is free), each
-        used by one call at a time: it is taken off the list before the call
-        and put back once its values are decoded (a failed call drops it)."""
+        """The system call with the key ``kdata``, and its values.  The buffer
+        is one of the plan's spares (a new one when none is free), each used by
+        one call at a time: it is taken off the list before the call and put
+        back once its values are made (a failed call drops it)."""
         try:
             spare = self._spares.pop()
         except IndexError:
             spare = self.buffer()
-        buf, view, strings = spare
+        buf = spare[0]
         if _backend.jail_get is _SEAM_GET:
             # Laid out, made and gathered in one C call (csrc/prepared.c).
             jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
@@ -763,71 +756,19 @@ class _GetPlan:
             if jid == -1:
                 raise _kernel_error(err, buf + self._errmsg, "jail_get")
             lib.jc_get_gather(self._c, buf)
-        values = self._decode(self._struct.unpack_from(view), buf, strings)
+        values = _values(self._values, spare[1])
         self._spares.append(spare)
         return jid, values
 
-    def buffer(self) -> tuple[Any, Any, Any]:
-        """A new buffer for calls through the plan: the buffer, a view of the
-        part the struct reads, and where its strings start."""
+    def buffer(self) -> tuple[Any, int]:
+        """A new buffer for calls through the plan, and its address."""
         buf = _new_buffer("char[]", self.size)
-        return buf, ffi.buffer(buf, self._strings), buf + self._strings
+        return buf, int(ffi.cast("uintptr_t", buf))
 
 
 # A buffer need not be zeroed: what is read from it is what the call wrote
 # (the returned lengths say how much), and the C side clears errmsg.
 _new_buffer = ffi.new_allocator(should_clear_after_alloc=False)
-
-
-def _jailsys(v: int) -> Any:
-    return JailSys(v) if v in (0, 1, 2) else v
-
-
-def _value_expr(s: ParamSpec, at: str, off: int, first: int | None,
-                helpers: dict[str, Any]) -> str:
-    """The expression that makes the value of ``s`` from ``at``, its row (for
-    an array, its returned length; ``first`` the row of its first address's
-    bytes), with ``b`` the buffer, its own value being at ``b + off``.
-    ``helpers`` gets what the expression calls."""
-    k = s.kind
-    if k is Kind.BOOL:
-        return f"(not {at})" if s.nobool else at
-    if k is Kind.JAILSYS:
-        helpers["_jailsys"] = _jailsys
-        return f"_jailsys({at})"
-    if k is Kind.KEYVALUE:
-        helpers["_keyvalue"] = decode_keyvalue
-        return f"_keyvalue({at})"
-    if k in (Kind.IPV4, Kind.IPV6):
-        assert first is not None
-        helpers.update(_V4=V4, _V6=V6, _addresses_of=addresses_of, _unpack=ffi.unpack)
-        make = "_V4" if k is Kind.IPV4 else "_V6"
-        # A lone address (the common case) comes from the struct's row.
-        return (f"(({make}(r[{first}]),) if {at} == {s.size} else "
-                f"_addresses_of(_unpack(b + {off}, {at}), {s.size}) if {at} else ())")
-    if k in (Kind.KEY, Kind.OPAQUE):
-        name = f"_decode{len(helpers)}"
-        helpers[name], helpers["_unpack"] = s.decode, ffi.unpack
-        return f"{name}(_unpack(b + {off}, {at}))"
-    return at
-
-
-def _decoder(exprs: dict[str, str], helpers: dict[str, Any],
-             strings: bool) -> Callable[[tuple[Any, ...], Any, Any], dict[str, Any]]:
-    """A function of a call's rows, buffer and strings that returns the dict
-    of its values, made once per plan: one dict display, whose keys are
-    constants (each name as repr writes it), with each value an expression
-    of _value_expr.  The rows' last item is the strings' length."""
-    lines = ["def decode(r, b, t):"]
-    if strings:
-        lines.append("    s = _unpack(t, r[-1]).decode('utf-8', 'surrogateescape').split('\\0')")
-        helpers["_unpack"] = ffi.unpack
-    items = ", ".join(f"{name!r}: {expr}" for name, expr in exprs.items())
-    lines.append(f"    return {{{items}}}")
-    namespace = dict(helpers)
-    exec("\n".join(lines), namespace)  # the source is made above, from the plan
-    decode: Callable[[tuple[Any, ...], Any, Any], dict[str, Any]] = namespace["decode"]
-    return decode
 
 
 def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -867,43 +808,55 @@ def prepared_get(
     return _prepared(key, kname, kdata, names, flags)
 
 
+jid_plans: dict[tuple[str, ...], _GetPlan] = {}  # by names, for a jid key (Jail.get's)
+
+
 def get_jid(jid: int, names: tuple[str, ...], flags: int = 0) -> tuple[int, dict[str, Any]]:
     """jail_get(2) of ``names`` for a jid that is a C int (a Jail's): the
     shortest way to a plan made before, else :func:`jail_get`."""
-    plan = _plans.get(("jid", names))
+    plan = jid_plans.get(names)
     if plan is None:
         return jail_get(jid, names, flags)
     try:
-        return plan.call(_INT.pack(jid), flags)
+        return plan.call(pack_jid(jid), flags)
     except JailError as exc:
-        if plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg:
-            return _jail_get(jid, names, flags, guess=False)
-        raise
+        return get_again(plan, exc, jid, names, flags)
+
+
+def get_again(plan: _GetPlan, exc: JailError, key: Any, names: tuple[str, ...],
+              flags: int) -> tuple[int, dict[str, Any]]:
+    """After ``plan`` failed with ``exc``: when addresses were beyond its
+    guess, negotiate the sizes as jail_get does; else raise ``exc``."""
+    if plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg:
+        return _jail_get(key, names, flags, guess=False)
+    raise exc
 
 
 def _prepared(
     key: Any, kname: str, kdata: bytes, names: tuple[str, ...], flags: int
 ) -> tuple[int, dict[str, Any]]:
-    plan = _plans.get((kname, names))
+    plan = jid_plans.get(names) if kname == "jid" else _plans.get((kname, names))
     if plan is None:
         specs = [spec(n) for n in dict.fromkeys(names)]
         ksize = spec("name").size if kname == "name" else len(kdata)
         if kname == "name" and len(kdata) > ksize:
             return _jail_get(key, names, flags)
-        plan = _remember(_plans, (kname, names), _GetPlan(kname, ksize, specs))
+        plan = _GetPlan(kname, ksize, specs)
+        if kname == "jid" and len(kdata) == 4:
+            _remember(jid_plans, names, plan)
+        else:
+            _remember(_plans, (kname, names), plan)
     elif kname == "name" and len(kdata) > plan.key_size:
         return _jail_get(key, names, flags)
     try:
         return plan.call(kdata, flags)
     except JailError as exc:
-        # Addresses beyond the guess: negotiate the sizes, as jail_get does.
-        if plan.has_arrays and exc.errno == errno.EINVAL and not exc.errmsg:
-            return _jail_get(key, names, flags, guess=False)
-        raise
+        return get_again(plan, exc, key, names, flags)
 
 
 def clear_plans() -> None:
     _plans.clear()
+    jid_plans.clear()
     _create_plans.clear()
     _update_plans.clear()
     _keyword_plans.clear()

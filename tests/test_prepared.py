@@ -24,6 +24,7 @@ from seam import Recorder
 
 import jailcore
 from jailcore import JailFlag, _backend, _iov, params
+from jailcore._backend import lib
 
 SETTINGS = settings(
     max_examples=60,
@@ -558,3 +559,54 @@ def test_a_maker_that_fails_its_probe_gives_way_to_the_constructor() -> None:
             return f"Tagged({str(self)!r}, {self.tag})"
 
     assert params._fast_address(Tagged) is Tagged
+
+
+@pytest.mark.parametrize(("family", "texts"), [
+    ("ip4.addr", ["192.0.2.1", "1.0.0.0", "10.0.0.255", "223.255.255.254"]),
+    ("ip6.addr", ["::1", "::ffff:192.0.2.1", "2001:db8::", "ffff:ffff:ffff:ffff::",
+                  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8::10"]),
+])
+def test_addresses_made_in_c_are_the_constructors(family: str, texts: list[str]) -> None:
+    """A plan makes its addresses in C (csrc/values.c), as params._fast_address
+    does: each is the object ipaddress's constructor makes from its text, with
+    both 64-bit halves of an IPv6 address, to every operation a user has."""
+    import pickle
+
+    cls = ipaddress.IPv4Address if family == "ip4.addr" else ipaddress.IPv6Address
+    jid = jailcore.jail_set({"persist": True, family: texts}, JailFlag.CREATE)
+    try:
+        planned = jailcore.jail_get(jid, [family, "jid"])[family]
+        assert planned == _iov._jail_get(jid, [family])[1][family]
+        # (the kernel keeps the first address first and sorts the others)
+        real = tuple(sorted(cls(t) for t in texts))
+        planned = tuple(sorted(planned))
+        assert planned == real and [type(a) for a in planned] == [cls] * len(texts)
+        assert [(hash(a), str(a), repr(a), int(a), a.packed) for a in planned] == [
+            (hash(r), str(r), repr(r), int(r), r.packed) for r in real]
+        assert pickle.loads(pickle.dumps(planned)) == real
+        if cls is ipaddress.IPv6Address:
+            assert all(a.scope_id is None for a in planned)
+    finally:
+        jailcore.jail_remove(jid)
+
+
+@pytest.mark.parametrize("entry", [
+    ("x", -1, 0, 0, 4, None),                         # no such kind
+    ("x", 99, 0, 0, 4, None),
+    ("x", lib.JV_I32, -8, 0, 4, None),                # an offset before the buffer
+    ("x", lib.JV_I32, 0, 0, 4, len),                  # a number needs no function
+    ("x", lib.JV_JAILSYS, 0, 0, 4, None),             # a function needs one
+    ("x", lib.JV_ADDRS, 0, 0, 0, len),                # addresses of no size
+    ("x", lib.JV_V4, 0, 0, 16, ipaddress.IPv4Address),  # an IPv4 address is 4 bytes
+    ("x", lib.JV_V6, 0, 0, 16, len),                  # made of a class only
+])
+def test_a_values_plan_refuses_entries_it_cannot_follow(entry: tuple[Any, ...]) -> None:
+    with pytest.raises(ValueError, match="values_plan: a bad entry"):
+        _backend.values_plan((entry,))
+
+
+def test_values_takes_only_a_values_plan() -> None:
+    with pytest.raises(ValueError):
+        _backend.values(object(), 0)
+    with pytest.raises(TypeError):
+        _backend.values_plan([("x", lib.JV_I32, 0, 0, 4, None)])

@@ -569,6 +569,7 @@ struct jm_opt {
 	int seen;       /* consumed by some handler */
 	int dead;       /* discarded by de-duplication */
 	size_t namelen; /* strlen(name) */
+	int rorw;       /* its last dotted part is ro, rdonly, norw, rw or noro */
 };
 
 struct jm_opts {
@@ -576,6 +577,7 @@ struct jm_opts {
 	struct jm_opt opt[JM_MAXOPTS];
 	char errmsg_set; /* an errmsg was formatted */
 	int errmsg_idx;  /* index of the errmsg option or -1 */
+	uint64_t firsts; /* bit (c & 63) for the first byte c of each live name */
 };
 
 /* copyinuio: the iovec array and its lengths (EFAULT, EINVAL); 0 if fine. */

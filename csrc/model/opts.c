@@ -51,6 +51,18 @@ jm_opt_equal(const char *a, const char *b)
 	return jm_is_rorw(a) && jm_is_rorw(b);
 }
 
+/* jm_opt_equal of two copied-in options, sparing the string work where the
+ * lengths decide: equal names have equal lengths, a "no" pair differs by
+ * two bytes, and names of other lengths are equal only as the ro/rw family
+ * (whose last dotted parts are both of it). */
+static int
+jm_opts_same(const struct jm_opt *a, const struct jm_opt *b)
+{
+	if ((a->rorw && b->rorw) || a->namelen + 2 == b->namelen || b->namelen + 2 == a->namelen)
+		return jm_opt_equal(a->name, b->name);
+	return a->namelen == b->namelen && memcmp(a->name, b->name, a->namelen) == 0;
+}
+
 /* copyinuio (4.1 step 2): the iovec array itself and its lengths, before
  * any flag check of kern_jail_set/kern_jail_get, since sys_jail_set and
  * sys_jail_get copy it in first. */
@@ -93,6 +105,7 @@ jm_opts_new(const struct iovec *iov, unsigned int niov, unsigned int min)
 	o->n = 0;
 	o->errmsg_idx = -1;
 	o->errmsg_set = 0;
+	o->firsts = 0;
 	return o;
 }
 
@@ -106,6 +119,7 @@ jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov)
 	o->n = 0;
 	o->errmsg_set = 0;
 	o->errmsg_idx = -1;
+	o->firsts = 0;
 	if (niov == 0)
 		return 0;
 	if ((err = jm_iov_copyin(iov, niov)) != 0)
@@ -137,6 +151,7 @@ jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov)
 		memcpy(cur, iov[i].iov_base, namelen);
 		op->name = cur;
 		op->namelen = strlen(cur);
+		op->rorw = jm_is_rorw(strrchr(cur, '.') != NULL ? strrchr(cur, '.') + 1 : cur);
 		cur += namelen;
 		op->len = optlen;
 		op->value = NULL;
@@ -154,12 +169,16 @@ jm_opts_build(struct jm_opts *o, const struct iovec *iov, unsigned int niov)
 		if (o->opt[i].dead)
 			continue;
 		for (int j = i - 1; j >= 0; j--)
-			if (!o->opt[j].dead && jm_opt_equal(o->opt[i].name, o->opt[j].name))
+			if (!o->opt[j].dead && jm_opts_same(&o->opt[i], &o->opt[j]))
 				o->opt[j].dead = 1;
 	}
-	for (int i = 0; i < o->n; i++)
-		if (!o->opt[i].dead && strcmp(o->opt[i].name, "errmsg") == 0)
+	for (int i = 0; i < o->n; i++) {
+		if (o->opt[i].dead)
+			continue;
+		o->firsts |= (uint64_t)1 << ((unsigned char)o->opt[i].name[0] & 63);
+		if (strcmp(o->opt[i].name, "errmsg") == 0)
 			o->errmsg_idx = i;
+	}
 	return 0;
 }
 
@@ -175,10 +194,17 @@ jm_opts_free(struct jm_opts *o)
 struct jm_opt *
 jm_opt_find(struct jm_opts *o, const char *name)
 {
+	/* jail_get(2) looks up every parameter it knows in the caller's few
+	 * options: the first bytes of the live names answer most lookups, and
+	 * spare most strcmp calls of the others. */
+	char first = name[0];
+
+	if ((o->firsts >> ((unsigned char)first & 63) & 1) == 0)
+		return NULL;
 	for (int i = 0; i < o->n; i++) {
 		struct jm_opt *op = &o->opt[i];
 
-		if (!op->dead && strcmp(op->name, name) == 0) {
+		if (op->name[0] == first && !op->dead && strcmp(op->name, name) == 0) {
 			op->seen = 1;
 			return op;
 		}

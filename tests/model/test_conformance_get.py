@@ -234,6 +234,30 @@ def test_case_70_unknown_parameter_after_lookup() -> None:
     expect_fail(r, errno.EINVAL, "unknown parameter: bar")
 
 
+@pytest.mark.parametrize(("first", "second", "named"), [
+    ("foo", "nofoo", "nofoo"),              # "opt" and "noopt"
+    ("nofoo", "foo", "foo"),
+    ("nofoo", "nonofoo", "nonofoo"),        # "no" + "nofoo"
+    ("a.foo", "a.nofoo", "a.nofoo"),        # "foo.noopt" after a common dotted prefix
+    ("a.b.nofoo", "a.b.foo", "a.b.foo"),
+    ("a.foo", "b.nofoo", "a.foo"),          # other prefixes: two options
+    ("ro", "rdonly", "rdonly"),             # the ro/rw family, any two of it
+    ("rw", "noro", "noro"),
+    ("x.ro", "x.rw", "x.rw"),               # after a common dotted prefix too
+    ("x.ro", "y.rw", "x.ro"),
+    ("ro", "x.rw", "ro"),
+    ("foo", "fop", "foo"),                  # equal lengths, other names
+    ("foox", "nofoo", "foox"),              # two bytes apart, no "no" pair
+    ("afoo", "nofoo", "afoo"),
+])
+def test_equal_options_keep_only_the_last(first: str, second: str, named: str) -> None:
+    """vfs_sanitizeopts drops an option equal (vfs_equalopts of sys/kern/vfs_mount.c)
+    to a later one, so jail_get names the first unknown option that survives."""
+    assert create() == 1
+    r = jail_get([("jid", I(1)), (first, Buf(4)), (second, Buf(4))])
+    expect_fail(r, errno.EINVAL, f"unknown parameter: {named}")
+
+
 def test_case_71_jailed_caller_cannot_get_own_jail() -> None:
     """71 | process in jail J: jail_get of J's own jid | ENOENT "jail J not found"; `parent` of J's
     child reads 0.
