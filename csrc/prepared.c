@@ -5,8 +5,8 @@
  * names, how each value travels, and where it lives.  A call through a plan
  * has its iovec array laid out here around values that Python hands over in
  * one piece, then goes through the seam (jc_jail_set, jc_jail_get) like any
- * other call; after a jail_get, the results are gathered where one
- * struct.unpack_from can read them.  jc_set_call and jc_get_call do the
+ * other call; after a jail_get, the returned lengths (and the strings) are
+ * gathered where values.c reads them.  jc_set_call and jc_get_call do the
  * layout and the call in one C call; they allocate only for a call of more
  * values or addresses than their stack holds, and keep only the messages of
  * failed jail_set calls, per thread.
