@@ -172,6 +172,14 @@ int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const ch
 #define JV_BYTESFN 10 /* fn(the bytes of its returned length) */
 #define JV_V4 11      /* a tuple of IPv4Address made as jailcore.params._fast_address does */
 #define JV_V6 12      /* the same of IPv6Address */
+/* How set_plan's encoders encode (values.c), as jailcore/_iov.py's do. */
+#define JE_STR 0  /* a str, as UTF-8 */
+#define JE_BOOL 1 /* True or False: the byte that picks the name */
+#define JE_ADDR 2 /* a str, or a list or tuple of str joined by ",", as UTF-8 */
+#define JE_SINT 3 /* an int from lo to hi, as a C integer of size bytes */
+#define JE_UINT 4 /* an int from 0 to hi, as a C unsigned integer of size bytes */
+#define JE_FN 5   /* the bytes fn returns */
+#define JM_PLAN_MAX_SLOTS 4096 /* more values than any call takes */
 int jc_values_install(void);
 
 /* Starting a program inside a jail (spawn.c). */

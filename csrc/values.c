@@ -271,11 +271,364 @@ jv_values(PyObject *self, PyObject *args)
 	return out;
 }
 
+/* ---- the values of a prepared jail_set ------------------------------------
+ *
+ *   set_plan(slots, nslots, encoders, tail) -> capsule    once per plan
+ *   set_call(plan, values, head, backend, flags) -> int or None
+ *
+ * The values are encoded here as jailcore/_iov.py's encoders do, joined with
+ * NUL bytes and handed to jc_set_call (prepared.c) with their lengths, the
+ * GIL released for the system call.  A value no encoder here takes (a wrong
+ * type, a number out of range, a string UTF-8 cannot encode) makes set_call
+ * return None, before any call, so that the general path runs instead; so do
+ * fewer values than encoders.  Otherwise it returns what jc_set_call does.
+ * slots is the address of the plan's struct jc_set_slot array (kept alive by
+ * the Python plan), encoders one (code, size, lo, hi, function or None) per
+ * value handed to set_call, and tail the encoded values that follow them. */
+
+struct je_encoder {
+	int code;
+	int size;           /* JE_SINT, JE_UINT: 4 or 8 */
+	long long lo, hi;   /* JE_SINT */
+	unsigned long long uhi; /* JE_UINT */
+	PyObject *fn;       /* JE_FN */
+};
+
+struct je_plan {
+	const struct jc_set_slot *slots;
+	unsigned int nslots;
+	Py_ssize_t n;      /* encoders */
+	PyObject *tail;    /* a tuple of bytes */
+	struct je_encoder e[];
+};
+
+static const char je_capsule[] = "jailcore.set_plan";
+
+static void
+je_plan_free(PyObject *capsule)
+{
+	struct je_plan *p = PyCapsule_GetPointer(capsule, je_capsule);
+
+	if (p == NULL)
+		return;
+	for (Py_ssize_t i = 0; i < p->n; i++)
+		Py_XDECREF(p->e[i].fn);
+	Py_XDECREF(p->tail);
+	PyMem_Free(p);
+}
+
+static PyObject *
+je_set_plan(PyObject *self, PyObject *args)
+{
+	unsigned long long slots;
+	unsigned int nslots;
+	PyObject *encoders, *tail, *capsule;
+	struct je_plan *p;
+	Py_ssize_t n;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "KIO!O!:set_plan", &slots, &nslots, &PyTuple_Type, &encoders,
+	    &PyTuple_Type, &tail))
+		return NULL;
+	n = PyTuple_Size(encoders);
+	if (slots == 0 || nslots > JM_PLAN_MAX_SLOTS || (size_t)n + (size_t)PyTuple_Size(tail) >
+	    (size_t)nslots + 1) {
+		PyErr_SetString(PyExc_ValueError, "set_plan: a bad plan");
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < PyTuple_Size(tail); i++) {
+		if (!PyBytes_Check(PyTuple_GetItem(tail, i))) {
+			PyErr_SetString(PyExc_TypeError, "set_plan: the tail is bytes");
+			return NULL;
+		}
+	}
+	p = PyMem_Calloc(1, sizeof(*p) + (size_t)n * sizeof(p->e[0]));
+	if (p == NULL)
+		return PyErr_NoMemory();
+	p->slots = (const struct jc_set_slot *)(uintptr_t)slots;
+	p->nslots = nslots;
+	Py_INCREF(tail);
+	p->tail = tail;
+	capsule = PyCapsule_New(p, je_capsule, je_plan_free);
+	if (capsule == NULL) {
+		Py_DECREF(tail);
+		PyMem_Free(p);
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		struct je_encoder *e = &p->e[i];
+		PyObject *fn, *lo, *hi;
+
+		if (!PyArg_ParseTuple(PyTuple_GetItem(encoders, i), "iiOOO:set_plan encoder", &e->code,
+		    &e->size, &lo, &hi, &fn)) {
+			Py_DECREF(capsule);
+			return NULL;
+		}
+		if (e->code == JE_SINT) {
+			e->lo = PyLong_AsLongLong(lo);
+			e->hi = PyLong_AsLongLong(hi);
+		} else if (e->code == JE_UINT) {
+			e->uhi = PyLong_AsUnsignedLongLong(hi);
+		}
+		if (PyErr_Occurred()) {
+			Py_DECREF(capsule);
+			return NULL;
+		}
+		if (e->code < JE_STR || e->code > JE_FN ||
+		    ((e->code == JE_SINT || e->code == JE_UINT) && e->size != 4 && e->size != 8) ||
+		    ((e->code == JE_FN) != (fn != Py_None))) {
+			PyErr_SetString(PyExc_ValueError, "set_plan: a bad encoder");
+			Py_DECREF(capsule);
+			return NULL;
+		}
+		if (fn != Py_None) {
+			Py_INCREF(fn);
+			e->fn = fn;
+		}
+		p->n = i + 1;
+	}
+	p->n = n;
+	return capsule;
+}
+
+/* The bytes of one value, owned by *keep (a new reference, or NULL); NULL
+ * with no exception set when the general path must take the value. */
+static const char *
+je_encode(const struct je_encoder *e, PyObject *v, Py_ssize_t *len, PyObject **keep, char *num)
+{
+	const char *out;
+
+	*keep = NULL;
+	switch (e->code) {
+	case JE_STR:
+		if (!PyUnicode_Check(v))
+			return NULL;
+		out = PyUnicode_AsUTF8AndSize(v, len);
+		if (out == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
+			PyErr_Clear(); /* surrogates: the general path says what is wrong */
+		return out;
+	case JE_BOOL:
+		if (v != Py_True && v != Py_False)
+			return NULL;
+		num[0] = v == Py_True ? 0 : 1; /* the first name, or the other */
+		*len = 1;
+		return num;
+	case JE_ADDR:
+		if (PyUnicode_CheckExact(v)) {
+			Py_INCREF(v);
+			*keep = v;
+		} else if (PyList_CheckExact(v) || PyTuple_CheckExact(v)) {
+			PyObject *comma;
+			Py_ssize_t k = PySequence_Size(v);
+
+			for (Py_ssize_t i = 0; i < k; i++) {
+				PyObject *item = PySequence_GetItem(v, i);
+				int text = item != NULL && PyUnicode_CheckExact(item);
+
+				Py_XDECREF(item);
+				if (!text)
+					return NULL;
+			}
+			if ((comma = PyUnicode_FromString(",")) == NULL)
+				return NULL;
+			*keep = PyUnicode_Join(comma, v);
+			Py_DECREF(comma);
+			if (*keep == NULL)
+				return NULL;
+		} else {
+			return NULL;
+		}
+		out = PyUnicode_AsUTF8AndSize(*keep, len);
+		if (out == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
+			PyErr_Clear();
+		return out;
+	case JE_SINT: {
+		int overflow;
+		long long x;
+
+		if (!PyLong_CheckExact(v))
+			return NULL;
+		x = PyLong_AsLongLongAndOverflow(v, &overflow);
+		if (overflow != 0 || x < e->lo || x > e->hi)
+			return NULL;
+		if (e->size == 4) {
+			int32_t x32 = (int32_t)x;
+
+			memcpy(num, &x32, 4);
+		} else {
+			memcpy(num, &x, 8);
+		}
+		*len = e->size;
+		return num;
+	}
+	case JE_UINT: {
+		unsigned long long x;
+
+		if (!PyLong_CheckExact(v))
+			return NULL;
+		x = PyLong_AsUnsignedLongLong(v);
+		if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+				return NULL;
+			PyErr_Clear(); /* negative or too large: out of range */
+			return NULL;
+		}
+		if (x > e->uhi)
+			return NULL;
+		if (e->size == 4) {
+			uint32_t x32 = (uint32_t)x;
+
+			memcpy(num, &x32, 4);
+		} else {
+			memcpy(num, &x, 8);
+		}
+		*len = e->size;
+		return num;
+	}
+	case JE_FN:
+		*keep = PyObject_CallFunctionObjArgs(e->fn, v, NULL);
+		if (*keep == NULL) {
+			if (PyErr_ExceptionMatches(PyExc_TypeError) ||
+			    PyErr_ExceptionMatches(PyExc_ValueError))
+				PyErr_Clear();
+			return NULL;
+		}
+		if (!PyBytes_Check(*keep)) {
+			PyErr_SetString(PyExc_TypeError, "set_call: an encoder returned no bytes");
+			return NULL;
+		}
+		*len = PyBytes_Size(*keep);
+		return PyBytes_AsString(*keep);
+	}
+	PyErr_SetString(PyExc_SystemError, "set_call: a bad encoder");
+	return NULL;
+}
+
+/* One value of a call: its bytes, what owns them, and room for a number. */
+struct je_part {
+	const char *bytes;
+	PyObject *keep;
+	char num[8];
+};
+
+#define JE_STACK 33 /* values (and the empty one) a call holds without allocating */
+
+static PyObject *
+je_set_call(PyObject *self, PyObject *args)
+{
+	PyObject *capsule, *values, *head, *it = NULL, *result = NULL;
+	struct je_part stack_parts[JE_STACK], *part = stack_parts;
+	unsigned int stack_lens[JE_STACK], *lens = stack_lens;
+	char stack_blob[2048], *blob = stack_blob;
+	Py_ssize_t nh, nt, total = 0, k = 0, count;
+	const struct je_plan *p;
+	int backend, flags, ret;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "OOO!ii:set_call", &capsule, &values, &PyTuple_Type, &head,
+	    &backend, &flags))
+		return NULL;
+	p = PyCapsule_GetPointer(capsule, je_capsule);
+	if (p == NULL)
+		return NULL;
+	nh = PyTuple_Size(head);
+	nt = PyTuple_Size(p->tail);
+	count = nh + p->n + nt;
+	if (count != (Py_ssize_t)p->nslots + 1) /* the values, then the empty one */
+		Py_RETURN_NONE;
+	if (count > JE_STACK) {
+		part = PyMem_Calloc((size_t)count, sizeof(*part));
+		lens = PyMem_Calloc((size_t)count, sizeof(*lens));
+		if (part == NULL || lens == NULL) {
+			PyErr_NoMemory();
+			goto out;
+		}
+	}
+	for (Py_ssize_t i = 0; i < nh; i++, k++) {
+		PyObject *b = PyTuple_GetItem(head, i);
+
+		part[k].keep = NULL;
+		if (!PyBytes_Check(b)) {
+			PyErr_SetString(PyExc_TypeError, "set_call: the head is bytes");
+			goto out;
+		}
+		part[k].bytes = PyBytes_AsString(b);
+		lens[k] = (unsigned int)PyBytes_Size(b);
+	}
+	if ((it = PyObject_GetIter(values)) == NULL)
+		goto out;
+	for (Py_ssize_t i = 0; i < p->n; i++) {
+		PyObject *v = PyIter_Next(it);
+		Py_ssize_t len = 0;
+
+		if (v == NULL) {
+			if (!PyErr_Occurred())
+				result = Py_None; /* fewer values than the plan's */
+			goto out;
+		}
+		part[k].bytes = je_encode(&p->e[i], v, &len, &part[k].keep, part[k].num);
+		k++; /* part[k - 1].keep is released at out, whatever happened */
+		Py_DECREF(v);
+		if (part[k - 1].bytes == NULL) {
+			if (!PyErr_Occurred())
+				result = Py_None;
+			goto out;
+		}
+		if (len > 0x7fffffff) {
+			result = Py_None;
+			goto out;
+		}
+		lens[k - 1] = (unsigned int)len;
+	}
+	for (Py_ssize_t i = 0; i < nt; i++, k++) {
+		PyObject *b = PyTuple_GetItem(p->tail, i);
+
+		part[k].keep = NULL;
+		part[k].bytes = PyBytes_AsString(b);
+		lens[k] = (unsigned int)PyBytes_Size(b);
+	}
+	for (Py_ssize_t i = 0; i < k; i++)
+		total += (Py_ssize_t)lens[i] + 1;
+	if ((size_t)total > sizeof(stack_blob) && (blob = PyMem_Malloc((size_t)total)) == NULL) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	total = 0;
+	for (Py_ssize_t i = 0; i < k; i++) {
+		memcpy(blob + total, part[i].bytes, lens[i]);
+		total += lens[i];
+		blob[total++] = '\0';
+	}
+	Py_BEGIN_ALLOW_THREADS
+	ret = jc_set_call(backend, p->slots, p->nslots, blob, (const char *)lens, (unsigned int)k,
+	    flags);
+	Py_END_ALLOW_THREADS
+	result = PyLong_FromLong(ret);
+out:
+	if (result == Py_None)
+		Py_INCREF(result);
+	if (blob != stack_blob)
+		PyMem_Free(blob);
+	if (part != NULL)
+		for (Py_ssize_t i = 0; i < k; i++)
+			Py_XDECREF(part[i].keep);
+	if (part != stack_parts)
+		PyMem_Free(part);
+	if (lens != stack_lens)
+		PyMem_Free(lens);
+	Py_XDECREF(it);
+	return result;
+}
+
 static PyMethodDef jv_methods[] = {
 	{"values_plan", jv_values_plan, METH_VARARGS,
 	 "values_plan(entries): a prepared jail_get's decoding, made once per plan."},
 	{"values", jv_values, METH_VARARGS,
 	 "values(plan, address): the dict of the values in the buffer at address."},
+	{"set_plan", je_set_plan, METH_VARARGS,
+	 "set_plan(slots, nslots, encoders, tail): a prepared jail_set's encoding."},
+	{"set_call", je_set_call, METH_VARARGS,
+	 "set_call(plan, values, head, backend, flags): the prepared jail_set, or None."},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
+from jailcore._backend import set_call as _set_call
+from jailcore._backend import set_plan as _set_plan
 from jailcore._backend import values as _values
 from jailcore._backend import values_plan as _values_plan
 from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
@@ -331,7 +333,7 @@ pack_jid = _INT.pack  # a jid that is a C int (a Jail's), as a plan's first valu
 
 
 class _SetPlan:
-    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_lens", "_n", "_path_at", "_tail",
+    __slots__ = ("_c", "_encoders", "_iov_len", "_keep", "_n", "_path_at", "_set", "_tail",
                  "stale")
 
     def __init__(
@@ -348,33 +350,44 @@ class _SetPlan:
         c = ffi.new("struct jc_set_slot[]", self._n)
         keep: list[Any] = [c]
         self._encoders: list[Callable[[Any], bytes]] = []
+        # The same encoders as C does them (csrc/values.c's set_plan).
+        c_encoders: list[tuple[int, int, int, int, Any]] = []
         encode: Callable[[Any], bytes]
         for i, s in enumerate(specs):
+            c_encoder: tuple[int, int, int, int, Any] = (lib.JE_FN, 0, 0, 0, s.encode)
             if s.kind is Kind.BOOL:
                 # True sends the first name, False the other (nopersist, or for
                 # nopersist itself, persist).
                 names = (s.bool_name(True), s.bool_name(False))
                 kind, encode = lib.JC_SET_BOOL, _encode_bool
+                c_encoder = (lib.JE_BOOL, 0, 0, 0, None)
             else:
                 names = (s.name, s.name)
                 if s.kind is Kind.STRING:
                     kind, encode = lib.JC_SET_STRING, str.encode
                     c[i].size = s.size
+                    c_encoder = (lib.JE_STR, 0, 0, 0, None)
                 elif s.is_array:
                     # Text here, packed with inet_pton(3) in C.
                     kind = lib.JC_SET_ADDR6 if s.kind is Kind.IPV6 else lib.JC_SET_ADDR4
                     if creating:
                         kind |= lib.JC_SET_ADDR_OPTIONAL
                     encode = _address_text
+                    c_encoder = (lib.JE_ADDR, 0, 0, 0, None)
                 else:
                     kind = lib.JC_SET_RAW
                     encode = _int_encoder(s) if s.kind in _INT_KINDS else s.encode
+                    if s.kind in _INT_KINDS:
+                        fmt, lo, hi = _INT_FORMATS[s.kind]
+                        c_encoder = (lib.JE_SINT if lo < 0 else lib.JE_UINT,
+                                     struct.calcsize(fmt), lo, hi, None)
             name, alt = (ffi.new("char[]", n.encode("utf-8", "surrogateescape")) for n in names)
             keep += (name, alt)
             c[i].name, c[i].name_len = name, len(name)
             c[i].alt, c[i].alt_len = alt, len(alt)
             c[i].kind = kind
             self._encoders.append(encode)
+            c_encoders.append(c_encoder)
         self._c = c
         self._keep = keep
         fixed = len(specs) - len(defaults)
@@ -382,8 +395,8 @@ class _SetPlan:
         self._tail.append(b"")  # the NUL after the last value
         del self._encoders[fixed:]
         del self._encoders[:given]
-        # The length of each value and of the empty one at the end, packed.
-        self._lens = struct.Struct(f"={self._n + 1}I").pack
+        self._set = _set_plan(int(ffi.cast("uintptr_t", c)), self._n,
+                              tuple(c_encoders[given:fixed]), tuple(self._tail))
         self.stale: tuple[str, ...] = ()  # see update_plan
 
     @classmethod
@@ -405,26 +418,27 @@ class _SetPlan:
 
     def call(self, values: Iterable[Any], flags: int, head: tuple[bytes, ...] = ()) -> int | None:
         """The jid, or None when a value needs the general path.  ``head``: the
-        values of the first specs, already encoded (as many as ``given``)."""
+        values of the first specs, already encoded (as many as ``given``).
+        ``values`` is read once, or twice when the call fails."""
+        if _backend.jail_set is _SEAM_SET:
+            # Encoded, laid out and made in one C call (csrc/values.c's
+            # set_call and csrc/prepared.c's jc_set_call).
+            jid: int | None = _set_call(self._set, values, head, _backend.BACKEND, flags)
+            if jid is None or jid >= 0:
+                return jid
+            if jid == lib.JC_SET_FALLBACK:
+                return None
+            k, err = divmod(-jid, lib.JC_ERRNO_SPAN)  # the message's place, the errno
+            _backend._failed(-err)
+            raise _kernel_error(err, lib.jc_set_errmsg(k), "jail_set", self._path(values, head))
+        # The seam is wrapped (a tracer, the tests' recorder): the values
+        # encoded here, the same layout, and the call through
+        # _backend.jail_set, where the wrapper sees it.
         try:
             data = [*head, *map(_apply, self._encoders, values), *self._tail]
         except (TypeError, ValueError):
             return None
         blob = b"\0".join(data)  # the iovec points into it: it lives until the call returns
-        if _backend.jail_set is _SEAM_SET:
-            # Laid out and made in one C call (csrc/prepared.c, jc_set_call).
-            jid = lib.jc_set_call(_backend.BACKEND, self._c, self._n, blob,
-                                  self._lens(*map(len, data)), self._n + 1, flags)
-            if jid >= 0:
-                return jid  # type: ignore[no-any-return]
-            if jid == lib.JC_SET_FALLBACK:
-                return None
-            k, err = divmod(-jid, lib.JC_ERRNO_SPAN)  # the message's place, the errno
-            path = data[self._path_at] if self._path_at >= 0 else None
-            _backend._failed(-err)
-            raise _kernel_error(err, lib.jc_set_errmsg(k), "jail_set", path)
-        # The seam is wrapped (a tracer, the tests' recorder): the same layout,
-        # and the call through _backend.jail_set, where the wrapper sees it.
         lens = list(map(len, data))
         scratch = ffi.new("unsigned char[]", lib.jc_set_scratch(self._c, self._n, lens, len(lens)))
         iov = ffi.new("struct iovec[]", self._iov_len)
@@ -436,6 +450,13 @@ class _SetPlan:
             path = data[self._path_at] if self._path_at >= 0 else None
             raise _kernel_error(err, ffi.cast("char *", iov + 2 * self._n + 2), "jail_set", path)
         return jid
+
+    def _path(self, values: Iterable[Any], head: tuple[bytes, ...]) -> bytes | None:
+        """The value of ``path`` in a call that failed, as it was sent."""
+        if self._path_at < 0:
+            return None
+        data = [*head, *map(_apply, self._encoders, values), *self._tail]
+        return data[self._path_at]
 
 
 # Plans by names, for creating (addresses left out when empty) and for updating.

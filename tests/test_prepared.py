@@ -24,7 +24,7 @@ from seam import Recorder
 
 import jailcore
 from jailcore import JailFlag, _backend, _iov, params
-from jailcore._backend import lib
+from jailcore._backend import ffi, lib
 
 SETTINGS = settings(
     max_examples=60,
@@ -610,3 +610,71 @@ def test_values_takes_only_a_values_plan() -> None:
         _backend.values(object(), 0)
     with pytest.raises(TypeError):
         _backend.values_plan([("x", lib.JV_I32, 0, 0, 4, None)])
+
+
+def _outcome(params: dict[str, Any], names: list[str]) -> Any:
+    """What jail_set of ``params`` through a plan comes to: the values read
+    back, or the error's type and text."""
+    try:
+        jid = jailcore.jail_set({"persist": True, **params}, JailFlag.CREATE)
+    except (TypeError, ValueError, OSError) as exc:
+        return type(exc), str(exc)
+    try:
+        return jailcore.jail_get(jid, names)
+    finally:
+        jailcore.jail_remove(jid)
+
+
+@pytest.mark.parametrize("params", [
+    *({"host.hostid": v} for v in (-1, 0, 2**32 - 1, 2**32, 2**63, 2**64 - 1, 2**64)),
+    *({"securelevel": v} for v in (-(2**31) - 1, -(2**31), -1, 2**31 - 1, 2**31)),
+    *({"children.max": v} for v in (0, 3, -3, 1.5, None, "3", True)),
+    {"host.hostname": "x" * 255, "path": "/" + "p" * 1000, "host.domainname": "d" * 255},
+    {"host.hostname": "caf\u00e9", "meta": "a=1\nb=2"},
+    {"host.hostname": b"bytes"}, {"host.hostname": "a\0b"}, {"host.hostname": "caf\udce9"},
+    {"ip4.addr": ["192.0.2.1", "192.0.2.2"]}, {"ip4.addr": ("192.0.2.3",)},
+    {"ip4.addr": [" 192.0.2.4 ", ""]}, {"ip4.addr": ["192.0.2.5", 5]},
+    {"ip4.addr": "192.0.2.6,300.0.0.1"}, {"ip6.addr": ["2001:db8::1", "::1"]},
+    {"allow.raw_sockets": False, "allow.nomount": True}, {"allow.raw_sockets": 1},
+    {"host": jailcore.JailSys.NEW}, {"host": "new"},
+])
+def test_values_encoded_in_c_come_to_what_python_encodes(
+    params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prepared jail_set encodes its values in C (csrc/values.c's set_call);
+    with the seam wrapped it encodes them in Python.  Both come to the same
+    values read back or the same error, new plan or not."""
+    names = list(params)
+    in_c = [_outcome(params, names) for _ in range(2)]
+    from seam import install
+
+    install(monkeypatch)
+    in_python = [_outcome(params, names) for _ in range(2)]
+    assert in_c == in_python
+    assert in_c[0] == in_c[1]
+
+
+@pytest.mark.parametrize(("encoders", "tail", "nslots"), [
+    (((99, 0, 0, 0, None),), (b"",), 1),             # no such encoder
+    (((lib.JE_SINT, 2, 0, 1, None),), (b"",), 1),    # numbers of 4 or 8 bytes
+    (((lib.JE_FN, 0, 0, 0, None),), (b"",), 1),      # a function needs one
+    (((lib.JE_STR, 0, 0, 0, len),), (b"",), 1),      # and nothing else has one
+    (((lib.JE_STR, 0, 0, 0, None),) * 3, (b"",), 1),  # more values than slots
+])
+def test_a_set_plan_refuses_what_it_cannot_follow(encoders: tuple[Any, ...], tail: tuple[Any, ...],
+                                                  nslots: int) -> None:
+    slots = ffi.new("struct jc_set_slot[]", 4)
+    with pytest.raises(ValueError, match="set_plan: a bad"):
+        _backend.set_plan(int(ffi.cast("uintptr_t", slots)), nslots, encoders, tail)
+
+
+def test_set_call_hands_fewer_values_to_the_general_path() -> None:
+    slots = ffi.new("struct jc_set_slot[]", 2)
+    plan = _backend.set_plan(int(ffi.cast("uintptr_t", slots)), 2,
+                             ((lib.JE_STR, 0, 0, 0, None),) * 2, (b"",))
+    assert _backend.set_call(plan, ["one"], (), _backend.BACKEND, 0) is None
+    assert _backend.set_call(plan, iter(["one"]), (), _backend.BACKEND, 0) is None
+    given = _backend.set_plan(int(ffi.cast("uintptr_t", slots)), 2,
+                              ((lib.JE_STR, 0, 0, 0, None),), (b"",))
+    with pytest.raises(TypeError, match="set_call: the head is bytes"):
+        _backend.set_call(given, ["b"], ("not bytes",), _backend.BACKEND, 0)
