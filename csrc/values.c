@@ -281,7 +281,8 @@ jv_values(PyObject *self, PyObject *args)
  * GIL released for the system call.  A value no encoder here takes (a wrong
  * type, a number out of range, a string UTF-8 cannot encode) makes set_call
  * return None, before any call, so that the general path runs instead; so do
- * fewer values than encoders.  Otherwise it returns what jc_set_call does.
+ * fewer values than encoders.  Otherwise it returns the jid, JC_SET_FALLBACK,
+ * or for a failed call (errno, the kernel's message as bytes).
  * slots is the address of the plan's struct jc_set_slot array (kept alive by
  * the Python plan), encoders one (code, size, lo, hi, function or None) per
  * value handed to set_call, and tail the encoded values that follow them. */
@@ -603,7 +604,15 @@ je_set_call(PyObject *self, PyObject *args)
 	ret = jc_set_call(backend, p->slots, p->nslots, blob, (const char *)lens, (unsigned int)k,
 	    flags);
 	Py_END_ALLOW_THREADS
-	result = PyLong_FromLong(ret);
+	if (ret >= 0 || ret == JC_SET_FALLBACK) {
+		result = PyLong_FromLong(ret);
+	} else {
+		/* Failed: the errno and the message, read now, before any Python
+		 * code (a signal handler making calls of its own) can run. */
+		int err = (-ret) % JC_ERRNO_SPAN, ring = (-ret) / JC_ERRNO_SPAN;
+
+		result = Py_BuildValue("(iy)", err, jc_set_errmsg(ring));
+	}
 out:
 	if (result == Py_None)
 		Py_INCREF(result);

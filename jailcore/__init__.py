@@ -9,7 +9,11 @@ C implementation of FreeBSD's jail subsystem (see :mod:`jailcore.model`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# typing is for the type checker only: importing it (and re, which it
+# imports) would be most of what a program pays to import jailcore.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 from jailcore import __version__
+
+TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _not_built() -> str:

@@ -24,7 +24,6 @@ import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, TypeVar
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
@@ -40,6 +39,10 @@ from jailcore.params import _V4 as V4
 from jailcore.params import _V6 as V6
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
+
+TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
 # The seam as jailcore defines it: while _backend.jail_set and jail_get are
 # these functions, prepared calls make their system call in C; when something
@@ -59,8 +62,9 @@ _UPDATE = int(JailFlag.UPDATE)
 _ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
 
 _PLANS_KEPT = 256
-_K = TypeVar("_K")
-_V = TypeVar("_V")
+if TYPE_CHECKING:
+    _K = TypeVar("_K")
+    _V = TypeVar("_V")
 
 
 def _remember(cache: dict[_K, _V], key: _K, plan: _V) -> _V:
@@ -163,9 +167,11 @@ _PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.ELOOP
 
 def _kernel_error(err: int, errmsg: Any, operation: str, path: bytes | None = None) -> JailError:
     """The JailError of a failed call: its errno and the message the kernel left
-    in the call's errmsg buffer (``errmsg``, a char pointer), if any.  A jail_set
-    that sent ``path`` (its bytes) and failed its lookup gives a JailPathError."""
-    msg = ffi.string(errmsg).decode("utf-8", "surrogateescape")
+    in the call's errmsg buffer (``errmsg``, a char pointer, or its bytes), if
+    any.  A jail_set that sent ``path`` (its bytes) and failed its lookup gives a
+    JailPathError."""
+    raw_msg = errmsg if type(errmsg) is bytes else ffi.string(errmsg)
+    msg = raw_msg.decode("utf-8", "surrogateescape")
     if path is not None and not msg and operation == "jail_set":
         raw = path.split(b"\0", 1)[0]
         if err in _PATH_ERRNOS or (err == errno.ENAMETOOLONG and (
@@ -423,14 +429,15 @@ class _SetPlan:
         if _backend.jail_set is _SEAM_SET:
             # Encoded, laid out and made in one C call (csrc/values.c's
             # set_call and csrc/prepared.c's jc_set_call).
-            jid: int | None = _set_call(self._set, values, head, _backend.BACKEND, flags)
-            if jid is None or jid >= 0:
-                return jid
-            if jid == lib.JC_SET_FALLBACK:
+            done: int | tuple[int, bytes] | None = _set_call(
+                self._set, values, head, _backend.BACKEND, flags)
+            if isinstance(done, int):
+                return None if done == lib.JC_SET_FALLBACK else done
+            if done is None:
                 return None
-            k, err = divmod(-jid, lib.JC_ERRNO_SPAN)  # the message's place, the errno
+            err, msg = done  # read in C right after the call
             _backend._failed(-err)
-            raise _kernel_error(err, lib.jc_set_errmsg(k), "jail_set", self._path(values, head))
+            raise _kernel_error(err, msg, "jail_set", self._path(values, head))
         # The seam is wrapped (a tracer, the tests' recorder): the values
         # encoded here, the same layout, and the call through
         # _backend.jail_set, where the wrapper sees it.

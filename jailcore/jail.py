@@ -8,23 +8,24 @@ import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from jailcore import _backend, _iov
 from jailcore.errors import JailError, JailNotFoundError, UnknownParameterError, jail_error
 from jailcore.flags import JailFlag, JailSys
 from jailcore.params import Access, Kind, all_params, spec
 
+TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any, ParamSpec, TypeVar, overload
 
     import jailcore.rctl
     from jailcore.aio import AsyncJailProcess
     from jailcore.events import Watcher
     from jailcore.process import JailProcess
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
 
 _CREATE = int(JailFlag.CREATE)
 _UPDATE = int(JailFlag.UPDATE)
@@ -234,7 +235,13 @@ def _need_descriptors(operation: str) -> None:
 # ---- parameter dictionaries for the REPL -----------------------------------------------
 
 
-class Params(dict[str, Any]):
+if TYPE_CHECKING:
+    _ParamsBase = dict[str, Any]
+else:
+    _ParamsBase = dict  # the same class, without typing at run time
+
+
+class Params(_ParamsBase):
     """A dict of parameter values that also reads as attributes (``host__hostname``
     for ``host.hostname``) and completes parameter names in a REPL."""
 
@@ -268,13 +275,15 @@ class _ClassOrInstance:
     those parameters' values, read in one jail_get(2).
     """
 
-    @overload
-    def __get__(self, obj: None, objtype: type[Jail]) -> Callable[[int | str], Jail]: ...
+    if TYPE_CHECKING:  # its two forms, for the type checker
 
-    @overload
-    def __get__(
-        self, obj: Jail, objtype: type[Jail] | None = None
-    ) -> Callable[..., dict[str, Any]]: ...
+        @overload
+        def __get__(self, obj: None, objtype: type[Jail]) -> Callable[[int | str], Jail]: ...
+
+        @overload
+        def __get__(
+            self, obj: Jail, objtype: type[Jail] | None = None
+        ) -> Callable[..., dict[str, Any]]: ...
 
     def __get__(self, obj: Jail | None, objtype: type[Jail] | None = None) -> Any:
         if obj is None:

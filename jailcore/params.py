@@ -20,11 +20,14 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from jailcore import _backend
 from jailcore.errors import UnknownParameterError
 from jailcore.flags import JailSys
+
+TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Access",

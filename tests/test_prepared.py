@@ -316,9 +316,11 @@ def test_a_plan_holds_as_many_names_as_the_kernel_takes() -> None:
 
 def test_errno_survives_a_signal_handler_that_makes_calls_of_its_own() -> None:
     """errno travels in the C call's return value, and the message of a failed
-    prepared jail_set in a place the value names: a handler that runs between
-    the call and the code reading them, and fails calls of its own, replaces
-    neither."""
+    prepared jail_set is read in C before the call returns to Python: a
+    handler that runs after the call, as often as its signals come, and fails
+    calls of its own, replaces neither.  (With the message read in Python
+    from a ring of eight, a slow run, under ASan, once let the handler run
+    eight times first.)"""
     jailcore.jail_set({"persist": True, "name": "web"}, JailFlag.CREATE)
     handled = [0]
 
