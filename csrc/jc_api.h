@@ -166,7 +166,7 @@ int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const ch
 #define JV_BOOL 4     /* its byte at the offset is not 0 */
 #define JV_NOBOOL 5   /* its byte at the offset is 0 */
 #define JV_STR 6      /* text up to its NUL, UTF-8 with surrogateescape */
-#define JV_JAILSYS 7  /* fn(int32_t) */
+#define JV_JAILSYS 7  /* fn[int32_t], fn being the 3 JailSys members; else the int */
 #define JV_STRFN 8    /* fn(the text, as JV_STR) */
 #define JV_ADDRS 9    /* a tuple of fn(bytes of each size-byte address) */
 #define JV_BYTESFN 10 /* fn(the bytes of its returned length) */

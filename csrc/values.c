@@ -5,8 +5,10 @@
  * cffi makes no Python objects of C, so these two functions are Python's C
  * API (the stable ABI of 3.10, as cffi's own module is built):
  *
- *   values_plan(entries) -> capsule   once per plan
- *   values(plan, address) -> dict     once per call
+ *   values_plan(entries, call, size) -> capsule      once per plan
+ *   get_call(plan, key, backend, flags)              the call and its values
+ *   values(plan, address) -> dict                    the values of a call made
+ *                                                    through a wrapped seam
  *
  * jc_values_install() adds them to jailcore._native; jailcore/_iov.py calls
  * it at import.  Each entry says where one value is in the buffer and how it
@@ -15,6 +17,7 @@
  * returned lengths are the uint32 that jc_get_gather writes, each at most
  * its slot's size; the address is the buffer's, which the caller keeps alive.
  */
+#define PY_SSIZE_T_CLEAN
 #define Py_LIMITED_API 0x030A0000
 #include <Python.h>
 
@@ -32,7 +35,13 @@ struct jv_entry {
 	int kind;
 };
 
+#define JV_SPARES 4 /* buffers a plan keeps between calls */
+
 struct jv_plan {
+	const struct jc_get_plan *call; /* the call's layout (prepared.c), or NULL */
+	size_t bufsize;                 /* the size of a call's buffer */
+	char *spare[JV_SPARES];         /* buffers no call is using (under the GIL) */
+	int nspare;
 	Py_ssize_t n;
 	struct jv_entry e[];
 };
@@ -50,6 +59,8 @@ jv_plan_free(PyObject *capsule)
 		Py_XDECREF(p->e[i].name);
 		Py_XDECREF(p->e[i].fn);
 	}
+	for (int i = 0; i < p->nspare; i++)
+		PyMem_Free(p->spare[i]);
 	PyMem_Free(p);
 }
 
@@ -57,16 +68,23 @@ static PyObject *
 jv_values_plan(PyObject *self, PyObject *args)
 {
 	PyObject *entries, *capsule;
+	unsigned long long call = 0;
+	Py_ssize_t n, bufsize = 0;
 	struct jv_plan *p;
-	Py_ssize_t n;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "O!:values_plan", &PyTuple_Type, &entries))
+	if (!PyArg_ParseTuple(args, "O!|Kn:values_plan", &PyTuple_Type, &entries, &call, &bufsize))
 		return NULL;
+	if (call != 0 && bufsize <= 0) {
+		PyErr_SetString(PyExc_ValueError, "values_plan: a call needs its buffer's size");
+		return NULL;
+	}
 	n = PyTuple_Size(entries);
 	p = PyMem_Calloc(1, sizeof(*p) + (size_t)n * sizeof(p->e[0]));
 	if (p == NULL)
 		return PyErr_NoMemory();
+	p->call = (const struct jc_get_plan *)(uintptr_t)call;
+	p->bufsize = (size_t)bufsize;
 	capsule = PyCapsule_New(p, jv_capsule, jv_plan_free);
 	if (capsule == NULL) {
 		PyMem_Free(p);
@@ -85,6 +103,7 @@ jv_values_plan(PyObject *self, PyObject *args)
 		    (e->kind == JV_ADDRS && e->size <= 0) ||
 		    (e->kind == JV_V4 && (e->size != 4 || !PyType_Check(fn))) ||
 		    (e->kind == JV_V6 && (e->size != 16 || !PyType_Check(fn))) ||
+		    (e->kind == JV_JAILSYS && (!PyTuple_Check(fn) || PyTuple_Size(fn) != 3)) ||
 		    ((e->kind >= JV_JAILSYS) != (fn != Py_None))) {
 			PyErr_SetString(PyExc_ValueError, "values_plan: a bad entry");
 			Py_DECREF(capsule);
@@ -223,8 +242,15 @@ jv_one(const struct jv_entry *e, const char *b)
 		return PyUnicode_DecodeUTF8(v, (Py_ssize_t)strnlen(v, (size_t)len),
 		    "surrogateescape");
 	case JV_JAILSYS:
+		/* JailSys's members for 0, 1 and 2 (disable, new, inherit), else the int. */
 		memcpy(&i32, v, sizeof(i32));
-		return jv_call(e->fn, PyLong_FromLong(i32));
+		if (i32 >= 0 && i32 <= 2) {
+			PyObject *member = PyTuple_GetItem(e->fn, i32);
+
+			Py_XINCREF(member);
+			return member;
+		}
+		return PyLong_FromLong(i32);
 	case JV_STRFN:
 		len = (Py_ssize_t)jv_u32(b, e->lenoff);
 		return jv_call(e->fn, PyUnicode_DecodeUTF8(v, (Py_ssize_t)strnlen(v, (size_t)len),
@@ -240,22 +266,12 @@ jv_one(const struct jv_entry *e, const char *b)
 	return NULL;
 }
 
+/* The dict of the values in the buffer b. */
 static PyObject *
-jv_values(PyObject *self, PyObject *args)
+jv_dict(const struct jv_plan *p, const char *b)
 {
-	PyObject *capsule, *out;
-	unsigned long long address;
-	const struct jv_plan *p;
-	const char *b;
+	PyObject *out = PyDict_New();
 
-	(void)self;
-	if (!PyArg_ParseTuple(args, "OK:values", &capsule, &address))
-		return NULL;
-	p = PyCapsule_GetPointer(capsule, jv_capsule);
-	if (p == NULL)
-		return NULL;
-	b = (const char *)(uintptr_t)address;
-	out = PyDict_New();
 	if (out == NULL)
 		return NULL;
 	for (Py_ssize_t i = 0; i < p->n; i++) {
@@ -268,6 +284,79 @@ jv_values(PyObject *self, PyObject *args)
 		}
 		Py_DECREF(v);
 	}
+	return out;
+}
+
+static PyObject *
+jv_values(PyObject *self, PyObject *args)
+{
+	PyObject *capsule;
+	unsigned long long address;
+	const struct jv_plan *p;
+
+	(void)self;
+	if (!PyArg_ParseTuple(args, "OK:values", &capsule, &address))
+		return NULL;
+	p = PyCapsule_GetPointer(capsule, jv_capsule);
+	if (p == NULL)
+		return NULL;
+	if (address == 0) {
+		PyErr_SetString(PyExc_ValueError, "values: no buffer");
+		return NULL;
+	}
+	return jv_dict(p, (const char *)(uintptr_t)address);
+}
+
+/* get_call(plan, key, backend, flags): jc_get_call with the GIL released,
+ * in one of the plan's buffers (each serves one call at a time), then
+ * (jid, the dict of values), or (-errno, the kernel's message as bytes), or
+ * JC_SET_FALLBACK when the key does not fit the plan. */
+static PyObject *
+jv_get_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	struct jv_plan *p;
+	PyObject *out;
+	char *b, *key;
+	Py_ssize_t key_len;
+	int backend, flags, ret;
+
+	(void)self;
+	if (nargs != 4) {
+		PyErr_SetString(PyExc_TypeError, "get_call takes 4 arguments");
+		return NULL;
+	}
+	if ((p = PyCapsule_GetPointer(args[0], jv_capsule)) == NULL)
+		return NULL;
+	if (PyBytes_AsStringAndSize(args[1], &key, &key_len) < 0)
+		return NULL;
+	backend = (int)PyLong_AsLong(args[2]);
+	flags = (int)PyLong_AsLong(args[3]);
+	if (PyErr_Occurred())
+		return NULL;
+	if (p->call == NULL || key_len > 0x7fffffff) {
+		PyErr_SetString(PyExc_ValueError, "get_call: no call in this plan");
+		return NULL;
+	}
+	/* A buffer need not be zeroed: jc_get_call clears what the kernel reads. */
+	b = p->nspare > 0 ? p->spare[--p->nspare] : PyMem_Malloc(p->bufsize);
+	if (b == NULL)
+		return PyErr_NoMemory();
+	Py_BEGIN_ALLOW_THREADS
+	ret = jc_get_call(backend, p->call, b, key, (unsigned int)key_len, flags);
+	Py_END_ALLOW_THREADS
+	if (ret >= 0) {
+		PyObject *values = jv_dict(p, b);
+
+		out = values == NULL ? NULL : Py_BuildValue("(iN)", ret, values);
+	} else if (ret == JC_SET_FALLBACK) {
+		out = PyLong_FromLong(ret);
+	} else {
+		out = Py_BuildValue("(iy)", ret, b + p->call->errmsg);
+	}
+	if (p->nspare < JV_SPARES)
+		p->spare[p->nspare++] = b;
+	else
+		PyMem_Free(b);
 	return out;
 }
 
@@ -515,9 +604,9 @@ struct je_part {
 #define JE_STACK 33 /* values (and the empty one) a call holds without allocating */
 
 static PyObject *
-je_set_call(PyObject *self, PyObject *args)
+je_set_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-	PyObject *capsule, *values, *head, *it = NULL, *result = NULL;
+	PyObject *values, *head, *it = NULL, *result = NULL;
 	struct je_part stack_parts[JE_STACK], *part = stack_parts;
 	unsigned int stack_lens[JE_STACK], *lens = stack_lens;
 	char stack_blob[2048], *blob = stack_blob;
@@ -526,11 +615,21 @@ je_set_call(PyObject *self, PyObject *args)
 	int backend, flags, ret;
 
 	(void)self;
-	if (!PyArg_ParseTuple(args, "OOO!ii:set_call", &capsule, &values, &PyTuple_Type, &head,
-	    &backend, &flags))
+	if (nargs != 5) {
+		PyErr_SetString(PyExc_TypeError, "set_call takes 5 arguments");
 		return NULL;
-	p = PyCapsule_GetPointer(capsule, je_capsule);
-	if (p == NULL)
+	}
+	if ((p = PyCapsule_GetPointer(args[0], je_capsule)) == NULL)
+		return NULL;
+	values = args[1];
+	head = args[2];
+	if (!PyTuple_Check(head)) {
+		PyErr_SetString(PyExc_TypeError, "set_call: the head is a tuple");
+		return NULL;
+	}
+	backend = (int)PyLong_AsLong(args[3]);
+	flags = (int)PyLong_AsLong(args[4]);
+	if (PyErr_Occurred())
 		return NULL;
 	nh = PyTuple_Size(head);
 	nt = PyTuple_Size(p->tail);
@@ -634,9 +733,11 @@ static PyMethodDef jv_methods[] = {
 	 "values_plan(entries): a prepared jail_get's decoding, made once per plan."},
 	{"values", jv_values, METH_VARARGS,
 	 "values(plan, address): the dict of the values in the buffer at address."},
+	{"get_call", (PyCFunction)(void (*)(void))jv_get_call, METH_FASTCALL,
+	 "get_call(plan, key, backend, flags): the prepared jail_get and its values."},
 	{"set_plan", je_set_plan, METH_VARARGS,
 	 "set_plan(slots, nslots, encoders, tail): a prepared jail_set's encoding."},
-	{"set_call", je_set_call, METH_VARARGS,
+	{"set_call", (PyCFunction)(void (*)(void))je_set_call, METH_FASTCALL,
 	 "set_call(plan, values, head, backend, flags): the prepared jail_set, or None."},
 	{NULL, NULL, 0, NULL},
 };

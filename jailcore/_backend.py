@@ -51,12 +51,14 @@ if lib.jc_version() != ffi.NULL and ffi.string(lib.jc_version()).decode() != __v
         f"but this is jailcore {__version__}: rebuild it with 'pip install .'"
     )
 
-# values_plan() and values() make a prepared jail_get's dict in C, set_plan()
+# values_plan(), get_call() and values() make a prepared jail_get and its dict
+# in C, set_plan()
 # and set_call() encode a prepared jail_set's values and make it; they are
 # Python's C API in the same extension (csrc/values.c), added to it here.
 if lib.jc_values_install() != 0:  # pragma: no cover - only without memory
     raise ImportError("jailcore._native: values(), set_call() and their plans could not be added")
-from jailcore._native import set_call as set_call  # noqa: E402  (added just above)
+from jailcore._native import get_call as get_call  # noqa: E402  (added just above)
+from jailcore._native import set_call as set_call  # noqa: E402
 from jailcore._native import set_plan as set_plan  # noqa: E402
 from jailcore._native import values as values  # noqa: E402
 from jailcore._native import values_plan as values_plan  # noqa: E402

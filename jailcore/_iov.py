@@ -27,6 +27,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
+from jailcore._backend import get_call as _get_call
 from jailcore._backend import set_call as _set_call
 from jailcore._backend import set_plan as _set_plan
 from jailcore._backend import values as _values
@@ -662,18 +663,14 @@ def _get_with_arrays(
 
 
 
-def _jailsys(v: int) -> Any:
-    return JailSys(v) if v in (0, 1, 2) else v
-
-
 # How each kind is made (csrc/jc_api.h's JV_*), with the function it calls.
-_MAKE: dict[Kind, tuple[int, Callable[..., Any] | None]] = {
+_MAKE: dict[Kind, tuple[int, Any]] = {
     Kind.INT: (lib.JV_I32, None), Kind.UINT: (lib.JV_U32, None),
     Kind.INT64: (lib.JV_I64, None), Kind.UINT64: (lib.JV_U64, None),
     Kind.LONG: (lib.JV_I64 if LONG_SIZE == 8 else lib.JV_I32, None),
     Kind.ULONG: (lib.JV_U64 if LONG_SIZE == 8 else lib.JV_U32, None),
     Kind.BOOL: (lib.JV_BOOL, None), Kind.STRING: (lib.JV_STR, None),
-    Kind.JAILSYS: (lib.JV_JAILSYS, _jailsys),
+    Kind.JAILSYS: (lib.JV_JAILSYS, (JailSys(0), JailSys(1), JailSys(2))),
     Kind.KEYVALUE: (lib.JV_STRFN, decode_keyvalue),
     # Addresses are made in C as params._fast_address makes them, where its
     # probe found that way equal to the constructor's; else by its maker.
@@ -754,36 +751,39 @@ class _GetPlan:
                 off += _BOOL_BYTE
                 kind = lib.JV_NOBOOL if s.nobool else lib.JV_BOOL
             entries.append((s.name, kind, off, lengths + 4 * i, s.size, fn))
-        self._values = _values_plan(tuple(entries))
+        self._values = _values_plan(tuple(entries), int(ffi.cast("uintptr_t", plan)), self.size)
         self._spares: list[tuple[Any, int]] = []
 
     def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        """The system call with the key ``kdata``, and its values.  The buffer
-        is one of the plan's spares (a new one when none is free), each used by
-        one call at a time: it is taken off the list before the call and put
-        back once its values are made (a failed call drops it)."""
+        """The system call with the key ``kdata``, and its values."""
+        if _backend.jail_get is _SEAM_GET:
+            # Laid out, made, gathered and its values made in one C call
+            # (csrc/values.c's get_call, csrc/prepared.c's jc_get_call), in
+            # one of the buffers the plan keeps in C.
+            done = _get_call(self._values, kdata, _backend.BACKEND, flags)
+            if type(done) is tuple:
+                if done[0] >= 0:
+                    return done
+                _, err = _backend._failed(done[0])
+                raise _kernel_error(err, done[1], "jail_get")
+            # callers keep keys within key_size
+            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+        # The seam is wrapped: the call goes through _backend.jail_get, in a
+        # buffer of the plan's spares (a new one when none is free), each used
+        # by one call at a time: taken off the list before the call and put
+        # back once its values are made (a failed call drops it).
         try:
             spare = self._spares.pop()
         except IndexError:
             spare = self.buffer()
         buf = spare[0]
-        if _backend.jail_get is _SEAM_GET:
-            # Laid out, made and gathered in one C call (csrc/prepared.c).
-            jid = lib.jc_get_call(_backend.BACKEND, self._c, buf, kdata, len(kdata), flags)
-            if jid < 0:
-                if jid == lib.JC_SET_FALLBACK:  # callers keep keys within key_size
-                    raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
-                _, err = _backend._failed(jid)
-                raise _kernel_error(err, buf + self._errmsg, "jail_get")
-        else:
-            # The seam is wrapped: the call goes through _backend.jail_get.
-            iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
-            if iov == ffi.NULL:
-                raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
-            jid, err = _backend.jail_get(iov, self._niov, flags)
-            if jid == -1:
-                raise _kernel_error(err, buf + self._errmsg, "jail_get")
-            lib.jc_get_gather(self._c, buf)
+        iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
+        if iov == ffi.NULL:
+            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+        jid, err = _backend.jail_get(iov, self._niov, flags)
+        if jid == -1:
+            raise _kernel_error(err, buf + self._errmsg, "jail_get")
+        lib.jc_get_gather(self._c, buf)
         values = _values(self._values, spare[1])
         self._spares.append(spare)
         return jid, values
