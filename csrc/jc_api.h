@@ -120,34 +120,28 @@ int jc_set_call(int backend, const struct jc_set_slot *slots, unsigned int nslot
                 const char *values, const char *lens, unsigned int nlens, int flags);
 const char *jc_set_errmsg(int k);
 
-/* How a jail_get value comes back.  Slot 0 is the key. */
-#define JC_GET_FIXED 0     /* read where the kernel wrote it */
-#define JC_GET_STRING 1    /* copied, up to its NUL, into the strings area */
-
+/* One value of a prepared jail_get.  Slot 0 is the key. */
 struct jc_get_slot {
     const char *name;
     size_t name_len;     /* with its NUL */
-    unsigned int kind;
     unsigned int offset; /* of the value's buffer in the call's buffer */
     unsigned int size;   /* of that buffer */
 };
 
 /* The call's buffer: the iovec (2 * nslots + 2 entries) at its start, the
- * value buffers (contiguous, from slot 0's up to lengths), the lengths, the
- * strings and the error message.  A buffer may serve call after call: it
- * need not be zeroed. */
+ * value buffers (contiguous, from slot 0's up to lengths), the lengths and
+ * the error message.  A buffer may serve call after call: it need not be
+ * zeroed. */
 struct jc_get_plan {
     const struct jc_get_slot *slots;
     unsigned int nslots;
-    unsigned int lengths; /* nslots + 1 uint32: each returned iov_len, then the
-                             strings' total length (without the last NUL) */
-    unsigned int strings; /* each string and a NUL */
+    unsigned int lengths; /* nslots uint32: each returned iov_len, at most its size */
     unsigned int errmsg;  /* JC_ERRMSG_LEN bytes */
 };
 
 /* Clear the value buffers, copy the key into slot 0 and lay out the iovec at
  * the start of buf (NULL: the key does not fit).  jc_get_gather, after the
- * call, fills the lengths and the strings. */
+ * call, fills the lengths. */
 struct iovec *jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key,
                          unsigned int key_len);
 void jc_get_gather(const struct jc_get_plan *plan, char *buf);

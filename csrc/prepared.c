@@ -5,8 +5,8 @@
  * names, how each value travels, and where it lives.  A call through a plan
  * has its iovec array laid out here around values that Python hands over in
  * one piece, then goes through the seam (jc_jail_set, jc_jail_get) like any
- * other call; after a jail_get, the returned lengths (and the strings) are
- * gathered where values.c reads them.  jc_set_call and jc_get_call do the
+ * other call; after a jail_get, the returned lengths are gathered where
+ * values.c reads them.  jc_set_call and jc_get_call do the
  * layout and the call in one C call; they allocate only for a call of more
  * values or addresses than their stack holds, and keep only the messages of
  * failed jail_set calls, per thread.
@@ -253,33 +253,18 @@ jc_get_iov(const struct jc_get_plan *plan, char *buf, const char *key, unsigned 
 void
 jc_get_gather(const struct jc_get_plan *plan, char *buf)
 {
-	const struct jc_get_slot *slots = plan->slots;
 	const struct iovec *iov = (const struct iovec *)(void *)buf;
-	unsigned int n = plan->nslots;
-	size_t strs = 0;
-	uint32_t len32;
 
-	/* Each value's returned length, then the strings one after another, each
-	 * ended by a NUL: one decode and one split in Python give them all. */
-	for (unsigned int i = 0; i < n; i++) {
-		const char *v = buf + slots[i].offset;
+	/* Each value's returned length, where values.c reads it. */
+	for (unsigned int i = 0; i < plan->nslots; i++) {
 		size_t len = iov[2 * i + 1].iov_len;
+		uint32_t len32;
 
-		if (len > slots[i].size) /* never from a kernel that keeps to jail_get(2) */
-			len = slots[i].size;
-
-		if (slots[i].kind == JC_GET_STRING) {
-			size_t sl = len > 0 ? strnlen(v, len) : 0;
-
-			memcpy(buf + plan->strings + strs, v, sl);
-			strs += sl;
-			buf[plan->strings + strs++] = '\0';
-		}
+		if (len > plan->slots[i].size) /* never from a kernel that keeps to jail_get(2) */
+			len = plan->slots[i].size;
 		len32 = (uint32_t)len;
 		memcpy(buf + plan->lengths + 4 * (size_t)i, &len32, 4);
 	}
-	len32 = (uint32_t)(strs > 0 ? strs - 1 : 0); /* without the last NUL */
-	memcpy(buf + plan->lengths + 4 * (size_t)n, &len32, 4);
 }
 
 int

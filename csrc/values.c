@@ -307,7 +307,8 @@ jv_values(PyObject *self, PyObject *args)
 	return jv_dict(p, (const char *)(uintptr_t)address);
 }
 
-/* get_call(plan, key, backend, flags): jc_get_call with the GIL released,
+/* get_call(plan, key, backend, flags): jc_get_call with the GIL released
+ * (key: its bytes, or a jid as an int),
  * in one of the plan's buffers (each serves one call at a time), then
  * (jid, the dict of values), or (-errno, the kernel's message as bytes), or
  * JC_SET_FALLBACK when the key does not fit the plan. */
@@ -319,6 +320,7 @@ jv_get_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 	char *b, *key;
 	Py_ssize_t key_len;
 	int backend, flags, ret;
+	int32_t jid;
 
 	(void)self;
 	if (nargs != 4) {
@@ -327,8 +329,21 @@ jv_get_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 	}
 	if ((p = PyCapsule_GetPointer(args[0], jv_capsule)) == NULL)
 		return NULL;
-	if (PyBytes_AsStringAndSize(args[1], &key, &key_len) < 0)
+	if (PyLong_CheckExact(args[1])) {
+		/* A jid, a C int: the key's four bytes. */
+		long v = PyLong_AsLong(args[1]);
+
+		if (v < INT32_MIN || v > INT32_MAX) {
+			if (!PyErr_Occurred())
+				PyErr_SetString(PyExc_OverflowError, "get_call: a jid is a C int");
+			return NULL;
+		}
+		jid = (int32_t)v;
+		key = (char *)&jid;
+		key_len = sizeof(jid);
+	} else if (PyBytes_AsStringAndSize(args[1], &key, &key_len) < 0) {
 		return NULL;
+	}
 	backend = (int)PyLong_AsLong(args[2]);
 	flags = (int)PyLong_AsLong(args[3]);
 	if (PyErr_Occurred())

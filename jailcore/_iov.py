@@ -690,7 +690,7 @@ class _GetPlan:
         # Slots: what the kernel is asked.  Slot 0 is the key, which doubles as
         # the output of a jid or name asked for.
         slot_of: dict[str, int] = {}
-        slots: list[list[Any]] = [[kname, key_size, lib.JC_GET_FIXED]]
+        slots: list[tuple[str, int]] = [(kname, key_size)]
         sizes = _first_sizes((kname, key_size), specs)
         for s in specs:
             slot = _slot(s)
@@ -699,41 +699,36 @@ class _GetPlan:
             if slot == kname and kname in ("jid", "name"):
                 slot_of[slot] = 0
                 if kname == "name":
-                    slots[0] = [kname, max(key_size, s.size), lib.JC_GET_STRING]
+                    slots[0] = (kname, max(key_size, s.size))
                 continue
-            text = s.kind in (Kind.STRING, Kind.KEYVALUE)
             slot_of[slot] = len(slots)
-            slots.append([slot, sizes[slot], lib.JC_GET_STRING if text else lib.JC_GET_FIXED])
+            slots.append((slot, sizes[slot]))
 
         # The buffer: the iovec, the values (8-byte aligned), the returned
-        # lengths, the strings, the error message.
+        # lengths, the error message.
         n = len(slots)
-        names = [name.encode("utf-8", "surrogateescape") + b"\0" for name, _, _ in slots]
+        names = [name.encode("utf-8", "surrogateescape") + b"\0" for name, _ in slots]
         blob = ffi.new("char[]", b"".join(names))
         c_slots = ffi.new("struct jc_get_slot[]", n)
         self._niov = 2 * n + 2
         offsets: list[int] = []
         pos = self._niov * ffi.sizeof("struct iovec")
         noff = 0
-        for i, (_name, size, kind) in enumerate(slots):
+        for i, (_name, size) in enumerate(slots):
             c_slots[i].name = blob + noff
             c_slots[i].name_len = len(names[i])
-            c_slots[i].kind = kind
             c_slots[i].offset = pos
             c_slots[i].size = size
             noff += len(names[i])
             offsets.append(pos)
             pos += (size + 7) & ~7
         lengths = pos
-        strings = lengths + 4 * (n + 1)
-        texts = [i for i in range(n) if slots[i][2] == lib.JC_GET_STRING]
-        self._errmsg = strings + sum(slots[i][1] + 1 for i in texts)
+        self._errmsg = lengths + 4 * n
         self.size = self._errmsg + ERRMSG_LEN
         plan = ffi.new("struct jc_get_plan *")
         plan.slots = c_slots
         plan.nslots = n
         plan.lengths = lengths
-        plan.strings = strings
         plan.errmsg = self._errmsg
         self._c = plan
         self._keep = (blob, c_slots)
@@ -754,8 +749,9 @@ class _GetPlan:
         self._values = _values_plan(tuple(entries), int(ffi.cast("uintptr_t", plan)), self.size)
         self._spares: list[tuple[Any, int]] = []
 
-    def call(self, kdata: bytes, flags: int) -> tuple[int, dict[str, Any]]:
-        """The system call with the key ``kdata``, and its values."""
+    def call(self, kdata: bytes | int, flags: int) -> tuple[int, dict[str, Any]]:
+        """The system call with the key ``kdata`` (its bytes, or for a jid or
+        lastjid plan that C int), and its values."""
         if _backend.jail_get is _SEAM_GET:
             # Laid out, made, gathered and its values made in one C call
             # (csrc/values.c's get_call, csrc/prepared.c's jc_get_call), in
@@ -767,7 +763,8 @@ class _GetPlan:
                 _, err = _backend._failed(done[0])
                 raise _kernel_error(err, done[1], "jail_get")
             # callers keep keys within key_size
-            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+            raise ValueError(f"a key of {kdata!r} does not fit this plan")
+        key = pack_jid(kdata) if isinstance(kdata, int) else kdata
         # The seam is wrapped: the call goes through _backend.jail_get, in a
         # buffer of the plan's spares (a new one when none is free), each used
         # by one call at a time: taken off the list before the call and put
@@ -777,9 +774,9 @@ class _GetPlan:
         except IndexError:
             spare = self.buffer()
         buf = spare[0]
-        iov = lib.jc_get_iov(self._c, buf, kdata, len(kdata))
+        iov = lib.jc_get_iov(self._c, buf, key, len(key))
         if iov == ffi.NULL:
-            raise ValueError(f"a key of {len(kdata)} bytes does not fit this plan")
+            raise ValueError(f"a key of {len(key)} bytes does not fit this plan")
         jid, err = _backend.jail_get(iov, self._niov, flags)
         if jid == -1:
             raise _kernel_error(err, buf + self._errmsg, "jail_get")
@@ -808,10 +805,9 @@ def iterate(names: tuple[str, ...], flags: int = 0) -> Iterator[tuple[int, dict[
         plan = _GetPlan("lastjid", 4, [spec(n) for n in dict.fromkeys(names)])
         _remember(_plans, ("lastjid", names), plan)
     last = 0
-    pack = _INT.pack
     while True:
         try:
-            jid, values = plan.call(pack(last), flags)
+            jid, values = plan.call(last, flags)  # a C int, as the jids are
         except JailNotFoundError:
             return
         except JailError as exc:
@@ -846,7 +842,7 @@ def get_jid(jid: int, names: tuple[str, ...], flags: int = 0) -> tuple[int, dict
     if plan is None:
         return jail_get(jid, names, flags)
     try:
-        return plan.call(pack_jid(jid), flags)
+        return plan.call(jid, flags)
     except JailError as exc:
         return get_again(plan, exc, jid, names, flags)
 

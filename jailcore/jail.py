@@ -484,7 +484,7 @@ class Jail:
             _, values = _iov.get_jid(self._jid, names)
         else:
             try:
-                _, values = plan.call(_iov.pack_jid(self._jid), 0)
+                _, values = plan.call(self._jid, 0)
             except JailError as exc:
                 _, values = _iov.get_again(plan, exc, self._jid, names, 0)
         self._values.update(values)
