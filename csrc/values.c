@@ -100,6 +100,8 @@ jv_values_plan(PyObject *self, PyObject *args)
 			return NULL;
 		}
 		if (e->kind < JV_I32 || e->kind > JV_V6 || e->off < 0 || e->lenoff < 0 ||
+		    (p->bufsize > 0 && ((size_t)e->off + 8 > p->bufsize ||
+		                        (size_t)e->lenoff + 4 > p->bufsize)) ||
 		    (e->kind == JV_ADDRS && e->size <= 0) ||
 		    (e->kind == JV_V4 && (e->size != 4 || !PyType_Check(fn))) ||
 		    (e->kind == JV_V6 && (e->size != 16 || !PyType_Check(fn))) ||

@@ -680,3 +680,14 @@ def test_set_call_hands_fewer_values_to_the_general_path() -> None:
                               ((lib.JE_STR, 0, 0, 0, None),), (b"",))
     with pytest.raises(TypeError, match="set_call: the head is bytes"):
         _backend.set_call(given, ["b"], ("not bytes",), _backend.BACKEND, 0)
+
+
+def test_a_values_plan_keeps_its_reads_inside_the_buffer() -> None:
+    plan = ffi.new("struct jc_get_plan *")
+    call = int(ffi.cast("uintptr_t", plan))
+    assert _backend.values_plan((("x", lib.JV_I32, 0, 8, 4, None),), call, 16) is not None
+    for entry in (("x", lib.JV_I32, 12, 0, 4, None), ("x", lib.JV_STR, 0, 13, 4, None)):
+        with pytest.raises(ValueError, match="values_plan: a bad entry"):
+            _backend.values_plan((entry,), call, 16)
+    with pytest.raises(ValueError, match="needs its buffer's size"):
+        _backend.values_plan((), call)
