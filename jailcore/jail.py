@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -640,6 +639,8 @@ class Jail:
             raise ValueError(f"timeout: must be 0 or more seconds, not {timeout!r}")
         left = self.processes()
         if timeout > 0 and left:
+            import signal  # here, not at import: most programs never stop a jail
+
             signalled = []
             for pid in left:
                 try:

@@ -13,12 +13,12 @@ The codec of a parameter is chosen by its format, never by the Python value.
 
 from __future__ import annotations
 
+import _thread
 import enum
 import errno
 import ipaddress
 import os
 import struct
-import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from jailcore import _backend
@@ -468,7 +468,7 @@ _SYNTHETIC = {
 
 _cache: dict[str, ParamSpec] = {}
 _all: tuple[str, ...] | None = None
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading.Lock(), without importing threading
 
 
 #: Called by clear_cache(): caches built on specs (the prepared queries) register here.
