@@ -152,7 +152,8 @@ int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const ch
 
 /* A prepared jail_get's values as Python objects (values.c): how each is
  * made from its bytes in the call's buffer.  jc_values_install adds
- * values_plan() and values() to jailcore._native; 0, or -1 if it could not. */
+ * values_plan(), get_call(), values(), set_plan() and set_call() to
+ * jailcore._native; 0, or -1 if it could not. */
 #define JV_I32 0      /* int32_t */
 #define JV_U32 1      /* uint32_t */
 #define JV_I64 2      /* int64_t */
@@ -173,7 +174,7 @@ int jc_get_call(int backend, const struct jc_get_plan *plan, char *buf, const ch
 #define JE_SINT 3 /* an int from lo to hi, as a C integer of size bytes */
 #define JE_UINT 4 /* an int from 0 to hi, as a C unsigned integer of size bytes */
 #define JE_FN 5   /* the bytes fn returns */
-#define JM_PLAN_MAX_SLOTS 4096 /* more values than any call takes */
+#define JC_PLAN_MAX_SLOTS 4096 /* more values than any call takes */
 int jc_values_install(void);
 
 /* Starting a program inside a jail (spawn.c). */

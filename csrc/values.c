@@ -1,21 +1,23 @@
 /*
- * values.c: a prepared jail_get's values made into Python objects in C, in
- * one pass over the plan's buffer (csrc/prepared.c lays it out).
+ * values.c: the prepared calls' values as Python objects, made in C.
  *
- * cffi makes no Python objects of C, so these two functions are Python's C
- * API (the stable ABI of 3.10, as cffi's own module is built):
+ * cffi makes no Python objects, so this is Python's C API (the stable ABI
+ * of 3.10, as cffi's own module is built), in the same extension;
+ * jc_values_install() adds these functions to jailcore._native, and
+ * jailcore/_backend.py calls it at import:
  *
- *   values_plan(entries, call, size) -> capsule      once per plan
- *   get_call(plan, key, backend, flags)              the call and its values
- *   values(plan, address) -> dict                    the values of a call made
- *                                                    through a wrapped seam
+ *   values_plan(entries, call, size) -> capsule    a jail_get plan, once
+ *   get_call(plan, key, backend, flags)            the call and its values
+ *   values(plan, address) -> dict                  the values of a call made
+ *                                                  through a wrapped seam
+ *   set_plan(slots, nslots, encoders, tail)        a jail_set plan, once
+ *   set_call(plan, values, head, backend, flags)   its values encoded, the call
  *
- * jc_values_install() adds them to jailcore._native; jailcore/_iov.py calls
- * it at import.  Each entry says where one value is in the buffer and how it
- * is made: (name, kind, offset, length offset, size, function or None; for
- * JV_V4 and JV_V6, the address class).  The
- * returned lengths are the uint32 that jc_get_gather writes, each at most
- * its slot's size; the address is the buffer's, which the caller keeps alive.
+ * For jail_get, each entry says where one value is in the plan's buffer
+ * (csrc/prepared.c lays it out) and how it is made: (name, kind, offset,
+ * length offset, size, function or None; for JV_V4 and JV_V6 the address
+ * class, for JV_JAILSYS the three JailSys members).  The returned lengths
+ * are the uint32 that jc_get_gather writes, each at most its slot's size.
  */
 #define PY_SSIZE_T_CLEAN
 #define Py_LIMITED_API 0x030A0000
@@ -438,7 +440,7 @@ je_set_plan(PyObject *self, PyObject *args)
 	    &PyTuple_Type, &tail))
 		return NULL;
 	n = PyTuple_Size(encoders);
-	if (slots == 0 || nslots > JM_PLAN_MAX_SLOTS || (size_t)n + (size_t)PyTuple_Size(tail) >
+	if (slots == 0 || nslots > JC_PLAN_MAX_SLOTS || (size_t)n + (size_t)PyTuple_Size(tail) >
 	    (size_t)nslots + 1) {
 		PyErr_SetString(PyExc_ValueError, "set_plan: a bad plan");
 		return NULL;
@@ -511,8 +513,13 @@ je_encode(const struct je_encoder *e, PyObject *v, Py_ssize_t *len, PyObject **k
 		if (!PyUnicode_Check(v))
 			return NULL;
 		out = PyUnicode_AsUTF8AndSize(v, len);
-		if (out == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
-			PyErr_Clear(); /* surrogates: the general path says what is wrong */
+		if (out == NULL) {
+			if (PyErr_ExceptionMatches(PyExc_ValueError))
+				PyErr_Clear(); /* surrogates: the general path says what is wrong */
+			return NULL;
+		}
+		Py_INCREF(v); /* its UTF-8 lives as long as it does */
+		*keep = v;
 		return out;
 	case JE_BOOL:
 		if (v != Py_True && v != Py_False)

@@ -52,9 +52,9 @@ if lib.jc_version() != ffi.NULL and ffi.string(lib.jc_version()).decode() != __v
     )
 
 # values_plan(), get_call() and values() make a prepared jail_get and its dict
-# in C, set_plan()
-# and set_call() encode a prepared jail_set's values and make it; they are
-# Python's C API in the same extension (csrc/values.c), added to it here.
+# in C, set_plan() and set_call() encode a prepared jail_set's values and make
+# it; they are Python's C API in the same extension (csrc/values.c), added to
+# it here.
 if lib.jc_values_install() != 0:  # pragma: no cover - only without memory
     raise ImportError("jailcore._native: values(), set_call() and their plans could not be added")
 from jailcore._native import get_call as get_call  # noqa: E402  (added just above)

@@ -656,11 +656,10 @@ def _get_with_arrays(
 # Reading the same names again and again (Jail.get, jails()) is the hot path.  A
 # plan is made once per (key kind, names): the names and the layout of one buffer
 # in a C block (see csrc/prepared.c), and where each value lies in that buffer and
-# how it is made (csrc/values.c).  A call then costs a spare buffer, the iovec laid
-# out in C at its start, the system call through the seam, a C pass that gathers
-# the returned lengths, and one C pass that makes the dict of values.  Plans are
-# immutable, so threads share them; a spare buffer is one call's at a time.
-
+# how it is made (csrc/values.c).  A call is then one C call: a buffer the plan
+# keeps, the iovec laid out at its start, the system call through the seam, the
+# returned lengths gathered, and the dict of values made.  Plans are immutable,
+# so threads share them; a buffer is one call's at a time.
 
 
 # How each kind is made (csrc/jc_api.h's JV_*), with the function it calls.
@@ -762,8 +761,9 @@ class _GetPlan:
                     return done
                 _, err = _backend._failed(done[0])
                 raise _kernel_error(err, done[1], "jail_get")
-            # callers keep keys within key_size
-            raise ValueError(f"a key of {kdata!r} does not fit this plan")
+            # (callers keep keys within key_size)
+            size = 4 if isinstance(kdata, int) else len(kdata)
+            raise ValueError(f"a key of {size} bytes does not fit this plan")
         key = pack_jid(kdata) if isinstance(kdata, int) else kdata
         # The seam is wrapped: the call goes through _backend.jail_get, in a
         # buffer of the plan's spares (a new one when none is free), each used

@@ -691,3 +691,15 @@ def test_a_values_plan_keeps_its_reads_inside_the_buffer() -> None:
             _backend.values_plan((entry,), call, 16)
     with pytest.raises(ValueError, match="needs its buffer's size"):
         _backend.values_plan((), call)
+
+
+def test_set_call_keeps_the_values_it_encodes_alive() -> None:
+    """Values that only the iterator held (here: made by a generator) stay
+    alive until the call has read their bytes (ASan sees it otherwise)."""
+    plan = _iov._SetPlan.make(("name", "host.hostname", "persist"), True)
+    assert plan is not None
+    texts = ["kept", "h" * 200]
+    jid = plan.call((v if isinstance(v, bool) else "".join([v, ""]) + ""
+                     for v in [*texts, True]), JailFlag.CREATE)
+    assert jid is not None and jailcore.jail_get(jid, ["name", "host.hostname"]) == {
+        "name": "kept", "host.hostname": "h" * 200}
