@@ -597,7 +597,7 @@ def test_addresses_made_in_c_are_the_constructors(family: str, texts: list[str])
     ("x", 99, 0, 0, 4, None),
     ("x", lib.JV_I32, -8, 0, 4, None),                # an offset before the buffer
     ("x", lib.JV_I32, 0, 0, 4, len),                  # a number needs no function
-    ("x", lib.JV_JAILSYS, 0, 0, 4, None),             # a function needs one
+    ("x", lib.JV_JAILSYS, 0, 0, 4, None),             # JailSys needs its three members
     ("x", lib.JV_ADDRS, 0, 0, 0, len),                # addresses of no size
     ("x", lib.JV_V4, 0, 0, 16, ipaddress.IPv4Address),  # an IPv4 address is 4 bytes
     ("x", lib.JV_V6, 0, 0, 16, len),                  # made of a class only
