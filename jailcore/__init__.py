@@ -96,9 +96,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'jailcore' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
+    # __import__ with a fromlist returns the submodule itself (importlib's
+    # import_module would cost importlib, and warnings with it).
+    value = getattr(__import__(module, fromlist=[name]), name)
     globals()[name] = value
     return value
 

@@ -22,8 +22,6 @@ import errno
 import operator
 import struct
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from ipaddress import IPv4Address, IPv6Address
 
 from jailcore import _backend
 from jailcore._backend import ffi, lib
@@ -33,16 +31,35 @@ from jailcore._backend import set_plan as _set_plan
 from jailcore._backend import values as _values
 from jailcore._backend import values_plan as _values_plan
 from jailcore.errors import JailError, JailNotFoundError, jail_error, path_error
-from jailcore.flags import JailFlag, JailSys
-from jailcore.params import _INT_FORMATS, Access, Kind, ParamSpec, spec
+from jailcore.params import (
+    _INT_FORMATS,
+    BOOL,
+    INT,
+    INT64,
+    IPV4,
+    IPV6,
+    JAILSYS,
+    KEY,
+    KEYVALUE,
+    LONG,
+    OPAQUE,
+    READ_ONLY,
+    STRING,
+    UINT,
+    UINT64,
+    ULONG,
+    ParamSpec,
+    address_makers,
+    is_mapping,
+    spec,
+)
 from jailcore.params import _LONG as LONG_SIZE
-from jailcore.params import _V4 as V4
-from jailcore.params import _V6 as V6
 from jailcore.params import _decode_keyvalue as decode_keyvalue
 from jailcore.params import on_clear as params_on_clear
 
 TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from typing import Any, TypeVar
 
 # The seam as jailcore defines it: while _backend.jail_set and jail_get are
@@ -57,8 +74,20 @@ ARRAY_SLACK = 5  # spare addresses after a size query, as libjail allows
 ARRAY_RETRIES = 5
 
 _INT = struct.Struct("i")
-_CREATE = int(JailFlag.CREATE)
-_UPDATE = int(JailFlag.UPDATE)
+# The flags and jailsys values of <sys/jail.h>, which JailFlag and JailSys
+# name: jailcore.flags, and enum with it, is imported only where a program
+# uses those types or reads a jailsys value.
+JAIL_CREATE = 0x01
+JAIL_UPDATE = 0x02
+JAIL_ATTACH = 0x04
+JAIL_DYING = 0x08
+JAIL_USE_DESC = 0x10
+JAIL_AT_DESC = 0x20
+JAIL_GET_DESC = 0x40
+JAIL_OWN_DESC = 0x80
+JAIL_SYS_DISABLE = 0
+JAIL_SYS_NEW = 1
+JAIL_SYS_INHERIT = 2
 
 _ERRMSG_PAIR = b"errmsg\0" + bytes(ERRMSG_LEN)
 
@@ -205,7 +234,7 @@ def _first_sizes(key: tuple[str, int], specs: list[ParamSpec]) -> dict[str, int]
             room = _ARRAY_ROOM
         slot = _slot(s)
         sizes.setdefault(slot, _first_size(s))
-        if s.kind in (Kind.KEYVALUE, Kind.KEY):
+        if s._kind in (KEYVALUE, KEY):
             texts.add(slot)
     total = sum(_OPT_OVERHEAD + len(n.encode("utf-8", "surrogateescape")) + 1 + v
                 for n, v in [key, ("errmsg", ERRMSG_LEN), *sizes.items()])
@@ -221,7 +250,7 @@ def _first_size(s: ParamSpec) -> int:
     addresses, a text's maximum (at least one byte), or the value's size."""
     if s.is_array:
         return ARRAY_GUESS * s.size
-    if s.kind in (Kind.STRING, Kind.KEYVALUE, Kind.KEY, Kind.OPAQUE):
+    if s._kind in (STRING, KEYVALUE, KEY, OPAQUE):
         return max(s.size, 1)
     return s.size
 
@@ -231,7 +260,7 @@ def _first_size(s: ParamSpec) -> int:
 
 def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
     """The pairs of a jail_set(2) call for ``params`` (dotted names)."""
-    if not isinstance(params, Mapping):
+    if not is_mapping(params):
         raise TypeError("jail_set: parameters are a mapping of dotted names to values, "
                         f"not {type(params).__name__}")
     b = IovecBuilder()
@@ -239,20 +268,20 @@ def encode_params(params: Mapping[str, Any], creating: bool) -> IovecBuilder:
     restricted: list[str] = []
     for name, value in params.items():
         s = spec(name)
-        if s.access is Access.READ_ONLY:
+        if s._access is READ_ONLY:
             raise ValueError(f"{name}: read-only parameter")
-        if s.kind is Kind.BOOL:
+        if s._kind is BOOL:
             b.add(s.bool_name(value), None)
             continue
         data = s.encode(value)
-        if s.kind in (Kind.IPV4, Kind.IPV6):
+        if s._kind in (IPV4, IPV6):
             if not data and creating:
                 continue  # no addresses: the default of a new jail, and a vnet conflict
             if data:
                 restricted.append(name)
         if name == "vnet" and struct.unpack("i", data)[0] == 1:
             vnet_new = True
-        b.add(name, data if data or s.kind is Kind.KEY else None)
+        b.add(name, data if data or s._kind is KEY else None)
     if vnet_new and restricted:
         raise ValueError(
             f"{', '.join(restricted)}: vnet jails cannot have IP address restrictions"
@@ -266,7 +295,7 @@ def jail_set(params: Mapping[str, Any], flags: int) -> int:
     The same names again (Jail.create, Jail.update in a loop) go through a
     prepared plan; what a plan cannot take, including every value it would
     refuse, goes the general way, which explains the refusal."""
-    creating = flags & _CREATE != 0
+    creating = flags & JAIL_CREATE != 0
     if type(params) is dict:  # a dict's keys and values come in one order
         plans = _create_plans if creating else _update_plans
         names = tuple(params)
@@ -300,7 +329,7 @@ def create_from_keywords(kwargs: dict[str, Any]) -> int | None:
         _remember(_keyword_plans, keys, plan)
     if plan is None:
         return None
-    return plan.call(kwargs.values(), _CREATE)
+    return plan.call(kwargs.values(), JAIL_CREATE)
 
 
 def update_plan(keys: tuple[str, ...]) -> _SetPlan | None:
@@ -362,7 +391,7 @@ class _SetPlan:
         encode: Callable[[Any], bytes]
         for i, s in enumerate(specs):
             c_encoder: tuple[int, int, int, int, Any] = (lib.JE_FN, 0, 0, 0, s.encode)
-            if s.kind is Kind.BOOL:
+            if s._kind is BOOL:
                 # True sends the first name, False the other (nopersist, or for
                 # nopersist itself, persist).
                 names = (s.bool_name(True), s.bool_name(False))
@@ -370,22 +399,22 @@ class _SetPlan:
                 c_encoder = (lib.JE_BOOL, 0, 0, 0, None)
             else:
                 names = (s.name, s.name)
-                if s.kind is Kind.STRING:
+                if s._kind is STRING:
                     kind, encode = lib.JC_SET_STRING, str.encode
                     c[i].size = s.size
                     c_encoder = (lib.JE_STR, 0, 0, 0, None)
                 elif s.is_array:
                     # Text here, packed with inet_pton(3) in C.
-                    kind = lib.JC_SET_ADDR6 if s.kind is Kind.IPV6 else lib.JC_SET_ADDR4
+                    kind = lib.JC_SET_ADDR6 if s._kind is IPV6 else lib.JC_SET_ADDR4
                     if creating:
                         kind |= lib.JC_SET_ADDR_OPTIONAL
                     encode = _address_text
                     c_encoder = (lib.JE_ADDR, 0, 0, 0, None)
                 else:
                     kind = lib.JC_SET_RAW
-                    encode = _int_encoder(s) if s.kind in _INT_KINDS else s.encode
-                    if s.kind in _INT_KINDS:
-                        fmt, lo, hi = _INT_FORMATS[s.kind]
+                    encode = _int_encoder(s) if s._kind in _INT_KINDS else s.encode
+                    if s._kind in _INT_KINDS:
+                        fmt, lo, hi = _INT_FORMATS[s._kind]
                         c_encoder = (lib.JE_SINT if lo < 0 else lib.JE_UINT,
                                      struct.calcsize(fmt), lo, hi, None)
             name, alt = (ffi.new("char[]", n.encode("utf-8", "surrogateescape")) for n in names)
@@ -419,7 +448,7 @@ class _SetPlan:
             specs = [spec(n) for n in names]
         except (OSError, ValueError, TypeError):
             return None
-        if any(s.access is Access.READ_ONLY for s in specs):
+        if any(s._access is READ_ONLY for s in specs):
             return None
         return cls(specs, creating, defaults, given)
 
@@ -490,7 +519,7 @@ def _encode_bool(value: Any) -> bytes:
 
 
 def _int_encoder(s: ParamSpec) -> Callable[[Any], bytes]:
-    fmt, lo, hi = _INT_FORMATS[s.kind]
+    fmt, lo, hi = _INT_FORMATS[s._kind]
     pack = struct.Struct(fmt).pack
 
     def encode(value: Any) -> bytes:
@@ -543,7 +572,7 @@ def key_pair(key: int | str | Mapping[str, Any]) -> tuple[str, bytes]:
         return "jid", _key_int("jid", key)
     if isinstance(key, str):
         return "name", _key_name(key)
-    if isinstance(key, Mapping) and len(key) == 1:
+    if is_mapping(key) and len(key) == 1:
         (k, v), = key.items()
         if k in ("jid", "lastjid", "desc"):
             return k, _key_int(k, v)
@@ -608,7 +637,7 @@ def _jail_get(
     for s in specs:
         i = index[_slot(s)]
         value = s.decode(b.value(i, lengths[i]))
-        values[s.name] = value != s.nobool if s.kind is Kind.BOOL else value
+        values[s.name] = value != s.nobool if s._kind is BOOL else value
     return jid, values
 
 
@@ -624,7 +653,7 @@ def _slot(s: ParamSpec) -> str:
     """The name asked of the kernel.  A boolean is always asked by its plain name:
     the kernel keeps only the last of ``persist`` and ``nopersist``, leaving the
     other's buffer unwritten, so both forms must share one slot."""
-    return s.base if s.kind is Kind.BOOL else s.name
+    return s.base if s._kind is BOOL else s.name
 
 
 def _get_with_arrays(
@@ -663,19 +692,46 @@ def _get_with_arrays(
 
 
 # How each kind is made (csrc/jc_api.h's JV_*), with the function it calls.
-_MAKE: dict[Kind, tuple[int, Any]] = {
-    Kind.INT: (lib.JV_I32, None), Kind.UINT: (lib.JV_U32, None),
-    Kind.INT64: (lib.JV_I64, None), Kind.UINT64: (lib.JV_U64, None),
-    Kind.LONG: (lib.JV_I64 if LONG_SIZE == 8 else lib.JV_I32, None),
-    Kind.ULONG: (lib.JV_U64 if LONG_SIZE == 8 else lib.JV_U32, None),
-    Kind.BOOL: (lib.JV_BOOL, None), Kind.STRING: (lib.JV_STR, None),
-    Kind.JAILSYS: (lib.JV_JAILSYS, (JailSys(0), JailSys(1), JailSys(2))),
-    Kind.KEYVALUE: (lib.JV_STRFN, decode_keyvalue),
-    # Addresses are made in C as params._fast_address makes them, where its
-    # probe found that way equal to the constructor's; else by its maker.
-    Kind.IPV4: (lib.JV_V4, IPv4Address) if V4 is not IPv4Address else (lib.JV_ADDRS, V4),
-    Kind.IPV6: (lib.JV_V6, IPv6Address) if V6 is not IPv6Address else (lib.JV_ADDRS, V6),
+_MAKE: dict[str, tuple[int, Any]] = {
+    INT: (lib.JV_I32, None), UINT: (lib.JV_U32, None),
+    INT64: (lib.JV_I64, None), UINT64: (lib.JV_U64, None),
+    LONG: (lib.JV_I64 if LONG_SIZE == 8 else lib.JV_I32, None),
+    ULONG: (lib.JV_U64 if LONG_SIZE == 8 else lib.JV_U32, None),
+    BOOL: (lib.JV_BOOL, None), STRING: (lib.JV_STR, None),
+    KEYVALUE: (lib.JV_STRFN, decode_keyvalue),
 }
+
+
+def _make_of(s: ParamSpec) -> tuple[int, Any]:
+    """How the value of ``s`` is made: the JV_* kind and what it calls.  The
+    JailSys members and the address makers are looked up the first time a
+    plan reads such a value, so that the enum and ipaddress modules are
+    imported then, not at import."""
+    made = _MAKE.get(s._kind)
+    if made is not None:
+        return made
+    if s._kind is JAILSYS:
+        from jailcore.flags import JailSys
+
+        made = (lib.JV_JAILSYS, (JailSys(0), JailSys(1), JailSys(2)))
+    elif s._kind is IPV4 or s._kind is IPV6:
+        import ipaddress
+
+        # Made in C as params._fast_address makes them, where its probe found
+        # that way equal to the constructor's; else by its maker.
+        v4, v6 = address_makers()
+        cls: type[Any]
+        if s._kind is IPV4:
+            cls, make, in_c = ipaddress.IPv4Address, v4, lib.JV_V4
+        else:
+            cls, make, in_c = ipaddress.IPv6Address, v6, lib.JV_V6
+        made = (in_c, cls) if make is not cls else (lib.JV_ADDRS, make)
+    else:
+        return (lib.JV_BYTESFN, s.decode)
+    _MAKE[s._kind] = made
+    return made
+
+
 # A boolean is a C int of 0 or 1: its low byte says it all.
 _BOOL_BYTE = 0 if sys.byteorder == "little" else 3
 
@@ -740,8 +796,8 @@ class _GetPlan:
         for s in specs:
             i = slot_of[_slot(s)]
             off = offsets[i]
-            kind, fn = _MAKE.get(s.kind, (lib.JV_BYTESFN, s.decode))
-            if s.kind is Kind.BOOL:
+            kind, fn = _make_of(s)
+            if s._kind is BOOL:
                 off += _BOOL_BYTE
                 kind = lib.JV_NOBOOL if s.nobool else lib.JV_BOOL
             entries.append((s.name, kind, off, lengths + 4 * i, s.size, fn))

@@ -5,29 +5,39 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 
 from jailcore import _backend, _iov
+from jailcore._iov import (
+    JAIL_AT_DESC,
+    JAIL_ATTACH,
+    JAIL_CREATE,
+    JAIL_DYING,
+    JAIL_GET_DESC,
+    JAIL_OWN_DESC,
+    JAIL_SYS_INHERIT,
+    JAIL_SYS_NEW,
+    JAIL_UPDATE,
+    JAIL_USE_DESC,
+)
 from jailcore.errors import JailError, JailNotFoundError, UnknownParameterError, jail_error
-from jailcore.flags import JailFlag, JailSys
-from jailcore.params import Access, Kind, all_params, spec
+from jailcore.params import KEYVALUE, READ_ONLY, all_params, is_mapping, spec
 
 TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from contextlib import AbstractContextManager
     from typing import Any, ParamSpec, TypeVar, overload
 
     import jailcore.rctl
     from jailcore.aio import AsyncJailProcess
     from jailcore.events import Watcher
+    from jailcore.flags import JailFlag
     from jailcore.process import JailProcess
 
     _P = ParamSpec("_P")
     _R = TypeVar("_R")
 
-_CREATE = int(JailFlag.CREATE)
-_UPDATE = int(JailFlag.UPDATE)
 
 __all__ = [
     "DEFAULT_LIST_PARAMS",
@@ -59,7 +69,7 @@ def _params(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict
             return out
     out = {}
     if params is not None:
-        if not isinstance(params, Mapping):
+        if not is_mapping(params):
             raise TypeError(f"parameters are a mapping of names to values, not {params!r}")
         for k, v in params.items():
             if not isinstance(k, str):
@@ -98,7 +108,7 @@ def _remove_quietly(jail: Jail) -> None:
 # ---- the functional layer: the system calls, typed --------------------------------
 
 
-def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE) -> int:
+def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JAIL_CREATE) -> int:
     """jail_set(2): create or update a jail from dotted ``params`` (a mapping of
     names to values; anything else is a TypeError); returns its jid.
 
@@ -114,7 +124,7 @@ def jail_set(params: Mapping[str, Any], flags: JailFlag | int = JailFlag.CREATE)
     try:
         return _iov.jail_set(params, flags)
     except JailError as exc:
-        if not flags & JailFlag.ATTACH or exc.errmsg != "attach failed":
+        if not flags & JAIL_ATTACH or exc.errmsg != "attach failed":
             raise
         why = _attach_error(exc.errno or 0, exc.operation).errmsg
         if why is None:
@@ -338,7 +348,7 @@ class Jail:
             p = _params(params, kwargs)
             if "persist" not in p and "nopersist" not in p:
                 p["persist"] = True
-            return cls(_iov.jail_set(p, _CREATE))
+            return cls(_iov.jail_set(p, JAIL_CREATE))
         except UnknownParameterError as exc:
             raise exc.as_keyword(kwargs) from None
 
@@ -371,39 +381,22 @@ class Jail:
         return cls._read(jid, values)
 
     @classmethod
-    @contextmanager
     def temporary(
         cls, params: Mapping[str, Any] | None = None, /, **kwargs: Any
-    ) -> Iterator[Jail]:
-        """A jail removed when the ``with`` block ends, also when it raises.
+    ) -> AbstractContextManager[Jail]:
+        """A jail removed when the ``with`` block ends, also when it raises::
 
-        Where jail descriptors exist the jail is created with an owning one, so
-        even a process that dies without cleaning up leaves no jail behind.
+            with Jail.temporary(name="scratch", path="/") as jail:
+                ...
+
+        The jail is created when the block is entered.  Where jail descriptors
+        exist it is created with an owning one, so even a process that dies
+        without cleaning up leaves no jail behind.
         """
         p = _params(params, kwargs)
         if "persist" not in p and "nopersist" not in p:
             p["persist"] = True
-        desc: JailDescriptor | None = None
-        try:
-            if features.jail_descriptors:
-                desc = JailDescriptor._create(p, owning=True)
-                jail = cls(desc.jid)
-            else:
-                jail = cls(jail_set(p, JailFlag.CREATE))
-        except UnknownParameterError as exc:
-            raise exc.as_keyword(kwargs) from None
-        try:
-            yield jail
-        finally:
-            try:
-                jail.remove()
-            except JailError as exc:
-                # Already gone (removed in the body, or with its parent): fine.
-                if exc.errno not in (errno.EINVAL, errno.ENOENT):
-                    raise
-            finally:
-                if desc is not None:
-                    desc.close()
+        return _Temporary(cls, p, kwargs)
 
     # -- identity
 
@@ -435,7 +428,7 @@ class Jail:
 
     def _cached(self, name: str) -> Any:
         if name not in self._values:
-            self._fetch([name], JailFlag.DYING)
+            self._fetch([name], JAIL_DYING)
         return self._values[name]
 
     def __getitem__(self, name: str) -> Any:
@@ -470,7 +463,7 @@ class Jail:
     def dying(self) -> bool:
         """Whether the jail is dying (read now, not cached)."""
         try:
-            return bool(self._fetch(["dying"], JailFlag.DYING)["dying"])
+            return bool(self._fetch(["dying"], JAIL_DYING)["dying"])
         except JailNotFoundError:
             return True
 
@@ -528,7 +521,7 @@ class Jail:
             keys = tuple(kwargs)
             plan = _iov.update_plans.get(keys) or _iov.update_plan(keys)
             if plan is not None and plan.call(
-                    kwargs.values(), _UPDATE, (_iov.pack_jid(self._jid),)) is not None:
+                    kwargs.values(), JAIL_UPDATE, (_iov.pack_jid(self._jid),)) is not None:
                 if self._values:  # forget what the change made stale
                     for name in plan.stale:
                         self._values.pop(name, None)
@@ -537,7 +530,7 @@ class Jail:
         if "jid" in p:
             raise TypeError("jid: a jail's jid cannot be changed")
         try:
-            _iov.jail_set({"jid": self._jid, **p}, _UPDATE)
+            _iov.jail_set({"jid": self._jid, **p}, JAIL_UPDATE)
         except UnknownParameterError as exc:
             raise exc.as_keyword(kwargs) from None
         if self._values:  # forget what the change made stale
@@ -866,7 +859,7 @@ class Jail:
                     "long as its processes"
                 )
         p["persist"] = True
-        jail = cls(jail_set(p, JailFlag.CREATE))
+        jail = cls(jail_set(p, JAIL_CREATE))
         try:
             proc = jail.spawn(args, **kwargs)
         except BaseException:
@@ -922,29 +915,71 @@ class Jail:
         out: dict[str, Any] = {}
         for name, value in values.items():
             s = spec(name)
-            if name in _NOT_SAVED or s.access is Access.READ_ONLY or s.nobool:
+            if name in _NOT_SAVED or s._access is READ_ONLY or s.nobool:
                 continue
             out[name] = value
-        if out.get("vnet") == JailSys.NEW:
+        if out.get("vnet") == JAIL_SYS_NEW:
             for fam in ("ip4", "ip6"):
                 out.pop(fam, None)
                 out.pop(f"{fam}.addr", None)
-        elif out.get("vnet") == JailSys.INHERIT:
+        elif out.get("vnet") == JAIL_SYS_INHERIT:
             # The default of a new jail; sent explicitly, even as "inherit", the
             # kernel refuses it together with any IP parameter (EINVAL "vnet jails
             # cannot have IP address restrictions").
             del out["vnet"]
         for fam in ("ip4", "ip6"):
-            if out.get(fam) == JailSys.INHERIT:
+            if out.get(fam) == JAIL_SYS_INHERIT:
                 out.pop(f"{fam}.addr", None)
             elif not out.get(f"{fam}.addr"):
                 out.pop(f"{fam}.addr", None)
-        if out.get("host") == JailSys.INHERIT:
+        if out.get("host") == JAIL_SYS_INHERIT:
             for k in ("host.hostname", "host.domainname", "host.hostuuid", "host.hostid"):
                 out.pop(k, None)
-        for k in [k for k, v in out.items() if spec(k).kind is Kind.KEYVALUE and not v]:
+        for k in [k for k, v in out.items() if spec(k)._kind is KEYVALUE and not v]:
             del out[k]
         return out
+
+
+class _Temporary:
+    """The context manager :meth:`Jail.temporary` returns.  A class rather
+    than contextlib's decorator: importing contextlib, with the functools and
+    collections it imports, takes about as long as a whole first use of
+    jailcore."""
+
+    __slots__ = ("_cls", "_desc", "_jail", "_keywords", "_params")
+
+    def __init__(self, cls: type[Jail], params: dict[str, Any],
+                 keywords: dict[str, Any]) -> None:
+        self._cls, self._params, self._keywords = cls, params, keywords
+        self._jail: Jail | None = None
+        self._desc: JailDescriptor | None = None
+
+    def __enter__(self) -> Jail:
+        if self._jail is not None:
+            raise RuntimeError("Jail.temporary(): a temporary jail is entered once")
+        try:
+            if features.jail_descriptors:
+                self._desc = JailDescriptor._create(self._params, owning=True)
+                self._jail = self._cls(self._desc.jid)
+            else:
+                self._jail = self._cls(jail_set(self._params, JAIL_CREATE))
+        except UnknownParameterError as exc:
+            raise exc.as_keyword(self._keywords) from None
+        return self._jail
+
+    def __exit__(self, *exc_info: object) -> None:
+        jail, desc = self._jail, self._desc
+        if jail is None:
+            return
+        try:
+            jail.remove()
+        except JailError as exc:
+            # Already gone (removed in the body, or with its parent): fine.
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+        finally:
+            if desc is not None:
+                desc.close()
 
 
 def jails(
@@ -953,7 +988,7 @@ def jails(
     """Every jail this process can see, in jid order, as :class:`Jail` objects
     carrying ``params`` (one jail_get(2) per jail, with all of them in it)."""
     names = ("jid", *[n for n in params if n != "jid"])
-    flags = JailFlag.DYING if dying else 0
+    flags = JAIL_DYING if dying else 0
     new = object.__new__
     for jid, values in _iov.iterate(names, int(flags)):
         jail = new(Jail)  # as Jail._read: the kernel's jid, a new dict
@@ -989,7 +1024,7 @@ class JailDescriptor:
         kname, kdata = _iov.key_pair(key)
         b.add(kname, kdata)
         di = b.add_buffer("desc", 4)
-        flags = JailFlag.OWN_DESC if owning else JailFlag.GET_DESC
+        flags = JAIL_OWN_DESC if owning else JAIL_GET_DESC
         jid, _, _ = b.call("jail_get", flags)
         fd = int.from_bytes(b.value(di, 4), "little", signed=True)
         return cls(fd, owning, jid)
@@ -999,8 +1034,8 @@ class JailDescriptor:
         _need_descriptors("jail_set")
         b = _iov.encode_params(params, creating=True)
         di = b.add_buffer("desc", 4)
-        flag = JailFlag.OWN_DESC if owning else JailFlag.GET_DESC
-        jid, _, _ = b.call("jail_set", JailFlag.CREATE | flag)
+        flag = JAIL_OWN_DESC if owning else JAIL_GET_DESC
+        jid, _, _ = b.call("jail_set", JAIL_CREATE | flag)
         fd = int.from_bytes(b.value(di, 4), "little", signed=True)
         return cls(fd, owning, jid)
 
@@ -1070,13 +1105,13 @@ class JailDescriptor:
     def get(self, *names: str) -> dict[str, Any]:
         """Values of the descriptor's jail (jail_get(2) with JAIL_USE_DESC)."""
         _need_descriptors("jail_get")
-        return _iov.jail_get({"desc": self.fileno()}, list(names), int(JailFlag.USE_DESC))[1]
+        return _iov.jail_get({"desc": self.fileno()}, list(names), JAIL_USE_DESC)[1]
 
     def jail(self) -> Jail:
         """The :class:`Jail` this descriptor names."""
         _need_descriptors("jail_get")
         jid, values = _iov.jail_get(
-            {"desc": self.fileno()}, ["name", "path"], int(JailFlag.USE_DESC)
+            {"desc": self.fileno()}, ["name", "path"], JAIL_USE_DESC
         )
         self._jid = jid
         return Jail(jid, values)
@@ -1089,7 +1124,7 @@ class JailDescriptor:
         except UnknownParameterError as exc:
             raise exc.as_keyword(kwargs) from None
         b.add("desc", self._desc())
-        b.call("jail_set", JailFlag.UPDATE | JailFlag.USE_DESC)
+        b.call("jail_set", JAIL_UPDATE | JAIL_USE_DESC)
 
     def create_child(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Jail:
         """Create a jail under the descriptor's jail (JAIL_AT_DESC); its name is
@@ -1103,7 +1138,7 @@ class JailDescriptor:
         except UnknownParameterError as exc:
             raise exc.as_keyword(kwargs) from None
         b.add("desc", self._desc())
-        jid, _, _ = b.call("jail_set", JailFlag.CREATE | JailFlag.AT_DESC)
+        jid, _, _ = b.call("jail_set", JAIL_CREATE | JAIL_AT_DESC)
         return Jail(jid)
 
     def watch(self, events: int = 0xF0000000) -> Watcher:

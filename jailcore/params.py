@@ -14,20 +14,21 @@ The codec of a parameter is chosen by its format, never by the Python value.
 from __future__ import annotations
 
 import _thread
-import enum
 import errno
-import ipaddress
 import os
 import struct
-from collections.abc import Callable, Iterable, Mapping
 
 from jailcore import _backend
 from jailcore.errors import UnknownParameterError
-from jailcore.flags import JailSys
 
-TYPE_CHECKING = False  # typing is for the type checker only (see jailcore/__init__.py)
+# typing, collections.abc and the enum types are for the type checker only
+# here (see jailcore/__init__.py and below).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeGuard
+
+    from jailcore._kinds import Access, Kind
 
 __all__ = [
     "Access",
@@ -58,40 +59,38 @@ CTLFLAG_TUN = 0x00080000
 _LONG = struct.calcsize("l")
 
 
-class Kind(enum.Enum):
-    """How a parameter's value is encoded."""
-
-    INT = "int"
-    UINT = "uint"
-    LONG = "long"
-    ULONG = "ulong"
-    INT64 = "int64"
-    UINT64 = "uint64"
-    BOOL = "bool"
-    JAILSYS = "jailsys"
-    STRING = "string"
-    KEYVALUE = "keyvalue"  # meta, env: key=value lines
-    KEY = "key"  # one key of meta or env: meta.KEY
-    IPV4 = "ipv4"  # array of struct in_addr
-    IPV6 = "ipv6"  # array of struct in6_addr
-    OPAQUE = "opaque"
+# A ParamSpec keeps its kind and access as the values of the Kind and Access
+# members they stand for: the enum types are made the first time a program
+# uses them (ParamSpec.kind and .access, jailcore.params.Kind and .Access),
+# since importing enum costs more than the rest of a first use of jailcore.
+INT, UINT, LONG, ULONG, INT64, UINT64 = "int", "uint", "long", "ulong", "int64", "uint64"
+BOOL, JAILSYS, STRING, KEYVALUE, KEY = "bool", "jailsys", "string", "keyvalue", "key"
+IPV4, IPV6, OPAQUE = "ipv4", "ipv6", "opaque"
+KINDS = frozenset({INT, UINT, LONG, ULONG, INT64, UINT64, BOOL, JAILSYS, STRING, KEYVALUE,
+                   KEY, IPV4, IPV6, OPAQUE})
+WRITABLE, CREATE_ONLY, READ_ONLY = "writable", "create-only", "read-only"
+ACCESSES = frozenset({WRITABLE, CREATE_ONLY, READ_ONLY})
+_CANONICAL = {v: v for v in KINDS | ACCESSES}
 
 
-class Access(enum.Enum):
-    """When a parameter may be set."""
+def __getattr__(name: str) -> Any:
+    """Kind and Access, made on their first use (PEP 562)."""
+    if name in ("Kind", "Access"):
+        from jailcore import _kinds
 
-    WRITABLE = "writable"  # any time (CTLFLAG_RW)
-    CREATE_ONLY = "create-only"  # only when the jail is created (CTLFLAG_RDTUN)
-    READ_ONLY = "read-only"  # never (CTLFLAG_RD)
+        value = getattr(_kinds, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jailcore.params' has no attribute {name!r}")
 
 
 _INT_FORMATS = {
-    Kind.INT: ("i", -(2**31), 2**31 - 1),
-    Kind.UINT: ("I", 0, 2**32 - 1),
-    Kind.LONG: ("l", -(2 ** (8 * _LONG - 1)), 2 ** (8 * _LONG - 1) - 1),
-    Kind.ULONG: ("L", 0, 2 ** (8 * _LONG) - 1),
-    Kind.INT64: ("q", -(2**63), 2**63 - 1),
-    Kind.UINT64: ("Q", 0, 2**64 - 1),
+    INT: ("i", -(2**31), 2**31 - 1),
+    UINT: ("I", 0, 2**32 - 1),
+    LONG: ("l", -(2 ** (8 * _LONG - 1)), 2 ** (8 * _LONG - 1) - 1),
+    ULONG: ("L", 0, 2 ** (8 * _LONG) - 1),
+    INT64: ("q", -(2**63), 2**63 - 1),
+    UINT64: ("Q", 0, 2**64 - 1),
 }
 
 
@@ -107,27 +106,50 @@ class ParamSpec:
     importing dataclasses costs more than the rest of jailcore's core.)
     """
 
-    __slots__ = ("access", "description", "fmt", "key", "kind", "name", "nobool", "size")
+    __slots__ = ("_access", "_kind", "description", "fmt", "key", "name", "nobool", "size")
     #: The fields in the order of the constructor's arguments.
     FIELDS = ("name", "kind", "fmt", "size", "access", "description", "nobool", "key")
+    _SLOTS = ("name", "_kind", "fmt", "size", "_access", "description", "nobool", "key")
 
     name: str
-    kind: Kind
     fmt: str
     size: int
-    access: Access
     description: str
     nobool: bool
     key: str | None
+    # The values of the Kind and Access members, as the constants above (the
+    # same objects, so that `is` compares them).
+    _kind: str
+    _access: str
 
-    def __init__(self, name: str, kind: Kind, fmt: str, size: int, access: Access,
-                 description: str = "", nobool: bool = False, key: str | None = None) -> None:
-        for field, value in zip(self.FIELDS, (name, kind, fmt, size, access, description,
+    def __init__(self, name: str, kind: Kind | str, fmt: str, size: int,
+                 access: Access | str, description: str = "", nobool: bool = False,
+                 key: str | None = None) -> None:
+        k = _CANONICAL.get(kind if isinstance(kind, str) else kind.value)
+        a = _CANONICAL.get(access if isinstance(access, str) else access.value)
+        if k not in KINDS or a not in ACCESSES:
+            raise ValueError(f"{name}: not a Kind and an Access: {kind!r}, {access!r}")
+        for field, value in zip(self._SLOTS, (name, k, fmt, size, a, description,
                                               nobool, key), strict=True):
             object.__setattr__(self, field, value)
 
+    @property
+    def kind(self) -> Kind:
+        """How the value is encoded."""
+        from jailcore._kinds import Kind
+
+        return Kind(self._kind)
+
+    @property
+    def access(self) -> Access:
+        """When the parameter may be set."""
+        from jailcore._kinds import Access
+
+        return Access(self._access)
+
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self.FIELDS)
+        """The constructor's arguments (the kind and access as their values)."""
+        return tuple(getattr(self, f) for f in self._SLOTS)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -153,17 +175,17 @@ class ParamSpec:
     @property
     def is_array(self) -> bool:
         """Whether the value is an array of addresses (``ip4.addr``, ``ip6.addr``)."""
-        return self.kind in (Kind.IPV4, Kind.IPV6)
+        return self._kind is IPV4 or self._kind is IPV6
 
     @property
     def writable(self) -> bool:
         """Whether jail_set(2) may change it on an existing jail (access RW)."""
-        return self.access is Access.WRITABLE
+        return self._access is WRITABLE
 
     @property
     def settable_at_create(self) -> bool:
         """Whether jail_set(2) takes it when creating a jail (not read-only)."""
-        return self.access is not Access.READ_ONLY
+        return self._access is not READ_ONLY
 
     @property
     def base(self) -> str:
@@ -177,15 +199,15 @@ class ParamSpec:
     def describe(self) -> str:
         """One paragraph: format, access and meaning, for help()."""
         what = {
-            Kind.STRING: f"string of at most {self.size - 1} bytes",
-            Kind.KEYVALUE: f"key=value text of at most {self.size - 1} bytes (a dict)",
-            Kind.KEY: f"one key of {self.base} (a str, or None to remove it)",
-            Kind.IPV4: "IPv4 addresses (a tuple)",
-            Kind.IPV6: "IPv6 addresses (a tuple)",
-            Kind.BOOL: "boolean",
-            Kind.JAILSYS: "jailsys: disable, new or inherit",
-        }.get(self.kind, f"{self.kind.value} ({self.size} bytes)")
-        text = f"{self.name}: {what}; {self.access.value}; sysctl format {self.fmt!r}"
+            STRING: f"string of at most {self.size - 1} bytes",
+            KEYVALUE: f"key=value text of at most {self.size - 1} bytes (a dict)",
+            KEY: f"one key of {self.base} (a str, or None to remove it)",
+            IPV4: "IPv4 addresses (a tuple)",
+            IPV6: "IPv6 addresses (a tuple)",
+            BOOL: "boolean",
+            JAILSYS: "jailsys: disable, new or inherit",
+        }.get(self._kind, f"{self._kind} ({self.size} bytes)")
+        text = f"{self.name}: {what}; {self._access}; sysctl format {self.fmt!r}"
         if self.nobool:
             text += f"; the negation of {self.base}"
         if self.description:
@@ -200,29 +222,33 @@ class ParamSpec:
         Raises TypeError or ValueError, naming the parameter, for a value the
         parameter cannot take.
         """
-        k = self.kind
+        k = self._kind
         try:
             if k in _INT_FORMATS:
                 return _encode_int(k, value)
-            if k is Kind.BOOL:
+            if k is BOOL:
                 _check_bool(value)
                 return b""
-            if k is Kind.JAILSYS:
+            if k is JAILSYS:
+                from jailcore.flags import JailSys
+
                 return struct.pack("i", int(JailSys.parse(value)))
-            if k is Kind.STRING:
+            if k is STRING:
                 if self.name == "path" and not isinstance(value, str):
                     value = _fs_text(value)
                 return _encode_text(value, self.size)
-            if k is Kind.KEYVALUE:
+            if k is KEYVALUE:
                 return _encode_keyvalue(value, self.size)
-            if k is Kind.KEY:
+            if k is KEY:
                 if value is None:
                     return b""
                 return _encode_key_value(value, self.size)
-            if k is Kind.IPV4:
-                return b"".join(a.packed for a in _addresses(value, ipaddress.IPv4Address))
-            if k is Kind.IPV6:
-                return b"".join(a.packed for a in _addresses(value, ipaddress.IPv6Address))
+            if k is IPV4 or k is IPV6:
+                import ipaddress
+
+                family: type[Any] = (ipaddress.IPv4Address if k is IPV4
+                                     else ipaddress.IPv6Address)
+                return b"".join(a.packed for a in _addresses(value, family))
             if isinstance(value, (bytes, bytearray, memoryview)):
                 return bytes(value)
             raise TypeError(f"expected bytes, not {type(value).__name__}")
@@ -243,44 +269,48 @@ class ParamSpec:
 
     def decode(self, data: bytes) -> Any:
         """The Python value of the bytes jail_get(2) returned."""
-        k = self.kind
+        k = self._kind
         if k in _INT_FORMATS:
             fmt = _INT_FORMATS[k][0]
             return struct.unpack(fmt, data[: struct.calcsize(fmt)])[0]
-        if k is Kind.BOOL:
+        if k is BOOL:
             return struct.unpack("i", data[:4])[0] != 0
-        if k is Kind.JAILSYS:
+        if k is JAILSYS:
+            from jailcore.flags import JailSys
+
             v = struct.unpack("i", data[:4])[0]
             return JailSys(v) if v in (0, 1, 2) else v
-        if k is Kind.STRING:
+        if k is STRING:
             return _text(data)
-        if k is Kind.KEYVALUE:
+        if k is KEYVALUE:
             return _decode_keyvalue(_text(data))
-        if k is Kind.KEY:
+        if k is KEY:
             return None if not data else _text(data)
-        if k is Kind.IPV4:
+        if k is IPV4:
             return _addresses_of(data, 4)
-        if k is Kind.IPV6:
+        if k is IPV6:
             return _addresses_of(data, 16)
         return bytes(data)
 
     def export(self, value: Any) -> Any:
         """The value as ``jls --libxo json -n`` shows it: strings for numbers,
         true/false for booleans, lists of strings for addresses."""
-        k = self.kind
-        if k is Kind.BOOL:
+        k = self._kind
+        if k is BOOL:
             return bool(value)
-        if k is Kind.JAILSYS:
+        if k is JAILSYS:
+            from jailcore.flags import JailSys
+
             return str(value) if isinstance(value, JailSys) else str(int(value))
         if k in _INT_FORMATS:
             return str(value)
-        if k in (Kind.IPV4, Kind.IPV6):
+        if k in (IPV4, IPV6):
             return [str(a) for a in value]
-        if k is Kind.KEYVALUE:
+        if k is KEYVALUE:
             return _keyvalue_text(value)
-        if k is Kind.KEY:
+        if k is KEY:
             return "" if value is None else value
-        if k is Kind.OPAQUE:
+        if k is OPAQUE:
             return bytes(value).hex()
         return value
 
@@ -293,12 +323,12 @@ def _check_bool(value: Any) -> None:
         raise TypeError(f"expected a bool, not {value!r}")
 
 
-def _encode_int(kind: Kind, value: Any) -> bytes:
+def _encode_int(kind: str, value: Any) -> bytes:
     fmt, lo, hi = _INT_FORMATS[kind]
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, not {type(value).__name__}")
     if not lo <= value <= hi:
-        raise ValueError(f"{value} is out of range for a C {kind.value} ({lo}..{hi})")
+        raise ValueError(f"{value} is out of range for a C {kind} ({lo}..{hi})")
     return struct.pack(fmt, value)
 
 
@@ -338,7 +368,7 @@ def _keyvalue_text(value: Mapping[str, str]) -> str:
 def _encode_keyvalue(value: Any, size: int) -> bytes:
     if isinstance(value, str):
         return _encode_text(value, size)
-    if not isinstance(value, Mapping):
+    if not is_mapping(value):
         raise TypeError(f"expected a dict of str to str, not {type(value).__name__}")
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
@@ -359,27 +389,40 @@ def _decode_keyvalue(text: str) -> dict[str, str]:
     return out
 
 
+def is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    """``isinstance(value, collections.abc.Mapping)``, importing
+    collections.abc (and collections) only for a value that is not a dict."""
+    if isinstance(value, dict):
+        return True
+    from collections.abc import Mapping
+
+    return isinstance(value, Mapping)
+
+
 def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
     """``cls(packed)`` for ipaddress's IPv4Address or IPv6Address, made
     without the checks its constructor makes of an argument that could be
     anything: the object and its integer, as ipaddress keeps them.  This
     reaches into ipaddress's slots, so the maker is first compared with the
     constructor on a probe; where they differ, the constructor is used."""
-    new, from_bytes = object.__new__, int.from_bytes
+    import ipaddress
 
-    def v4(packed: bytes) -> Any:
+    new, from_bytes = object.__new__, int.from_bytes
+    v4 = issubclass(cls, ipaddress.IPv4Address)
+
+    def make4(packed: bytes) -> Any:
         a = new(cls)
         a._ip = from_bytes(packed, "big")
         return a
 
-    def v6(packed: bytes) -> Any:
+    def make6(packed: bytes) -> Any:
         a = new(cls)
         a._ip = from_bytes(packed, "big")
         a._scope_id = None
         return a
 
-    make = v4 if issubclass(cls, ipaddress.IPv4Address) else v6
-    probe = bytes(range(0xa1, 0xa1 + (4 if make is v4 else 16)))
+    make = make4 if v4 else make6
+    probe = bytes(range(0xa1, 0xa1 + (4 if v4 else 16)))
     try:
         made, real = make(probe), cls(probe)
         same = (made == real and hash(made) == hash(real) and repr(made) == repr(real)
@@ -390,14 +433,29 @@ def _fast_address(cls: type[Any]) -> Callable[[bytes], Any]:
     return make if same else cls
 
 
-_V4, _V6 = _fast_address(ipaddress.IPv4Address), _fast_address(ipaddress.IPv6Address)
+_makers: tuple[Callable[[bytes], Any], Callable[[bytes], Any]] | None = None
+
+
+def address_makers() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
+    """The makers of IPv4Address and IPv6Address objects from their packed
+    bytes (see _fast_address).  ipaddress is imported, and the makers made,
+    the first time an address is read, not at import: a program that never
+    reads one does not pay for it."""
+    global _makers
+    if _makers is None:
+        import ipaddress
+
+        _makers = (_fast_address(ipaddress.IPv4Address),
+                   _fast_address(ipaddress.IPv6Address))
+    return _makers
 
 
 def _addresses_of(data: bytes, size: int) -> tuple[Any, ...]:
     """Address objects of a packed array (``size`` 4 or 16 bytes each).
     Nothing is cached: a jail never read before costs what one read again
     does, and a lone address (the common case) is made without a loop."""
-    make = _V4 if size == 4 else _V6
+    v4, v6 = _makers or address_makers()
+    make = v4 if size == 4 else v6
     if len(data) == size:
         return (make(data),)
     return tuple(make(data[i : i + size]) for i in range(0, len(data) - size + 1, size))
@@ -406,10 +464,15 @@ def _addresses_of(data: bytes, size: int) -> tuple[Any, ...]:
 def _addresses(value: Any, cls: type[Any]) -> list[Any]:
     if isinstance(value, (str, cls)):
         value = [value]
-    if isinstance(value, (bytes, bytearray)) or not isinstance(value, Iterable):
-        raise TypeError(f"expected {cls.__name__} addresses, not {type(value).__name__}")
+    try:
+        if isinstance(value, (bytes, bytearray)):
+            raise TypeError
+        items = iter(value)
+    except TypeError:
+        raise TypeError(f"expected {cls.__name__} addresses, "
+                        f"not {type(value).__name__}") from None
     out = []
-    for item in value:
+    for item in items:
         if isinstance(item, str):
             for part in item.split(","):
                 if part.strip():
@@ -462,8 +525,8 @@ def _with_no(name: str) -> str:
 # ---- discovery ----------------------------------------------------------------
 
 _SYNTHETIC = {
-    "lastjid": ParamSpec("lastjid", Kind.INT, "I", 4, Access.READ_ONLY, "Key: the jail after"),
-    "desc": ParamSpec("desc", Kind.INT, "I", 4, Access.WRITABLE, "Jail descriptor"),
+    "lastjid": ParamSpec("lastjid", INT, "I", 4, READ_ONLY, "Key: the jail after"),
+    "desc": ParamSpec("desc", INT, "I", 4, WRITABLE, "Jail descriptor"),
 }
 
 _cache: dict[str, ParamSpec] = {}
@@ -576,12 +639,12 @@ def _module_not_loaded(name: str) -> str | None:
     return None
 
 
-def _access(kind: int) -> Access:
+def _access(kind: int) -> str:
     if kind & CTLFLAG_WR:
-        return Access.WRITABLE
+        return WRITABLE
     if kind & CTLFLAG_TUN:
-        return Access.CREATE_ONLY
-    return Access.READ_ONLY
+        return CREATE_ONLY
+    return READ_ONLY
 
 
 def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> ParamSpec:
@@ -593,17 +656,17 @@ def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> Param
         raise unknown_parameter(name)
     if ctl in (CTLTYPE_INT, CTLTYPE_UINT):
         if base_fmt.startswith("B"):
-            k = Kind.BOOL
+            k = BOOL
         elif base_fmt == "E,jailsys":
-            k = Kind.JAILSYS
+            k = JAILSYS
         else:
-            k = Kind.INT if ctl == CTLTYPE_INT else Kind.UINT
+            k = INT if ctl == CTLTYPE_INT else UINT
         return ParamSpec(name, k, fmt, 4, access, descr, nobool)
     if ctl in (CTLTYPE_LONG, CTLTYPE_ULONG):
-        k = Kind.LONG if ctl == CTLTYPE_LONG else Kind.ULONG
+        k = LONG if ctl == CTLTYPE_LONG else ULONG
         return ParamSpec(name, k, fmt, _LONG, access, descr)
     if ctl in (CTLTYPE_S64, CTLTYPE_U64):
-        return ParamSpec(name, Kind.INT64 if ctl == CTLTYPE_S64 else Kind.UINT64, fmt, 8,
+        return ParamSpec(name, INT64 if ctl == CTLTYPE_S64 else UINT64, fmt, 8,
                          access, descr)
     if ctl == CTLTYPE_STRING:
         err, data = _backend.sysctl(mib, 64)
@@ -611,16 +674,16 @@ def _make(name: str, mib: list[int], kind: int, fmt: str, nobool: bool) -> Param
             size = int(_text(data)) if not err else 0
         except ValueError:
             size = 0
-        k = Kind.KEYVALUE if base_fmt == "A,keyvalue" else Kind.STRING
+        k = KEYVALUE if base_fmt == "A,keyvalue" else STRING
         return ParamSpec(name, k, fmt, size, access, descr)
     if ctl == CTLTYPE_STRUCT:
         if base_fmt == "S,in_addr":
-            return ParamSpec(name, Kind.IPV4, fmt, 4, access, descr)
+            return ParamSpec(name, IPV4, fmt, 4, access, descr)
         if base_fmt == "S,in6_addr":
-            return ParamSpec(name, Kind.IPV6, fmt, 16, access, descr)
+            return ParamSpec(name, IPV6, fmt, 16, access, descr)
         err, data = _backend.sysctl(mib, 8)
         size = struct.unpack("N", data[:8].ljust(8, b"\0"))[0] if not err else 0
-        return ParamSpec(name, Kind.OPAQUE, fmt, int(size), access, descr)
+        return ParamSpec(name, OPAQUE, fmt, int(size), access, descr)
     raise ValueError(f"unknown type for {name}")
 
 
@@ -653,7 +716,7 @@ def _discover(name: str) -> ParamSpec:
         parent = _lookup(head)
         if parent is not None and parent[2] == "A,keyvalue":
             p = _make(head, *parent, nobool=False)
-            return ParamSpec(name, Kind.KEY, p.fmt, p.size, p.access, p.description, key=key)
+            return ParamSpec(name, KEY, p.fmt, p.size, p._access, p.description, key=key)
     raise unknown_parameter(name)
 
 

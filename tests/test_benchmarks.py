@@ -73,6 +73,8 @@ def test_quick_run_reports_every_operation_and_baseline(tmp_path: Path) -> None:
         assert all(v > 0 for v in ops[f"B3@{n}"]["us_per_jail"].values())
     assert ops["B6"]["jailcore"]["import_ms"] > 0
     assert ops["B6"]["first_use"]["import_ms"] > ops["B6"]["jailcore"]["import_ms"]
+    # The enum types and ipaddress come on top of a first use, when a program needs them.
+    assert ops["B6"]["with_types"]["import_ms"] > ops["B6"]["first_use"]["import_ms"]
     if os.path.exists("/proc/self/statm"):
         assert ops["B6"]["jailcore"]["rss_kib"] > 0
     else:  # not measured without /proc (benchmarks/suite.py, B6)

@@ -874,3 +874,18 @@ def test_an_ipv6_zone_is_refused_and_changes_nothing() -> None:
                                              r"a zone \(%em0\)"):
             web.update(ip6__addr=value)
     assert web.get("ip6.addr") == {"ip6.addr": (ipaddress.IPv6Address("2001:db8::1"),)}
+
+
+def test_temporary_makes_its_jail_on_entering_removes_it_on_leaving_and_is_used_once() -> None:
+    temporary = Jail.temporary(name="tmp", host__hostname="tmp.example")
+    assert list(jailcore.jails()) == []  # nothing is made before the block
+    with temporary as jail:
+        assert Jail.get("tmp") == jail
+        assert jail.get("host.hostname", "persist") == {"host.hostname": "tmp.example",
+                                                        "persist": True}
+    with pytest.raises(JailNotFoundError):
+        Jail.get("tmp")
+    once = r"Jail\.temporary\(\): a temporary jail is entered once"
+    with pytest.raises(RuntimeError, match=once):
+        temporary.__enter__()
+    assert list(jailcore.jails()) == []

@@ -473,3 +473,57 @@ def test_sysctl_lengths_are_size_t_not_int() -> None:
     # The value size through a size_t: the string maximum "1024" of path, NUL included.
     err, mib = _backend.sysctlnametomib("security.jail.param.path")
     assert _backend.sysctl_size(mib) == (0, 5)
+
+
+# ---- Kind and Access: kept as values, made on first use ---------------------------------
+
+
+def test_kind_and_access_are_the_enum_members_of_the_values_kept() -> None:
+    s = params.spec("host.hostname")
+    assert (s.kind, s.access) == (Kind.STRING, Access.WRITABLE)
+    assert s.kind is Kind.STRING and s.access is Access.WRITABLE
+    assert params.spec("osreldate").access is Access.CREATE_ONLY
+    assert params.spec("dying").access is Access.READ_ONLY
+    assert params.spec("vnet").kind is Kind.JAILSYS
+    assert repr(s).startswith("ParamSpec(name='host.hostname', kind=<Kind.STRING: 'string'>, ")
+    assert "access=<Access.WRITABLE: 'writable'>" in repr(s)
+    # The constants the code keeps are exactly the members' values.
+    assert params.KINDS == {k.value for k in Kind}
+    assert params.ACCESSES == {a.value for a in Access}
+    assert Kind.__module__ == Access.__module__ == "jailcore.params"
+    assert jailcore.params.Kind is Kind
+
+
+def test_a_paramspec_takes_members_or_their_values_alike() -> None:
+    import pickle
+
+    by_member = params.ParamSpec("x", Kind.UINT, "IU", 4, Access.CREATE_ONLY, "d")
+    by_value = params.ParamSpec("x", "uint", "IU", 4, "create-only", "d")
+    assert by_member == by_value and hash(by_member) == hash(by_value)
+    assert by_value.kind is Kind.UINT and by_value.access is Access.CREATE_ONLY
+    assert pickle.loads(pickle.dumps(by_value)) == by_member
+    assert pickle.loads(pickle.dumps(Kind.IPV6)) is Kind.IPV6
+    # A value built at run time (not the interned constant) still compares by identity
+    # inside jailcore: the constructor keeps the constant itself.
+    built = "".join(["ip", "v4"])
+    assert params.ParamSpec("y", built, "S,in_addr", 4, "writable").is_array
+    with pytest.raises(ValueError, match=r"y: not a Kind and an Access: 'float', 'writable'"):
+        params.ParamSpec("y", "float", "F", 8, "writable")
+    with pytest.raises(ValueError, match="not a Kind and an Access"):
+        params.ParamSpec("y", Kind.INT, "I", 4, "sometimes")
+
+
+def test_params_has_no_other_lazy_name() -> None:
+    message = r"module 'jailcore\.params' has no attribute 'Kinds'"
+    with pytest.raises(AttributeError, match=message):
+        jailcore.params.Kinds  # noqa: B018
+
+
+def test_the_flag_constants_are_jailflag_and_jailsys() -> None:
+    from jailcore import _iov
+    from jailcore.flags import JailFlag, JailSys
+
+    for flag in JailFlag:
+        assert getattr(_iov, f"JAIL_{flag.name}") == flag
+    for value in JailSys:
+        assert getattr(_iov, f"JAIL_SYS_{value.name}") == value
