@@ -80,8 +80,9 @@ def test_a_first_use_imports_none_of_the_costly_modules() -> None:
 
 def test_calls_that_need_neither_enum_nor_ipaddress_import_neither() -> None:
     """Creating, reading, listing, updating and removing jails, by the names jls
-    shows by default and other numbers, strings and booleans: no enum type and
-    no address is needed.  (Jail.params reads every parameter, jailsys values
+    shows by default and other numbers, strings and booleans, and writing
+    addresses as text (packed by inet_pton in C): no enum type and no address
+    object is needed.  (Jail.params reads every parameter, jailsys values
     and addresses among them: its first use imports both.)"""
     added = imported_by(
         "from jailcore import Jail, jails, jail_set, jail_get, JailNotFoundError\n"
@@ -94,6 +95,8 @@ def test_calls_that_need_neither_enum_nor_ipaddress_import_neither() -> None:
         "assert new == {'host.hostname': 'db2'}\n"
         "assert jail_get(jid, ['persist', 'children.max']) == "
         "{'persist': True, 'children.max': 0}\n"
+        "net = Jail.create(name='net', ip4__addr='192.0.2.1', persist=True)\n"
+        "net.update(ip4__addr=['192.0.2.2', '192.0.2.3']); net.remove()\n"
         "with Jail.temporary(name='tmp') as tmp:\n"
         "    assert Jail.get('tmp') == tmp\n"
         "web.remove(); Jail.get('web').remove()\n"
