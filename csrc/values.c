@@ -500,6 +500,22 @@ je_set_plan(PyObject *self, PyObject *args)
 	return capsule;
 }
 
+/* x as a C integer of size bytes (4 or 8) in num: the low bytes of its two's
+ * complement, which is what a C int32_t or int64_t of a negative x holds. */
+static const char *
+je_int(char *num, unsigned long long x, int size, Py_ssize_t *len)
+{
+	if (size == 4) {
+		uint32_t x32 = (uint32_t)x;
+
+		memcpy(num, &x32, 4);
+	} else {
+		memcpy(num, &x, 8);
+	}
+	*len = size;
+	return num;
+}
+
 /* The bytes of one value, owned by *keep (a new reference, or NULL); NULL
  * with no exception set when the general path must take the value. */
 static const char *
@@ -565,15 +581,7 @@ je_encode(const struct je_encoder *e, PyObject *v, Py_ssize_t *len, PyObject **k
 		x = PyLong_AsLongLongAndOverflow(v, &overflow);
 		if (overflow != 0 || x < e->lo || x > e->hi)
 			return NULL;
-		if (e->size == 4) {
-			int32_t x32 = (int32_t)x;
-
-			memcpy(num, &x32, 4);
-		} else {
-			memcpy(num, &x, 8);
-		}
-		*len = e->size;
-		return num;
+		return je_int(num, (unsigned long long)x, e->size, len);
 	}
 	case JE_UINT: {
 		unsigned long long x;
@@ -582,22 +590,13 @@ je_encode(const struct je_encoder *e, PyObject *v, Py_ssize_t *len, PyObject **k
 			return NULL;
 		x = PyLong_AsUnsignedLongLong(v);
 		if (x == (unsigned long long)-1 && PyErr_Occurred()) {
-			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
-				return NULL;
-			PyErr_Clear(); /* negative or too large: out of range */
+			if (PyErr_ExceptionMatches(PyExc_OverflowError))
+				PyErr_Clear(); /* negative or too large: out of range */
 			return NULL;
 		}
 		if (x > e->uhi)
 			return NULL;
-		if (e->size == 4) {
-			uint32_t x32 = (uint32_t)x;
-
-			memcpy(num, &x32, 4);
-		} else {
-			memcpy(num, &x, 8);
-		}
-		*len = e->size;
-		return num;
+		return je_int(num, x, e->size, len);
 	}
 	case JE_FN:
 		*keep = PyObject_CallFunctionObjArgs(e->fn, v, NULL);
